@@ -1,0 +1,93 @@
+"""A small HTTP client for cao-server (stdlib only: the CLI must start fast)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from cao import errors
+from cao.settings import Settings
+
+_BY_STATUS: dict[int, type[errors.CaoError]] = {
+    400: errors.InvalidInput, 404: errors.NotFound, 409: errors.Conflict, 422: errors.InvalidInput,
+    504: errors.AgentTimeout,
+}
+START_TIMEOUT_S = 20.0
+
+
+class ApiClient:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                body: Any = None, timeout: float = 30.0) -> Any:
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        if query:
+            path += "?" + urlencode(query, doseq=True)
+        conn = http.client.HTTPConnection(self.settings.api_host, self.settings.api_port, timeout=timeout)
+        headers = {"Accept": "application/json"}
+        payload = None
+        if body is not None:
+            payload = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        try:
+            conn.request(method, path, body=payload, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+        except (ConnectionRefusedError, FileNotFoundError, OSError) as exc:
+            if isinstance(exc, TimeoutError):
+                raise errors.AgentTimeout(f"cao-server did not answer {method} {path} within {timeout:g}s") from exc
+            raise errors.ServerUnavailable(
+                f"cao-server is not running at {self.settings.api_url}; start it with: cao-server") from exc
+        finally:
+            conn.close()
+        result = json.loads(data) if data else None
+        if response.status >= 400:
+            detail = result.get("detail") if isinstance(result, dict) else None
+            if isinstance(detail, list):  # FastAPI validation errors
+                detail = "; ".join(f"{'.'.join(str(p) for p in d.get('loc', [])[1:])}: {d.get('msg')}"
+                                   for d in detail)
+            raise _BY_STATUS.get(response.status, errors.CaoError)(detail or f"HTTP {response.status}")
+        return result
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params=params)
+
+    def is_up(self) -> bool:
+        try:
+            self.request("GET", "/health", timeout=2.0)
+        except errors.CaoError:
+            return False
+        return True
+
+    def ensure_server(self, *, auto_start: bool) -> bool:
+        """Make sure the server answers; start it if allowed. Returns True if it was started here."""
+        if self.is_up():
+            return False
+        if not auto_start:
+            raise errors.ServerUnavailable(
+                f"cao-server is not running at {self.settings.api_url}; start it with: cao-server "
+                "(auto-start is off)")
+        self.settings.ensure_dirs()
+        log_path = self.settings.logs_dir / "server.log"
+        print(f"Starting cao-server on {self.settings.api_url} (log: {log_path})", file=sys.stderr)
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "cao.server.main"], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                start_new_session=True, env=os.environ.copy())
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.is_up():
+                return True
+            if process.poll() is not None:
+                break
+            time.sleep(0.05)
+        tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
+        raise errors.ServerUnavailable(
+            f"cao-server could not be started at {self.settings.api_url}: " + (" | ".join(tail) or "no output"))

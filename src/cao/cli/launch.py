@@ -1,0 +1,96 @@
+"""``cao launch``: start an agent in its own tmux session, then attach or run a task headless."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from cao import validation
+from cao.cli.client import ApiClient
+from cao.cli.common import client as make_client
+from cao.cli.common import info
+from cao.cli.progress import Spinner, wait_for
+from cao.errors import CaoError
+from cao.settings import Settings
+
+
+@click.command()
+@click.argument("message", required=False)
+@click.option("--agents", "agent", required=True, help="Agent profile to start (e.g. developer).")
+@click.option("--provider", help="CLI to run the agent in (default: the profile's, else mock).")
+@click.option("--session-name", help="Session name; 'cao-' is prepended. Default: random.")
+@click.option("--working-directory", type=click.Path(file_okay=False), help="Default: the current directory.")
+@click.option("--env", "env_pairs", multiple=True, metavar="KEY=VALUE", help="Extra environment (repeatable).")
+@click.option("--model", help="Model to ask the CLI for (overrides the profile's).")
+@click.option("--yolo", is_flag=True, help="Let the agent use every tool without asking.")
+@click.option("--headless", is_flag=True, help="Do not attach your terminal.")
+@click.option("--async", "is_async", is_flag=True, help="With MESSAGE: return right after sending it.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=600.0, show_default=True,
+              help="Seconds to wait for the reply.")
+@click.option("--no-auto-start", is_flag=True, help="Fail instead of starting cao-server.")
+def launch(message: str | None, agent: str, provider: str | None, session_name: str | None,
+           working_directory: str | None, env_pairs: tuple[str, ...], model: str | None, yolo: bool,
+           headless: bool, is_async: bool, timeout: float, no_auto_start: bool) -> None:
+    """Start agent AGENTS in session cao-<name>; with MESSAGE, give it a task.
+
+    \b
+    cao launch --agents developer                     # attach to the new agent
+    cao launch --agents developer --headless "Fix the failing test"   # print the reply
+    """
+    env = dict(validation.env_pair(pair) for pair in env_pairs)
+    if session_name:
+        validation.session_name(session_name)
+    cwd = str(validation.working_directory(os.path.abspath(working_directory) if working_directory else None))
+    settings = Settings.from_env()
+    client = make_client()
+    client.ensure_server(auto_start=settings.auto_start and not no_auto_start)
+    terminal = start_agent(client, agent=agent, provider=provider, session_name=session_name, cwd=cwd,
+                           env=env, model=model, yolo=yolo)
+    info(f"Session created: {terminal['session_name']}")
+    info(f"Terminal created: {terminal['name']} (id {terminal['id']}, {terminal['provider']})")
+    if message:
+        reply = run_task(client, terminal["id"], message, timeout=timeout, wait=not is_async)
+        if reply is not None:
+            click.echo(reply)
+        elif is_async:
+            info(f"Task sent to {terminal['id']}; follow it with: cao session status {terminal['session_name']}")
+    if not headless:
+        attach(settings, terminal["session_name"])
+
+
+def start_agent(client: ApiClient, *, agent: str, provider: str | None, session_name: str | None, cwd: str,
+                env: dict[str, str], model: str | None = None, yolo: bool = False) -> dict:
+    with Spinner(f"Starting {agent}"):
+        return client.request(
+            "POST", "/sessions", timeout=120,
+            params={"agent_profile": agent, "provider": provider, "session_name": session_name,
+                    "working_directory": cwd, "model": model, "yolo": "true" if yolo else None},
+            body={"env_vars": env})
+
+
+def run_task(client: ApiClient, terminal_id: str, message: str, *, timeout: float, wait: bool = True) -> str | None:
+    """Send MESSAGE; unless ``wait`` is false, wait for the turn to end and return the reply."""
+    turn = client.request("POST", f"/terminals/{terminal_id}/input", body={"message": message})["turn"]
+    if not wait:
+        return None
+    final = wait_for(client, terminal_id, label="Agent working", timeout=timeout, turn=turn)
+    if final["status"] == "waiting_user_answer":
+        raise CaoError(f"the agent is waiting for an answer; answer it with: tmux attach -t {final['session_name']}")
+    if final["status"] == "error":
+        reason = final.get("exit_reason") or "the agent reported an error"
+        try:
+            tail = client.get(f"/terminals/{terminal_id}/output", mode="full")["output"].strip().splitlines()[-5:]
+        except CaoError:
+            tail = []
+        raise CaoError(f"terminal {terminal_id}: {reason}" + ("\n" + "\n".join(tail) if tail else ""))
+    return client.get(f"/terminals/{terminal_id}/output", mode="last")["output"]
+
+
+def attach(settings: Settings, session: str) -> None:
+    socket = ["-L", settings.tmux_socket] if settings.tmux_socket else []
+    verb = ["switch-client", "-t", session] if os.environ.get("TMUX") else ["attach-session", "-t", session]
+    try:
+        os.execvp("tmux", ["tmux", *socket, *verb])
+    except FileNotFoundError as exc:
+        raise CaoError("tmux is not installed; install it (apt-get install tmux / brew install tmux)") from exc

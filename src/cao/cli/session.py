@@ -1,0 +1,83 @@
+"""``cao session list | status | send``."""
+
+from __future__ import annotations
+
+import click
+
+from cao.cli.common import client as make_client
+from cao.cli.common import echo_json, table
+from cao.cli.launch import run_task
+from cao.errors import CaoError, Conflict
+
+
+@click.group()
+def session() -> None:
+    """Inspect and talk to running sessions."""
+
+
+@session.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def session_list(as_json: bool) -> None:
+    """List cao sessions."""
+    sessions = make_client().get("/sessions")
+    if as_json:
+        echo_json(sessions)
+        return
+    if not sessions:
+        click.echo("No cao sessions. Start one with: cao launch --agents developer")
+        return
+    table([[s["name"], s["conductor_id"] or "-", s["conductor_status"] or "-", str(s["terminals"]), s["status"]]
+           for s in sessions], ["SESSION", "CONDUCTOR", "STATUS", "TERMINALS", "CLIENT"])
+
+
+@session.command(name="status")
+@click.argument("name")
+@click.option("--workers", is_flag=True, help="Also list every other terminal of the session.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def session_status(name: str, workers: bool, as_json: bool) -> None:
+    """Show a session's conductor, its status and its last reply."""
+    client = make_client()
+    detail = client.get(f"/sessions/{name}")
+    conductor_id = detail["session"]["conductor_id"]
+    conductor = next((t for t in detail["terminals"] if t["id"] == conductor_id), None)
+    last = None
+    if conductor:
+        try:
+            last = client.get(f"/terminals/{conductor_id}/output", mode="last")["output"]
+        except CaoError:
+            last = None
+    if as_json:
+        echo_json({**detail, "last_reply": last})
+        return
+    click.echo(f"Session:   {detail['session']['name']} ({detail['session']['status']})")
+    if conductor:
+        click.echo(f"Conductor: {conductor['id']} {conductor['name']} [{conductor['provider']}] "
+                   f"{conductor['status']}")
+    if last:
+        lines = last.splitlines()
+        click.echo("Last reply:\n  " + "\n  ".join(lines[:20]) + ("\n  …" if len(lines) > 20 else ""))
+    if workers:
+        others = [t for t in detail["terminals"] if t["id"] != conductor_id]
+        click.echo("Workers:" if others else "Workers: none")
+        if others:
+            table([[t["id"], t["name"], t["provider"], t["status"], t["caller_id"] or "-"] for t in others],
+                  ["  ID", "WINDOW", "PROVIDER", "STATUS", "CALLER"])
+
+
+@session.command(name="send")
+@click.argument("name")
+@click.argument("message")
+@click.option("--async", "is_async", is_flag=True, help="Return right after sending.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=600.0, show_default=True)
+def session_send(name: str, message: str, is_async: bool, timeout: float) -> None:
+    """Send MESSAGE to the session's conductor and print its reply."""
+    client = make_client()
+    detail = client.get(f"/sessions/{name}")
+    conductor_id = detail["session"]["conductor_id"]
+    if conductor_id is None:
+        raise CaoError(f"session {detail['session']['name']} has no terminal")
+    status = client.get(f"/terminals/{conductor_id}")["status"]
+    if status not in ("idle", "completed"):
+        raise Conflict(f"the conductor is {status}; wait until it is idle (cao session status {name})")
+    reply = run_task(client, conductor_id, message, timeout=timeout, wait=not is_async)
+    click.echo(reply if reply is not None else f"Sent to {conductor_id}")

@@ -1,0 +1,230 @@
+"""The status engine: pane output → virtual screen → provider rules → status events.
+
+Each terminal's pane is piped (tmux ``pipe-pane``) into a FIFO that the server's event loop
+watches with ``add_reader``: no thread or Python process per terminal, and an idle terminal
+costs nothing. When output arrives the screen is updated and, after a short debounce, the
+provider's pure ``detect`` runs. A slow reconciliation pass (``reconcile``) only catches what
+the stream cannot tell: a pane that died or vanished, or a resized window.
+
+Turns: every input sent through cao starts turn N. Turn N is finished once the agent has
+been seen working (or asking) after the input and then settles again. This is what
+"wait for the reply" waits on, so a stale ``completed`` from turn N-1 is never mistaken
+for the end of turn N.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cao.events import EventBus
+from cao.providers.base import Provider
+from cao.screen import VirtualScreen
+from cao.status import Status
+from cao.tmux import PaneInfo, TmuxBackend
+
+log = logging.getLogger(__name__)
+DEBOUNCE_S = 0.004
+READ_SIZE = 65536
+
+
+@dataclass
+class TerminalMonitor:
+    terminal_id: str
+    provider: Provider
+    fifo: Path
+    screen: VirtualScreen
+    pane_id: str | None = None
+    status: Status = Status.UNKNOWN
+    exit_reason: str | None = None
+    turn: int = 0
+    turns_finished: int = 0
+    turn_started: bool = True
+    read_fd: int | None = None
+    keepalive_fd: int | None = None
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    scheduled: asyncio.TimerHandle | None = None
+    status_time: float = field(default_factory=time.monotonic)
+    input_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def notify(self) -> None:
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+
+StatusListener = Callable[[TerminalMonitor, Status], None]
+
+
+class StatusEngine:
+    def __init__(self, tmux: TmuxBackend, bus: EventBus, fifo_dir: Path) -> None:
+        self.tmux = tmux
+        self.bus = bus
+        self.fifo_dir = fifo_dir
+        self.monitors: dict[str, TerminalMonitor] = {}
+        self.listeners: list[StatusListener] = []
+        self.loop = asyncio.get_running_loop()
+        self.events_fifo = fifo_dir / "events.fifo"
+        self._event_fds: tuple[int, int] | None = None
+        self._event_buffer = b""
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Listen for tmux's pane-died hook, so an agent's exit is seen at once."""
+        self.fifo_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(FileNotFoundError):
+            self.events_fifo.unlink()
+        os.mkfifo(self.events_fifo, 0o600)
+        read_fd = os.open(self.events_fifo, os.O_RDONLY | os.O_NONBLOCK)
+        self._event_fds = (read_fd, os.open(self.events_fifo, os.O_WRONLY | os.O_NONBLOCK))
+        self.loop.add_reader(read_fd, self._on_pane_event)
+
+    def _on_pane_event(self) -> None:
+        assert self._event_fds
+        with contextlib.suppress(BlockingIOError):
+            self._event_buffer += os.read(self._event_fds[0], 4096)
+        if b"\n" in self._event_buffer:
+            self._event_buffer = self._event_buffer.rpartition(b"\n")[2]
+            self.loop.create_task(self.reconcile())
+
+    def stop(self) -> None:
+        self.close_all()
+        if self._event_fds:
+            self.loop.remove_reader(self._event_fds[0])
+            for fd in self._event_fds:
+                os.close(fd)
+            self._event_fds = None
+
+    def open(self, terminal_id: str, provider: Provider, size: tuple[int, int]) -> TerminalMonitor:
+        """Create the terminal's FIFO and start reading it (before tmux writes to it)."""
+        self.fifo_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fifo = self.fifo_dir / f"{terminal_id}.fifo"
+        with contextlib.suppress(FileNotFoundError):
+            fifo.unlink()
+        os.mkfifo(fifo, 0o600)
+        monitor = TerminalMonitor(terminal_id, provider, fifo, VirtualScreen(*size))
+        monitor.read_fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        # Our own write end keeps the FIFO from reporting EOF between writers.
+        monitor.keepalive_fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        self.loop.add_reader(monitor.read_fd, self._on_readable, monitor)
+        self.monitors[terminal_id] = monitor
+        return monitor
+
+    def adopt(self, terminal_id: str, provider: Provider, pane: PaneInfo) -> TerminalMonitor:
+        """Start tracking a live pane found at startup: re-pipe it and rebuild its screen."""
+        monitor = self.open(terminal_id, provider, (pane.width, pane.height))
+        monitor.pane_id = pane.pane_id
+        self.tmux.pipe(pane.pane_id, monitor.fifo)
+        self.resync(monitor, pane.width, pane.height)
+        return monitor
+
+    def resync(self, monitor: TerminalMonitor, width: int, height: int) -> None:
+        assert monitor.pane_id
+        captured = self.tmux.capture(monitor.pane_id, escapes=True)
+        monitor.screen.reset(width, height, captured, self.tmux.cursor(monitor.pane_id))
+        self.evaluate(monitor)
+
+    def close(self, terminal_id: str) -> None:
+        monitor = self.monitors.pop(terminal_id, None)
+        if monitor is None:
+            return
+        if monitor.scheduled:
+            monitor.scheduled.cancel()
+        for fd in (monitor.read_fd, monitor.keepalive_fd):
+            if fd is not None:
+                if fd == monitor.read_fd:
+                    self.loop.remove_reader(fd)
+                os.close(fd)
+        monitor.read_fd = monitor.keepalive_fd = None
+        with contextlib.suppress(FileNotFoundError):
+            monitor.fifo.unlink()
+        monitor.notify()
+
+    def close_all(self) -> None:
+        for terminal_id in list(self.monitors):
+            self.close(terminal_id)
+
+    # --- streaming and detection ----------------------------------------------------
+
+    def _on_readable(self, monitor: TerminalMonitor) -> None:
+        try:
+            data = os.read(monitor.read_fd, READ_SIZE) if monitor.read_fd is not None else b""
+        except BlockingIOError:
+            return
+        if data and monitor.screen.feed(data) and monitor.scheduled is None:
+            monitor.scheduled = self.loop.call_later(DEBOUNCE_S, self._scheduled_evaluate, monitor)
+
+    def _scheduled_evaluate(self, monitor: TerminalMonitor) -> None:
+        monitor.scheduled = None
+        self.evaluate(monitor)
+
+    def evaluate(self, monitor: TerminalMonitor) -> None:
+        if monitor.exit_reason:
+            return
+        try:
+            status = monitor.provider.detect(monitor.screen.rows())
+        except Exception:  # a provider bug must not stop the engine
+            log.exception("status detection failed", extra={"terminal_id": monitor.terminal_id})
+            return
+        self.set_status(monitor, status)
+
+    def set_status(self, monitor: TerminalMonitor, status: Status) -> None:
+        if status is Status.UNKNOWN and monitor.status is not Status.UNKNOWN and not monitor.exit_reason:
+            return  # a transient unreadable screen does not erase what we know
+        if status in (Status.PROCESSING, Status.WAITING_USER_ANSWER):
+            monitor.turn_started = True
+        if status.settled and monitor.turn_started and monitor.turns_finished < monitor.turn:
+            monitor.turns_finished = monitor.turn
+        if status is monitor.status:
+            monitor.notify()
+            return
+        previous, monitor.status = monitor.status, status
+        monitor.status_time = time.monotonic()
+        for listener in self.listeners:
+            listener(monitor, previous)
+        self.bus.publish(f"terminal.{monitor.terminal_id}.status",
+                         {"status": status.value, "previous": previous.value})
+        monitor.notify()
+
+    def begin_turn(self, monitor: TerminalMonitor) -> int:
+        monitor.turn += 1
+        monitor.turn_started = False
+        return monitor.turn
+
+    def mark_exited(self, monitor: TerminalMonitor, reason: str) -> None:
+        monitor.exit_reason = reason
+        self.set_status(monitor, Status.ERROR)
+
+    async def wait(self, monitor: TerminalMonitor, predicate: Callable[[TerminalMonitor], bool],
+                   timeout: float) -> bool:
+        deadline = self.loop.time() + timeout
+        while not predicate(monitor):
+            if self.monitors.get(monitor.terminal_id) is not monitor:
+                return False
+            remaining = deadline - self.loop.time()
+            if remaining <= 0:
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(monitor.changed.wait(), remaining)
+        return True
+
+    # --- the safety net -------------------------------------------------------------
+
+    async def reconcile(self) -> None:
+        panes = {pane.pane_id: pane for pane in await asyncio.to_thread(self.tmux.list_panes)}
+        for monitor in list(self.monitors.values()):
+            pane = panes.get(monitor.pane_id or "")
+            if monitor.pane_id is None or monitor.exit_reason:
+                continue
+            if pane is None:
+                self.mark_exited(monitor, "the tmux window is gone")
+            elif pane.dead:
+                self.mark_exited(monitor, f"the agent exited (status {pane.dead_status})")
+            elif (pane.width, pane.height) != monitor.screen.size:
+                self.resync(monitor, pane.width, pane.height)

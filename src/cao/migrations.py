@@ -1,0 +1,81 @@
+"""Numbered schema migrations. Each runs once, in order, and is recorded in ``cao_migrations``.
+
+Never edit a released migration: add the next one. A user's database is upgraded in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = []
+
+
+def migration(fn: Callable[[Connection], None]) -> Callable[[Connection], None]:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+@migration
+def m001_initial(conn: Connection) -> None:
+    meta = sa.MetaData()
+    sa.Table(
+        "sessions", meta,
+        sa.Column("name", sa.String, primary_key=True),
+        sa.Column("working_directory", sa.String, nullable=False),
+        sa.Column("conductor_id", sa.String),
+        sa.Column("env_json", sa.Text, nullable=False, server_default="{}"),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+    )
+    sa.Table(
+        "terminals", meta,
+        sa.Column("id", sa.String, primary_key=True),
+        sa.Column("session_name", sa.String, nullable=False, index=True),
+        sa.Column("window_name", sa.String, nullable=False),
+        sa.Column("provider", sa.String, nullable=False),
+        sa.Column("agent_profile", sa.String),
+        sa.Column("working_directory", sa.String, nullable=False),
+        sa.Column("status", sa.String, nullable=False),
+        sa.Column("exit_reason", sa.Text),
+        sa.Column("caller_id", sa.String),
+        sa.Column("allowed_tools_json", sa.Text),
+        sa.Column("model", sa.String),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("status_changed_at", sa.DateTime, nullable=False),
+        sa.Column("last_active", sa.DateTime, nullable=False),
+    )
+    sa.Table(
+        "inbox_messages", meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("sender_id", sa.String, nullable=False),
+        sa.Column("receiver_id", sa.String, nullable=False, index=True),
+        sa.Column("message", sa.Text, nullable=False),
+        sa.Column("status", sa.String, nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("error", sa.Text),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("delivered_at", sa.DateTime),
+    )
+    meta.create_all(conn)
+
+
+def migrate(engine: sa.Engine) -> list[str]:
+    """Apply pending migrations; return the names applied."""
+    applied_now: list[str] = []
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "CREATE TABLE IF NOT EXISTS cao_migrations (name VARCHAR PRIMARY KEY, applied_at VARCHAR)"
+        ))
+        done = {row[0] for row in conn.execute(sa.text("SELECT name FROM cao_migrations"))}
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        with engine.begin() as conn:
+            fn(conn)
+            conn.execute(sa.text("INSERT INTO cao_migrations (name, applied_at) VALUES (:n, :t)"),
+                         {"n": name, "t": datetime.now(UTC).isoformat()})
+        applied_now.append(name)
+    return applied_now

@@ -1,0 +1,29 @@
+"""Provider registry: one module per CLI, looked up by name."""
+
+from __future__ import annotations
+
+from cao.errors import InvalidInput
+from cao.providers.base import LaunchContext, LaunchSpec, Provider, StartupDialog
+
+DEFAULT_PROVIDER = "mock"
+
+
+def _registry() -> dict[str, type[Provider]]:
+    from cao.providers.mock import MockProvider
+
+    return {cls.name: cls for cls in (MockProvider,)}
+
+
+def provider_names() -> list[str]:
+    return sorted(_registry())
+
+
+def get_provider(name: str) -> Provider:
+    registry = _registry()
+    if name not in registry:
+        raise InvalidInput(f"unknown provider {name!r}; known providers: {', '.join(sorted(registry))}")
+    return registry[name]()
+
+
+__all__ = ["DEFAULT_PROVIDER", "LaunchContext", "LaunchSpec", "Provider", "StartupDialog", "get_provider",
+           "provider_names"]

@@ -1,0 +1,89 @@
+"""The provider interface: what cao must know about one agent CLI (DESIGN.md decision 3).
+
+A provider is mostly data. Behaviour is three small methods:
+
+* ``build_launch(ctx)`` turns a profile and a terminal into an argv and an environment;
+  the argv is executed directly by tmux (no shell), so nothing in it is ever re-parsed.
+* ``detect(lines)`` is a pure function from the visible screen (rows of plain text, no
+  ANSI) to a ``Status``. It is tested on screens recorded from the real program.
+* ``extract_last_reply(lines)`` is a pure function from the plain scrollback to the text
+  of the last reply, whole, without UI chrome.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from cao.errors import ProviderUnavailable
+from cao.status import Status
+
+if TYPE_CHECKING:
+    from cao.profiles import AgentProfile
+
+
+@dataclass(frozen=True)
+class StartupDialog:
+    """A dialog a CLI may show on start, and the tmux keys that answer it."""
+
+    pattern: re.Pattern[str]
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LaunchContext:
+    terminal_id: str
+    working_directory: Path
+    runtime_dir: Path  # per-terminal directory for config files; removed with the terminal
+    profile: AgentProfile | None = None
+    model: str | None = None
+    allowed_tools: tuple[str, ...] | None = None
+    yolo: bool = False
+    api_url: str = "http://127.0.0.1:9889"
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    argv: list[str]  # argv[0] is an absolute path
+    env: dict[str, str] = field(default_factory=dict)  # added to cao's minimal environment
+    files: dict[Path, str] = field(default_factory=dict)  # written (0600) before start
+
+
+class Provider:
+    name: ClassVar[str]
+    binary: ClassVar[str]
+    package_hint: ClassVar[str]  # how to install the binary, e.g. "npm install -g @openai/codex"
+    exit_command: ClassVar[str] = "/exit"
+    # Seconds between pasting a message and pressing Enter (CLIs that swallow a fast Enter).
+    enter_delay: ClassVar[float] = 0.0
+    bracketed_paste: ClassVar[bool] = True
+    startup_dialogs: ClassVar[tuple[StartupDialog, ...]] = ()
+
+    def resolve_binary(self) -> str:
+        path = shutil.which(self.binary)
+        if path is None:
+            raise ProviderUnavailable(
+                f"provider {self.name!r} needs the {self.binary!r} command, which is not on PATH; "
+                f"install it with: {self.package_hint}"
+            )
+        return path
+
+    def is_installed(self) -> bool:
+        try:
+            self.resolve_binary()
+        except ProviderUnavailable:
+            return False
+        return True
+
+    def build_launch(self, ctx: LaunchContext) -> LaunchSpec:
+        raise NotImplementedError
+
+    def detect(self, lines: Sequence[str]) -> Status:
+        raise NotImplementedError
+
+    def extract_last_reply(self, lines: Sequence[str]) -> str | None:
+        raise NotImplementedError

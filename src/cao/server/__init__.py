@@ -1,0 +1,1 @@
+"""cao-server: the FastAPI app that owns tmux and the store."""

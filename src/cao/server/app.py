@@ -1,0 +1,72 @@
+"""The app factory: routers, security middleware, error conversion, and the runtime's lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from cao import __version__
+from cao.errors import CaoError
+from cao.server.routes import agents, health, sessions, terminals
+from cao.server.security import LocalOnlyMiddleware, extra_allowed_hosts
+from cao.services import terminals as terminal_service
+from cao.services.adoption import adopt_terminals
+from cao.services.runtime import Runtime
+from cao.settings import Settings
+
+log = logging.getLogger(__name__)
+RECONCILE_INTERVAL_S = 3.0
+
+
+async def _reconcile_forever(rt: Runtime) -> None:
+    while True:
+        await asyncio.sleep(RECONCILE_INTERVAL_S)
+        try:
+            await rt.engine.reconcile()
+        except Exception:
+            log.exception("reconciliation failed")
+
+
+def create_app(settings: Settings | None = None, pid_file: Path | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = Runtime.start(settings)
+        rt.engine.listeners.append(lambda monitor, previous: terminal_service.persist_status(rt, monitor, previous))
+        rt.engine.start()
+        adopted, vanished = adopt_terminals(rt)
+        if adopted or vanished:
+            log.warning("re-adopted %d live terminal(s); %d had vanished", adopted, vanished)
+        app.state.runtime = rt
+        reconciler = asyncio.create_task(_reconcile_forever(rt))
+        if pid_file:
+            pid_file.write_text(str(os.getpid()))
+        try:
+            yield
+        finally:
+            reconciler.cancel()
+            rt.engine.stop()
+            rt.db.dispose()
+            if pid_file:
+                with contextlib.suppress(FileNotFoundError):
+                    pid_file.unlink()
+
+    app = FastAPI(title="cao-server", version=__version__, lifespan=lifespan,
+                  description="Local orchestrator for AI coding CLIs running in tmux.")
+    for module in (health, sessions, terminals, agents):
+        app.include_router(module.router)
+
+    @app.exception_handler(CaoError)
+    async def cao_error(_request: Request, exc: CaoError) -> JSONResponse:
+        return JSONResponse(status_code=exc.http_status, content={"detail": str(exc)})
+
+    app.add_middleware(LocalOnlyMiddleware, allowed_hosts=extra_allowed_hosts())
+    return app

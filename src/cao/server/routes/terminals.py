@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel
+
+from cao.errors import InvalidInput
+from cao.models import InputAccepted, Output, Success, Terminal
+from cao.server.deps import RuntimeDep, TerminalId
+from cao.services import terminals
+from cao.status import Status
+
+router = APIRouter(prefix="/terminals", tags=["terminals"])
+
+
+class InputBody(BaseModel):
+    message: str
+
+
+@router.get("/{terminal_id}")
+async def get_terminal(rt: RuntimeDep, terminal_id: TerminalId) -> Terminal:
+    return terminals.to_public(rt, terminals.get_record(rt, terminal_id))
+
+
+@router.delete("/{terminal_id}")
+async def delete_terminal(rt: RuntimeDep, terminal_id: TerminalId) -> Success:
+    await terminals.delete_terminal(rt, terminal_id)
+    return Success()
+
+
+@router.post("/{terminal_id}/input")
+async def send_input(
+    rt: RuntimeDep, terminal_id: TerminalId,
+    message: Annotated[str | None, Query(description="compatibility form; prefer the JSON body")] = None,
+    body: Annotated[InputBody | None, Body()] = None,
+) -> InputAccepted:
+    """Type a message into the agent and submit it. Returns once the text is in the pane."""
+    text = body.message if body else message
+    if text is None:
+        raise InvalidInput("give the message as JSON body {\"message\": ...} or as ?message=")
+    return InputAccepted(turn=await terminals.send_input(rt, terminal_id, text))
+
+
+@router.post("/{terminal_id}/key")
+async def send_key(rt: RuntimeDep, terminal_id: TerminalId, key: Annotated[str, Query(max_length=16)]) -> Success:
+    await terminals.send_key(rt, terminal_id, key)
+    return Success()
+
+
+@router.post("/{terminal_id}/exit")
+async def exit_terminal(rt: RuntimeDep, terminal_id: TerminalId) -> Success:
+    await terminals.exit_terminal(rt, terminal_id)
+    return Success()
+
+
+@router.get("/{terminal_id}/output")
+async def get_output(rt: RuntimeDep, terminal_id: TerminalId,
+                     mode: Literal["full", "last"] = "full") -> Output:
+    return Output(output=await terminals.get_output(rt, terminal_id, mode), mode=mode)
+
+
+@router.get("/{terminal_id}/wait")
+async def wait_terminal(
+    rt: RuntimeDep, terminal_id: TerminalId,
+    turn: Annotated[int | None, Query(ge=1, description="wait until this turn has finished")] = None,
+    status: Annotated[str, Query(description="comma list of statuses to wait for")] = "idle,completed",
+    timeout: Annotated[float, Query(gt=0, le=3600)] = 30.0,
+) -> Terminal:
+    """Wait (long-poll) until a turn has finished or the terminal reaches one of ``status``.
+
+    Error and waiting_user_answer always end the wait. 504 when ``timeout`` passes first.
+    """
+    try:
+        wanted = {Status(s.strip()) for s in status.split(",") if s.strip()}
+    except ValueError as exc:
+        raise InvalidInput(f"invalid status list {status!r}; statuses: "
+                           f"{', '.join(s.value for s in Status)}") from exc
+    return await terminals.wait_terminal(rt, terminal_id, turn=turn, statuses=wanted, timeout=timeout)

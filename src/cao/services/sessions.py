@@ -1,0 +1,72 @@
+"""Sessions: a tmux session ``cao-<name>`` holding one window per terminal."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlmodel import select
+
+from cao import validation
+from cao.errors import NotFound
+from cao.models import DeleteResult, SessionDetail, SessionRecord, SessionSummary, Terminal
+from cao.services import terminals
+from cao.services.runtime import Runtime
+from cao.store import open_session
+
+
+def _summary(rt: Runtime, record: SessionRecord | None, name: str, attached: bool,
+             terminal_list: list[Terminal]) -> SessionSummary:
+    conductor = next((t for t in terminal_list if record and t.id == record.conductor_id),
+                     terminal_list[0] if terminal_list else None)
+    return SessionSummary(
+        id=name, name=name, status="active" if attached else "detached",
+        working_directory=record.working_directory if record else None,
+        agent_profile=conductor.agent_profile if conductor else None,
+        conductor_id=conductor.id if conductor else None, terminals=len(terminal_list),
+        conductor_status=conductor.status if conductor else None,
+    )
+
+
+async def list_sessions(rt: Runtime) -> list[SessionSummary]:
+    live = await asyncio.to_thread(rt.tmux.list_sessions)
+    with open_session(rt.db) as db:
+        records = {r.name: r for r in db.exec(select(SessionRecord))}
+    out = []
+    for name in sorted(n for n in live if n.startswith(validation.SESSION_PREFIX)):
+        terminal_list = [terminals.to_public(rt, r) for r in terminals.list_records(rt, name)]
+        out.append(_summary(rt, records.get(name), name, live[name], terminal_list))
+    return out
+
+
+async def get_session(rt: Runtime, name: str) -> SessionDetail:
+    name = validation.session_name(name)
+    live = await asyncio.to_thread(rt.tmux.list_sessions)
+    with open_session(rt.db) as db:
+        record = db.get(SessionRecord, name)
+    if name not in live and record is None:
+        raise NotFound(f"session {name} not found")
+    terminal_list = [terminals.to_public(rt, r) for r in terminals.list_records(rt, name)]
+    return SessionDetail(session=_summary(rt, record, name, live.get(name, False), terminal_list),
+                         terminals=terminal_list)
+
+
+async def delete_session(rt: Runtime, name: str) -> DeleteResult:
+    name = validation.session_name(name)
+    live = await asyncio.to_thread(rt.tmux.list_sessions)
+    with open_session(rt.db) as db:
+        record = db.get(SessionRecord, name)
+    if name not in live and record is None:
+        raise NotFound(f"session {name} not found")
+    errors = []
+    for terminal in terminals.list_records(rt, name):
+        try:
+            await terminals.delete_terminal(rt, terminal.id)
+        except Exception as exc:  # keep going: the session must still be removed
+            errors.append(f"{terminal.id}: {exc}")
+    await asyncio.to_thread(rt.tmux.kill_session, name)
+    with open_session(rt.db) as db:
+        row = db.get(SessionRecord, name)
+        if row is not None:
+            db.delete(row)
+            db.commit()
+    return DeleteResult(success=not errors, deleted=[name], errors=errors)

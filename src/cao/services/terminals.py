@@ -1,0 +1,323 @@
+"""Terminals: create an agent in a tmux window, talk to it, read it, remove it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+from sqlmodel import select
+
+from cao import validation
+from cao.engine import TerminalMonitor
+from cao.errors import AgentTimeout, CaoError, Conflict, NotFound
+from cao.models import SessionRecord, Terminal, TerminalRecord, utcnow
+from cao.profiles import load_profile, resolve_allowed_tools
+from cao.providers import DEFAULT_PROVIDER, LaunchContext, get_provider
+from cao.services.environment import agent_environment, env_argv
+from cao.services.runtime import Runtime
+from cao.status import Status
+from cao.store import open_session
+from cao.tmux import WINDOW_SIZE
+
+log = logging.getLogger(__name__)
+READY_TIMEOUT_S = 60.0
+
+
+def get_record(rt: Runtime, terminal_id: str) -> TerminalRecord:
+    validation.terminal_id(terminal_id)
+    with open_session(rt.db) as db:
+        record = db.get(TerminalRecord, terminal_id)
+    if record is None:
+        raise NotFound(f"terminal {terminal_id} not found")
+    return record
+
+
+def list_records(rt: Runtime, session_name: str | None = None) -> list[TerminalRecord]:
+    with open_session(rt.db) as db:
+        query = select(TerminalRecord).order_by(TerminalRecord.created_at)
+        if session_name is not None:
+            query = query.where(TerminalRecord.session_name == session_name)
+        return list(db.exec(query))
+
+
+def to_public(rt: Runtime, record: TerminalRecord) -> Terminal:
+    monitor = rt.engine.monitors.get(record.id)
+    status = monitor.status if monitor else Status(record.status)
+    return Terminal(
+        id=record.id, name=record.window_name, session_name=record.session_name, provider=record.provider,
+        agent_profile=record.agent_profile, working_directory=record.working_directory, status=status,
+        exit_reason=monitor.exit_reason if monitor else record.exit_reason, caller_id=record.caller_id,
+        allowed_tools=record.allowed_tools, model=record.model,
+        turn=monitor.turn if monitor else 0, turns_finished=monitor.turns_finished if monitor else 0,
+        created_at=record.created_at, last_active=record.last_active,
+    )
+
+
+def persist_status(rt: Runtime, monitor: TerminalMonitor, _previous: Status) -> None:
+    with open_session(rt.db) as db:
+        record = db.get(TerminalRecord, monitor.terminal_id)
+        if record is not None:
+            record.status = monitor.status.value
+            record.exit_reason = monitor.exit_reason
+            record.status_changed_at = utcnow()
+            db.add(record)
+            db.commit()
+
+
+def _new_terminal_id(rt: Runtime) -> str:
+    while True:
+        candidate = secrets.token_hex(4)
+        with open_session(rt.db) as db:
+            if db.get(TerminalRecord, candidate) is None:
+                return candidate
+
+
+async def create_terminal(
+    rt: Runtime, *, session_name: str, new_session: bool, agent_profile: str, provider: str | None = None,
+    working_directory: str | None = None, env: dict[str, str] | None = None, model: str | None = None,
+    yolo: bool = False, caller_id: str | None = None, allowed_tools: list[str] | None = None,
+) -> TerminalRecord:
+    """Start an agent in a new window and wait until it is ready. A failure leaves nothing behind."""
+    session_name = validation.session_name(session_name)
+    validation.name(agent_profile, "agent profile name")
+    env = validation.env_vars(env)
+    if caller_id is not None:
+        validation.terminal_id(caller_id)
+    profile = load_profile(agent_profile, rt.settings.home)
+    prov = get_provider(provider or profile.provider or DEFAULT_PROVIDER)
+    prov.resolve_binary()
+    await asyncio.to_thread(rt.tmux.check)
+    tools = ["*"] if yolo else (allowed_tools or resolve_allowed_tools(profile))
+
+    async with rt.create_lock:
+        existing = await asyncio.to_thread(rt.tmux.list_sessions)
+        with open_session(rt.db) as db:
+            session = db.get(SessionRecord, session_name)
+        if new_session:
+            if session_name in existing or session is not None:
+                raise Conflict(f"session {session_name} already exists; pick another --session-name "
+                               f"or remove it with: cao shutdown --session {session_name}")
+            cwd = validation.working_directory(working_directory)
+            session = SessionRecord(name=session_name, working_directory=str(cwd), env_json=json.dumps(env))
+        else:
+            if session_name not in existing or session is None:
+                raise NotFound(f"session {session_name} not found")
+            cwd = validation.working_directory(working_directory or session.working_directory)
+        terminal_id = _new_terminal_id(rt)
+        window = f"{profile.name}-{secrets.token_hex(2)}"[-64:]
+        runtime_dir = rt.settings.run_dir / terminal_id
+        ctx = LaunchContext(terminal_id=terminal_id, working_directory=cwd, runtime_dir=runtime_dir,
+                            profile=profile, model=model or profile.model, allowed_tools=tuple(tools),
+                            yolo=yolo, api_url=rt.settings.api_url)
+        spec = prov.build_launch(ctx)
+        environment = agent_environment(
+            terminal_id=terminal_id, api_url=rt.settings.api_url, term=rt.tmux.default_terminal(),
+            session_env={**session.env, **env}, provider_env=spec.env)
+        record = TerminalRecord(
+            id=terminal_id, session_name=session_name, window_name=window, provider=prov.name,
+            agent_profile=profile.name, working_directory=str(cwd), caller_id=caller_id,
+            allowed_tools_json=json.dumps(tools), model=ctx.model)
+        monitor = None
+        try:
+            _write_files(runtime_dir, spec.files)
+            monitor = rt.engine.open(terminal_id, prov, WINDOW_SIZE)
+            monitor.pane_id = await asyncio.to_thread(
+                rt.tmux.create_window, session=session_name, window=window, cwd=cwd,
+                argv=[*env_argv(environment), *spec.argv], fifo=monitor.fifo, new_session=new_session,
+                events_fifo=rt.engine.events_fifo)
+            with open_session(rt.db) as db:
+                if new_session:
+                    session.conductor_id = terminal_id
+                    db.add(session)
+                db.add(record)
+                db.commit()
+        except BaseException:
+            await _discard(rt, terminal_id, monitor, session_name if new_session else None, runtime_dir)
+            raise
+    try:
+        await _wait_until_started(rt, monitor)
+    except BaseException:
+        await _discard(rt, terminal_id, monitor, session_name if new_session else None, runtime_dir)
+        raise
+    return get_record(rt, terminal_id)
+
+
+def _write_files(runtime_dir: Path, files: dict[Path, str]) -> None:
+    runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for path, content in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.write_text(content, encoding="utf-8")
+        path.chmod(0o600)
+
+
+async def _wait_until_started(rt: Runtime, monitor: TerminalMonitor) -> None:
+    answered: set[str] = set()
+    deadline = rt.engine.loop.time() + READY_TIMEOUT_S
+    while True:
+        def started(m: TerminalMonitor) -> bool:
+            return m.status is not Status.UNKNOWN or m.exit_reason is not None
+
+        await rt.engine.wait(monitor, started, min(1.0, max(0.0, deadline - rt.engine.loop.time())))
+        if monitor.exit_reason:
+            screen = "\n".join(line for line in monitor.screen.rows() if line)[-600:]
+            raise CaoError(f"the agent stopped while starting ({monitor.exit_reason}); its screen:\n{screen}")
+        if monitor.status is not Status.UNKNOWN:
+            return
+        text = "\n".join(monitor.screen.rows())
+        for dialog in monitor.provider.startup_dialogs:
+            if dialog.pattern.pattern not in answered and dialog.pattern.search(text):
+                answered.add(dialog.pattern.pattern)
+                await asyncio.to_thread(rt.tmux.send_keys, monitor.pane_id, *dialog.keys)
+        if rt.engine.loop.time() >= deadline:
+            raise AgentTimeout(f"the agent did not become ready within {READY_TIMEOUT_S:.0f}s")
+        await rt.engine.reconcile()
+
+
+async def _discard(rt: Runtime, terminal_id: str, monitor: TerminalMonitor | None, new_session: str | None,
+                   runtime_dir: Path) -> None:
+    rt.engine.close(terminal_id)
+    if new_session:
+        await asyncio.to_thread(rt.tmux.kill_session, new_session)
+    elif monitor is not None and monitor.pane_id:
+        await asyncio.to_thread(rt.tmux.kill_window, monitor.pane_id)
+    with open_session(rt.db) as db:
+        for model, key in ((TerminalRecord, terminal_id), (SessionRecord, new_session)):
+            row = db.get(model, key) if key else None
+            if row is not None:
+                db.delete(row)
+        db.commit()
+    shutil.rmtree(runtime_dir, ignore_errors=True)
+
+
+def live_monitor(rt: Runtime, terminal_id: str) -> TerminalMonitor:
+    record = get_record(rt, terminal_id)
+    monitor = rt.engine.monitors.get(terminal_id)
+    if monitor is None or monitor.pane_id is None:
+        raise Conflict(f"terminal {terminal_id} is not running ({record.exit_reason or 'not tracked'})")
+    if monitor.exit_reason:
+        raise Conflict(f"terminal {terminal_id} is not running: {monitor.exit_reason}")
+    return monitor
+
+
+def _touch(rt: Runtime, terminal_id: str) -> None:
+    with open_session(rt.db) as db:
+        record = db.get(TerminalRecord, terminal_id)
+        if record is not None:
+            record.last_active = utcnow()
+            db.add(record)
+            db.commit()
+
+
+async def send_input(rt: Runtime, terminal_id: str, message: str, *, new_turn: bool = True) -> int:
+    """Paste ``message`` into the agent and submit it. Returns the turn number it starts."""
+    validation.message(message)
+    monitor = live_monitor(rt, terminal_id)
+    provider = monitor.provider
+    await monitor.input_lock.acquire()
+    try:
+        turn = rt.engine.begin_turn(monitor) if new_turn else monitor.turn
+        immediate_enter = provider.enter_delay <= 0
+        await asyncio.to_thread(rt.tmux.paste, monitor.pane_id, message, bracketed=provider.bracketed_paste,
+                                enter=immediate_enter)
+    except BaseException:
+        monitor.input_lock.release()
+        raise
+    if immediate_enter:
+        monitor.input_lock.release()
+    else:
+        rt.engine.loop.create_task(_press_enter_later(rt, monitor, provider.enter_delay))
+    _touch(rt, terminal_id)
+    return turn
+
+
+async def _press_enter_later(rt: Runtime, monitor: TerminalMonitor, delay: float) -> None:
+    try:
+        await asyncio.sleep(delay)
+        await asyncio.to_thread(rt.tmux.send_keys, monitor.pane_id, "Enter")
+    except CaoError:
+        log.warning("could not press Enter", extra={"terminal_id": monitor.terminal_id})
+    finally:
+        monitor.input_lock.release()
+
+
+async def send_key(rt: Runtime, terminal_id: str, key: str) -> None:
+    validation.key(key)
+    monitor = live_monitor(rt, terminal_id)
+    async with monitor.input_lock:
+        await asyncio.to_thread(rt.tmux.send_keys, monitor.pane_id, key)
+    _touch(rt, terminal_id)
+
+
+async def exit_terminal(rt: Runtime, terminal_id: str) -> None:
+    monitor = live_monitor(rt, terminal_id)
+    await send_input(rt, terminal_id, monitor.provider.exit_command, new_turn=False)
+
+
+async def get_output(rt: Runtime, terminal_id: str, mode: str) -> str:
+    record = get_record(rt, terminal_id)
+    monitor = rt.engine.monitors.get(terminal_id)
+    if monitor is None or monitor.pane_id is None:
+        raise Conflict(f"terminal {terminal_id} is not running ({record.exit_reason or 'not tracked'})")
+    text = await asyncio.to_thread(rt.tmux.capture, monitor.pane_id, history=True)
+    if mode == "full":
+        return text
+    reply = monitor.provider.extract_last_reply(text.splitlines())
+    if reply is None:
+        raise NotFound(f"terminal {terminal_id} has not replied yet")
+    return reply
+
+
+async def wait_terminal(rt: Runtime, terminal_id: str, *, turn: int | None, statuses: set[Status],
+                        timeout: float) -> Terminal:
+    """Wait until turn ``turn`` has finished, or until the status is one of ``statuses``."""
+    record = get_record(rt, terminal_id)
+    monitor = rt.engine.monitors.get(terminal_id)
+    if monitor is None:
+        return to_public(rt, record)
+
+    def done(m: TerminalMonitor) -> bool:
+        if m.exit_reason:
+            return True
+        if turn is not None:  # error and waiting_user_answer end a started turn too
+            return m.turns_finished >= turn
+        return m.status in statuses or m.status in (Status.ERROR, Status.WAITING_USER_ANSWER)
+
+    if not await rt.engine.wait(monitor, done, timeout) and not done(monitor):
+        raise AgentTimeout(f"terminal {terminal_id} is still {monitor.status.value} after {timeout:g}s")
+    return to_public(rt, record)
+
+
+async def delete_terminal(rt: Runtime, terminal_id: str) -> None:
+    """Save the terminal's scrollback and metadata, then remove its window and record."""
+    record = get_record(rt, terminal_id)
+    monitor = rt.engine.monitors.get(terminal_id)
+    if monitor is not None and monitor.pane_id:
+        with contextlib.suppress(CaoError):
+            text = await asyncio.to_thread(rt.tmux.capture, monitor.pane_id, history=True)
+            _save_snapshot(rt, record, text)
+    rt.engine.close(terminal_id)
+    if monitor is not None and monitor.pane_id:
+        await asyncio.to_thread(rt.tmux.kill_window, monitor.pane_id)
+    with open_session(rt.db) as db:
+        row = db.get(TerminalRecord, terminal_id)
+        if row is not None:
+            db.delete(row)
+        db.commit()
+    shutil.rmtree(rt.settings.run_dir / terminal_id, ignore_errors=True)
+
+
+def _save_snapshot(rt: Runtime, record: TerminalRecord, scrollback: str) -> None:
+    logs = rt.settings.terminal_logs_dir
+    logs.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (logs / f"{record.id}.scrollback").write_text(scrollback, encoding="utf-8")
+    meta = record.model_dump()
+    meta["deleted_at"] = utcnow()
+    (logs / f"{record.id}.snapshot.json").write_text(
+        json.dumps(meta, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v), indent=2),
+        encoding="utf-8")

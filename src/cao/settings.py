@@ -1,0 +1,79 @@
+"""Settings, read once from the environment. Import-light: the CLI imports this on every run."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 9889
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() not in {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    api_host: str = DEFAULT_HOST
+    api_port: int = DEFAULT_PORT
+    tmux_socket: str | None = None
+    database_url: str | None = None
+    auto_start: bool = True
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        home = Path(env.get("CAO_HOME") or Path.home() / ".cao").expanduser()
+        port_text = env.get("CAO_API_PORT") or str(DEFAULT_PORT)
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            from cao.errors import InvalidInput
+
+            raise InvalidInput(f"CAO_API_PORT={port_text!r} is not a port number (1-65535)")
+        return cls(
+            home=home,
+            api_host=env.get("CAO_API_HOST") or DEFAULT_HOST,
+            api_port=int(port_text),
+            tmux_socket=env.get("CAO_TMUX_SOCKET") or None,
+            database_url=env.get("CAO_DATABASE_URL") or None,
+            auto_start=_flag(env.get("CAO_AUTO_START"), True),
+        )
+
+    @property
+    def api_url(self) -> str:
+        host = f"[{self.api_host}]" if ":" in self.api_host else self.api_host
+        return f"http://{host}:{self.api_port}"
+
+    @property
+    def db_dir(self) -> Path:
+        return self.home / "db"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def terminal_logs_dir(self) -> Path:
+        return self.home / "logs" / "terminal"
+
+    @property
+    def run_dir(self) -> Path:
+        """FIFOs, per-terminal launch files and the server's pid file."""
+        return self.home / "run"
+
+    @property
+    def agent_store_dir(self) -> Path:
+        return self.home / "agent-store"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.db_dir / 'cao.db'}"
+
+    def ensure_dirs(self) -> None:
+        for path in (self.home, self.db_dir, self.logs_dir, self.terminal_logs_dir, self.run_dir,
+                     self.agent_store_dir):
+            path.mkdir(parents=True, exist_ok=True, mode=0o700)

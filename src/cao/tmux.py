@@ -1,0 +1,211 @@
+"""The tmux boundary. Every tmux command cao runs goes through ``TmuxBackend.run``.
+
+Agents are started as the window's own command (argv, executed by tmux without a shell),
+so no user or agent text is ever parsed by a shell, and a login shell cannot reset PATH.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import libtmux
+
+from cao.errors import TmuxError
+
+MIN_VERSION = (3, 2)
+HISTORY_LIMIT = 100_000
+WINDOW_SIZE = (220, 50)
+_SAFE_PATH = re.compile(r"[A-Za-z0-9_./-]+")
+_PANE_FORMAT = "\t".join([
+    "#{session_name}", "#{window_name}", "#{pane_id}", "#{pane_dead}", "#{pane_dead_status}",
+    "#{pane_width}", "#{pane_height}", "#{session_attached}",
+])
+
+
+@dataclass(frozen=True)
+class PaneInfo:
+    session: str
+    window: str
+    pane_id: str
+    dead: bool
+    dead_status: int | None
+    width: int
+    height: int
+    attached: bool
+
+
+def parse_version(text: str) -> tuple[int, int]:
+    match = re.search(r"(\d+)\.(\d+)", text)
+    if not match:
+        raise TmuxError(f"cannot read tmux's version from {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+class TmuxBackend:
+    def __init__(self, socket_name: str | None = None) -> None:
+        self.socket_name = socket_name
+        self.server = libtmux.Server(socket_name=socket_name)
+        self._version: str | None = None
+
+    # --- plumbing -------------------------------------------------------------------
+
+    def run(self, *args: str) -> list[str]:
+        try:
+            result = self.server.cmd(*args)
+        except FileNotFoundError as exc:
+            raise TmuxError("tmux is not installed; install it (apt-get install tmux / brew install tmux)") from exc
+        if result.returncode != 0:
+            detail = " ".join(result.stderr).strip() or f"exit status {result.returncode}"
+            raise TmuxError(f"tmux {args[0]} failed: {detail}")
+        return list(result.stdout)
+
+    def check(self) -> str:
+        """Return tmux's version; raise TmuxError when tmux is missing or too old."""
+        if self._version is None:
+            binary = shutil.which("tmux")
+            if binary is None:
+                raise TmuxError("tmux is not installed; install it (apt-get install tmux / brew install tmux)")
+            import subprocess
+
+            out = subprocess.run([binary, "-V"], capture_output=True, text=True, check=False).stdout.strip()
+            if parse_version(out) < MIN_VERSION:
+                raise TmuxError(f"{out} is too old; cao needs tmux {MIN_VERSION[0]}.{MIN_VERSION[1]} or newer")
+            self._version = out
+        return self._version
+
+    def attach_argv(self, target: str) -> list[str]:
+        socket = ["-L", self.socket_name] if self.socket_name else []
+        return ["tmux", *socket, "attach-session", "-t", target]
+
+    # --- queries (lenient: tmux not running means nothing exists) -------------------
+
+    def list_panes(self) -> list[PaneInfo]:
+        result = self.server.cmd("list-panes", "-a", "-F", _PANE_FORMAT)
+        if result.returncode != 0:
+            return []
+        panes = []
+        for line in result.stdout:
+            parts = line.split("\t")
+            if len(parts) != 8:
+                continue
+            session, window, pane_id, dead, dead_status, width, height, attached = parts
+            panes.append(PaneInfo(session, window, pane_id, dead == "1",
+                                  int(dead_status) if dead_status.isdigit() else None,
+                                  int(width), int(height), attached not in ("", "0")))
+        return panes
+
+    def list_sessions(self) -> dict[str, bool]:
+        """Session name → whether a client is attached."""
+        result = self.server.cmd("list-sessions", "-F", "#{session_name}\t#{session_attached}")
+        if result.returncode != 0:
+            return {}
+        out = {}
+        for line in result.stdout:
+            name, _, attached = line.partition("\t")
+            out[name] = attached not in ("", "0")
+        return out
+
+    def has_session(self, name: str) -> bool:
+        return name in self.list_sessions()
+
+    def default_terminal(self) -> str:
+        result = self.server.cmd("show-options", "-gv", "default-terminal")
+        value = (result.stdout or [""])[0].strip() if result.returncode == 0 else ""
+        return value or "tmux-256color"
+
+    # --- creation -------------------------------------------------------------------
+
+    def create_window(self, *, session: str, window: str, cwd: Path, argv: list[str], fifo: Path,
+                      new_session: bool, events_fifo: Path | None = None) -> str:
+        """Start ``argv`` in a new window (and session), piping its output to ``fifo``.
+
+        All steps run in one tmux invocation, so tmux reads none of the agent's output
+        before the pipe is in place. Returns the pane id.
+        """
+        target = f"{session}:{window}"
+        pipe = f"exec cat >> {shlex.quote(str(fifo))}"
+        width, height = WINDOW_SIZE
+        cmds: list[list[str]] = []
+        if new_session:
+            # A placeholder first window lets the agent's pane get the session's history limit.
+            cmds += [
+                ["new-session", "-d", "-s", session, "-n", "_cao_init", "-x", str(width), "-y", str(height),
+                 "-c", str(cwd), "--", "sleep", "30"],
+                ["set-option", "-t", session, "history-limit", str(HISTORY_LIMIT)],
+            ]
+        cmds += [
+            ["new-window", "-d", "-t", f"{session}:", "-n", window, "-c", str(cwd), "-P", "-F", "#{pane_id}",
+             "--", *argv],
+            ["set-option", "-w", "-t", target, "remain-on-exit", "on"],
+            ["set-option", "-w", "-t", target, "automatic-rename", "off"],
+            ["pipe-pane", "-t", target, pipe],
+        ]
+        if events_fifo is not None and _SAFE_PATH.fullmatch(str(events_fifo)):
+            # tmux tells the server the moment the agent exits (else reconciliation finds out).
+            cmds.append(["set-hook", "-w", "-t", target, "pane-died",
+                         f"run-shell -b \"echo #{{hook_pane}} >> '{events_fifo}'\""])
+        if new_session:
+            cmds.append(["kill-window", "-t", f"{session}:_cao_init"])
+        args: list[str] = []
+        for cmd in cmds:
+            args += [*cmd, ";"]
+        out = self.run(*args[:-1])
+        pane_ids = [line for line in out if line.startswith("%")]
+        if not pane_ids:
+            raise TmuxError(f"tmux did not report the pane of window {target}")
+        return pane_ids[0]
+
+    def pipe(self, pane_id: str, fifo: Path) -> None:
+        self.run("pipe-pane", "-t", pane_id, f"exec cat >> {shlex.quote(str(fifo))}")
+
+    def unpipe(self, pane_id: str) -> None:
+        self.server.cmd("pipe-pane", "-t", pane_id)
+
+    # --- input and output -----------------------------------------------------------
+
+    def paste(self, pane_id: str, text: str, *, bracketed: bool, enter: bool) -> None:
+        """Put ``text`` into the pane as one paste (bracketed if the program asked for it)."""
+        fd, path = tempfile.mkstemp(prefix="cao-paste-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            buffer = f"cao_{pane_id.lstrip('%')}"
+            args = ["load-buffer", "-b", buffer, path, ";",
+                    "paste-buffer", "-d", "-r", "-b", buffer, "-t", pane_id]
+            if bracketed:
+                args.append("-p")
+            if enter:
+                args += [";", "send-keys", "-t", pane_id, "Enter"]
+            self.run(*args)
+        finally:
+            os.unlink(path)
+
+    def send_keys(self, pane_id: str, *keys: str) -> None:
+        self.run("send-keys", "-t", pane_id, *keys)
+
+    def capture(self, pane_id: str, *, history: bool = False, escapes: bool = False) -> str:
+        args = ["capture-pane", "-p", "-t", pane_id]
+        if history:
+            args += ["-J", "-S", "-"]
+        if escapes:
+            args.append("-e")
+        return "\n".join(self.run(*args))
+
+    def cursor(self, pane_id: str) -> tuple[int, int]:
+        out = self.run("display-message", "-p", "-t", pane_id, "#{cursor_x} #{cursor_y}")
+        x, y = (out[0] if out else "0 0").split()
+        return int(x), int(y)
+
+    # --- teardown -------------------------------------------------------------------
+
+    def kill_window(self, pane_id: str) -> None:
+        self.server.cmd("kill-pane", "-t", pane_id)
+
+    def kill_session(self, name: str) -> None:
+        self.server.cmd("kill-session", "-t", f"={name}")

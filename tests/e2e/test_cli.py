@@ -1,0 +1,114 @@
+"""The cao command end to end: real cao-server, real tmux on a private socket, the mock agent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from cao.settings import Settings
+from tests.conftest import ServerProcess, retry_until
+from tests.helpers import tmux_sessions
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cao(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+        timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cao", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env or {})}, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_headless_launch_prints_reply_then_shutdown_all(server: ServerProcess, settings: Settings,
+                                                         workdir: Path) -> None:
+    result = cao("launch", "--agents", "developer", "--provider", "mock", "--headless", "--session-name",
+                 "cli1", "Say hello to the team", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "Say hello to the team" in result.stdout
+    assert "Session created: cao-cli1" in result.stderr
+    assert "\x1b" not in result.stderr  # no spinner when not on a terminal
+
+    listed = cao("session", "list", "--json")
+    assert '"cao-cli1"' in listed.stdout
+    status = cao("session", "status", "cli1", "--workers")
+    assert "completed" in status.stdout and "Workers: none" in status.stdout
+    sent = cao("session", "send", "cli1", "second task")
+    assert sent.returncode == 0 and "second task" in sent.stdout
+
+    down = cao("shutdown", "--all")
+    assert down.returncode == 0, down.stderr
+    assert tmux_sessions(settings) == []
+
+
+def test_async_launch_returns_before_reply(server: ServerProcess, workdir: Path, tmp_path: Path) -> None:
+    script = tmp_path / "slow.json"
+    script.write_text('{"rules": [{"match": ".", "steps": [{"wait": 30}, {"reply": "late"}]}]}')
+    result = cao("launch", "--agents", "developer", "--provider", "mock", "--headless", "--async",
+                 "--session-name", "a1", "--env", f"CAO_MOCK_SCRIPT={script}", "work", timeout=20)
+    assert result.returncode == 0, result.stderr
+    assert "Task sent" in result.stderr
+    assert server.client.get("/sessions/a1")["session"]["conductor_status"] == "processing"
+
+
+def test_errors_are_one_line_with_nonzero_exit(server: ServerProcess, settings: Settings, workdir: Path) -> None:
+    cases = [
+        (["launch", "--agents", "ghost", "--provider", "mock", "--headless"], "unknown agent profile 'ghost'"),
+        (["launch", "--agents", "developer", "--headless", "--env", "NOEQUALS"], "expected KEY=VALUE"),
+        (["launch", "--agents", "developer", "--headless", "--session-name", "bad/name"], "invalid session name"),
+        (["launch", "--agents", "developer", "--headless", "--working-directory", "/nope/x"], "does not exist"),
+        (["session", "status", "missing"], "session cao-missing not found"),
+        (["shutdown", "--session", "missing"], "session cao-missing not found"),
+    ]
+    for args, words in cases:
+        result = cao(*args, cwd=workdir)
+        assert result.returncode != 0, args
+        assert words in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert tmux_sessions(settings) == []
+
+
+def test_server_not_running_and_no_auto_start(settings: Settings, workdir: Path) -> None:
+    result = cao("launch", "--agents", "developer", "--headless", "--no-auto-start", cwd=workdir)
+    assert result.returncode == 1
+    assert "cao-server is not running" in result.stderr
+    result = cao("session", "list")
+    assert result.returncode == 1 and "start it with: cao-server" in result.stderr
+
+
+def test_launch_auto_starts_the_server(settings: Settings, workdir: Path) -> None:
+    try:
+        result = cao("launch", "--agents", "developer", "--provider", "mock", "--headless", "--session-name",
+                     "auto", "hi", cwd=workdir, env={"CAO_AUTO_START": "1"})
+        assert result.returncode == 0, result.stderr
+        assert "Starting cao-server" in result.stderr
+        assert "hi" in result.stdout
+    finally:
+        pid_file = settings.run_dir / "server.pid"
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text()), signal.SIGTERM)
+            retry_until(lambda: not pid_file.exists(), 15, message="auto-started server stops")
+
+
+def test_readme_first_command_runs_the_demo(settings: Settings) -> None:
+    result = subprocess.run([str(ROOT / "scripts" / "demo")], capture_output=True, text=True, timeout=300,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    assert "Summarise what cao does" in result.stdout
+    assert tmux_sessions(settings) == []
+    assert not (settings.run_dir / "server.pid").exists()
+
+
+def test_install_from_file_and_errors(settings: Settings, tmp_path: Path) -> None:
+    good = tmp_path / "helper.md"
+    good.write_text("---\nname: helper\ndescription: helps\nrole: developer\n---\nYou help.\n")
+    result = cao("install", str(good))
+    assert result.returncode == 0, result.stderr
+    assert (settings.agent_store_dir / "helper.md").exists()
+    bad = tmp_path / "bad.md"
+    bad.write_text("---\nname: bad\nallowedTools: 5\n---\nbody\n")
+    result = cao("install", str(bad))
+    assert result.returncode == 1 and "allowedTools" in result.stderr
+    result = cao("install", "http://example.com/x.md")
+    assert result.returncode == 1 and "https" in result.stderr
