@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cao.cli.client import ApiClient
+from cao.client import ApiClient
 from cao.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +36,19 @@ def pct(values: list[float], q: float) -> float:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def pipe_helpers(tmux_pid: int) -> list[int]:
+    """The ``cat`` processes tmux runs for ``pipe-pane``: its children named cat."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            comm, rest = stat.read_text().split("(", 1)[1].rsplit(")", 1)
+        except (OSError, IndexError, ValueError):
+            continue
+        if comm == "cat" and int(rest.split()[1]) == tmux_pid:
+            out.append(int(stat.parent.name))
+    return out
 
 
 def rss_mb(pid: int) -> float:
@@ -114,8 +127,7 @@ class Bench:
         time.sleep(2)  # let every terminal settle before measuring
         tmux_pid = int(subprocess.run(["tmux", "-L", self.env["CAO_TMUX_SOCKET"], "display-message", "-p",
                                        "#{pid}"], capture_output=True, text=True).stdout.strip() or 0)
-        helpers = [int(p) for p in subprocess.run(["pgrep", "-f", f"cat >> {self.settings.run_dir}"],
-                                                  capture_output=True, text=True).stdout.split()]
+        helpers = pipe_helpers(tmux_pid)
         pids = {"server": [self.server.pid], "tmux": [tmux_pid] if tmux_pid else [], "helpers": helpers}
         before = {k: sum(cpu_seconds(p) for p in v) for k, v in pids.items()}
         time.sleep(seconds)

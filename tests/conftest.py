@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from cao.cli.client import ApiClient
+from cao.client import ApiClient
 from cao.settings import Settings
 
 T = TypeVar("T")

@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from cao.cli.client import ApiClient
+from cao.client import ApiClient
 from cao.settings import Settings
 
 

@@ -46,6 +46,9 @@ class TerminalMonitor:
     turn: int = 0
     turns_finished: int = 0
     turn_started: bool = True
+    # Whether the agent's MCP client must list cao's tools before it is given work, and whether it has.
+    needs_mcp: bool = False
+    mcp_ready: bool = False
     read_fd: int | None = None
     keepalive_fd: int | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -120,6 +123,7 @@ class StatusEngine:
         """Start tracking a live pane found at startup: re-pipe it and rebuild its screen."""
         monitor = self.open(terminal_id, provider, (pane.width, pane.height))
         monitor.pane_id = pane.pane_id
+        monitor.mcp_ready = True  # it has been running; its MCP client connected long ago
         self.tmux.pipe(pane.pane_id, monitor.fifo)
         self.resync(monitor, pane.width, pane.height)
         return monitor
@@ -196,6 +200,13 @@ class StatusEngine:
         monitor.turn += 1
         monitor.turn_started = False
         return monitor.turn
+
+    def mark_mcp_ready(self, monitor: TerminalMonitor) -> None:
+        if not monitor.mcp_ready:
+            monitor.mcp_ready = True
+            for listener in self.listeners:
+                listener(monitor, monitor.status)
+            monitor.notify()
 
     def mark_exited(self, monitor: TerminalMonitor, reason: str) -> None:
         monitor.exit_reason = reason

@@ -57,6 +57,7 @@ def m001_initial(conn: Connection) -> None:
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("error", sa.Text),
         sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime),
         sa.Column("delivered_at", sa.DateTime),
     )
     meta.create_all(conn)

@@ -63,7 +63,20 @@ class InboxMessageRecord(SQLModel, table=True):
     attempts: int = 0
     error: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    next_attempt_at: datetime | None = None
     delivered_at: datetime | None = None
+
+
+class InboxMessage(BaseModel):
+    id: int
+    sender_id: str
+    receiver_id: str
+    message: str
+    status: str  # pending | delivered | failed
+    attempts: int
+    error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
 
 
 # --- API shapes -------------------------------------------------------------------------

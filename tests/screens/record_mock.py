@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -76,6 +77,9 @@ class Pane:
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)
+        tmux_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+        (tmux_dir / self.socket).unlink(missing_ok=True)  # tmux 3.3 may leave the socket file behind
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def done_count(n: int) -> Callable[[str], bool]:

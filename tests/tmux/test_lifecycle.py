@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cao.cli.client import ApiClient
+from cao.client import ApiClient
 from cao.errors import Conflict, InvalidInput, NotFound
 from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until

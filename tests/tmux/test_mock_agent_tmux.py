@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -46,7 +47,8 @@ class MockPane:
         self.started = 0.0
 
     def start(self, *args: str, script: dict | None = None, width: int = 100, height: int = 30) -> MockPane:
-        argv = [sys.executable, "-m", "cao.mock_agent", *args]
+        # sh reports the exit code on screen (pane_dead_status is not reliable for 0 in tmux 3.3)
+        argv = ["sh", "-c", '"$@"; echo "[exited $?]"', "sh", sys.executable, "-m", "cao.mock_agent", *args]
         if script is not None:
             path = self.tmp / "script.json"
             path.write_text(json.dumps(script))
@@ -95,9 +97,9 @@ class MockPane:
     def reply(self) -> str | None:
         return PROVIDER.extract_last_reply(self.scrollback())
 
-    def dead(self) -> tuple[bool, str]:
-        out = self.tmux("list-panes", "-t", "m", "-F", "#{pane_dead} #{pane_dead_status}").split()
-        return out[0] == "1", out[1] if len(out) > 1 else ""
+    def exit_code(self) -> int | None:
+        found = re.search(r"^\[exited (\d+)\]$", self.text(), re.M)
+        return int(found.group(1)) if found else None
 
     def events(self) -> list[str]:
         if not self.trace.exists():
@@ -111,6 +113,8 @@ def pane(tmp_path: Path) -> Iterator[MockPane]:
     mock = MockPane(socket, tmp_path)
     yield mock
     subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
+    tmux_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+    (tmux_dir / socket).unlink(missing_ok=True)  # tmux 3.3 may leave the socket file behind
 
 
 SCRIPT = {"rules": [
@@ -210,13 +214,13 @@ def test_interrupt_while_working_returns_to_prompt(pane: MockPane, key: str) -> 
     pane.keys(key)
     pane.wait_text("Interrupted by user")
     pane.wait_status(Status.IDLE)
-    assert pane.dead() == (False, "")
+    assert pane.exit_code() is None
 
 
 def test_exit_command_and_ctrl_c_at_empty_prompt_exit_zero(pane: MockPane) -> None:
     pane.start()
     pane.send("/exit")
-    wait_for(lambda: pane.dead() == (True, "0"), message="exit 0 after /exit")
+    wait_for(lambda: pane.exit_code() == 0, message="exit 0 after /exit")
     assert "Goodbye." in pane.text()
 
 
@@ -227,13 +231,13 @@ def test_ctrl_c_with_empty_input_exits(pane: MockPane) -> None:
     pane.keys("C-c")  # clears the input first
     wait_for(lambda: "❯ draft" not in pane.text(), message="input cleared")
     pane.keys("C-c")
-    wait_for(lambda: pane.dead() == (True, "0"), message="exit 0 after Ctrl-C")
+    wait_for(lambda: pane.exit_code() == 0, message="exit 0 after Ctrl-C")
 
 
 def test_exit_step_uses_its_code(pane: MockPane) -> None:
     pane.start(script=SCRIPT)
     pane.send("quit now")
-    wait_for(lambda: pane.dead() == (True, "3"), message="exit 3")
+    wait_for(lambda: pane.exit_code() == 3, message="exit 3")
 
 
 def test_100kb_reply_is_printed_whole(pane: MockPane) -> None:
@@ -254,3 +258,37 @@ def test_resize_keeps_status(pane: MockPane) -> None:
     pane.send("again")
     wait_for(lambda: pane.reply() == "Mock reply to: again", message="second reply")
     assert pane.status() == Status.COMPLETED
+
+
+ECHO_SERVER = '''
+import os
+from mcp.server.mcpserver import MCPServer
+
+server = MCPServer("echo")
+
+
+@server.tool()
+def echo_tool(text: str) -> str:
+    with open(os.environ["ECHO_LOG"], "a") as log:
+        log.write(text + "\\n")
+    return f"echo: {text}"
+
+
+server.run()
+'''
+
+
+def test_tool_step_calls_the_mcp_server(pane: MockPane, tmp_path: Path) -> None:
+    (tmp_path / "echo_server.py").write_text(ECHO_SERVER)
+    log = tmp_path / "calls.log"
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {"echo": {
+        "command": sys.executable, "args": [str(tmp_path / "echo_server.py")], "env": {"ECHO_LOG": str(log)}}}}))
+    script = {"rules": [{"match": "call", "steps": [
+        {"tool": "echo_tool", "args": {"text": "from {{task}}"}}, {"reply": "tool said {{tool_result}}"}]}]}
+    pane.start("--mcp-config", str(config), script=script)
+    pane.send("call it")
+    pane.wait_status(Status.COMPLETED, timeout=60)
+    assert pane.reply() == "tool said echo: from call it"
+    assert log.read_text() == "from call it\n"
+    assert '⎿  Tool echo_tool {"text": "from call it"}' in pane.text()

@@ -208,3 +208,17 @@ def test_agent_rejects_a_broken_script(tmp_path: Path) -> None:
                             input="", capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "rules[0].steps[0]: a step needs exactly one of" in result.stderr
+
+
+@pytest.mark.parametrize(("config", "error"), [
+    ('{"servers": {}}', 'expected {"mcpServers"'),
+    ('{"mcpServers": {"cao": {"args": []}}}', "mcpServers.cao: needs a 'command' string"),
+    ('{"mcpServers": {"cao": {"command": "x", "env": {"A": 1}}}}', "'env' must be a mapping of strings"),
+], ids=["no_mcpServers", "no_command", "bad_env"])
+def test_agent_rejects_a_broken_mcp_config(tmp_path: Path, config: str, error: str) -> None:
+    path = tmp_path / "mcp.json"
+    path.write_text(config)
+    result = subprocess.run([sys.executable, "-m", "cao.mock_agent", "--mcp-config", str(path)],
+                            input="", capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert error in result.stderr

@@ -10,13 +10,14 @@ import click
 from cao import __version__
 from cao.errors import CaoError
 
+# name → (module:attribute, one-line help). The help is here so `cao --help` imports nothing else.
 COMMANDS = {
-    "launch": "cao.cli.launch:launch",
-    "session": "cao.cli.session:session",
-    "shutdown": "cao.cli.shutdown:shutdown",
-    "info": "cao.cli.info:info",
-    "install": "cao.cli.install:install",
-    "demo": "cao.cli.demo:demo",
+    "demo": ("cao.cli.demo:demo", "Run a mock agent headless on a task, print its reply, clean up."),
+    "info": ("cao.cli.info:info", "Show cao's home, database, server and tmux state."),
+    "install": ("cao.cli.install:install", "Install an agent profile from a name, a .md file or an https URL."),
+    "launch": ("cao.cli.launch:launch", "Start an agent in its own tmux session; attach or run a task."),
+    "session": ("cao.cli.session:session", "Inspect and talk to running sessions."),
+    "shutdown": ("cao.cli.shutdown:shutdown", "Stop agents: kill their tmux session(s)."),
 }
 
 
@@ -25,11 +26,14 @@ class LazyGroup(click.Group):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
-        if target is None:
+        if cmd_name not in COMMANDS:
             return None
-        module, _, attr = target.partition(":")
+        module, _, attr = COMMANDS[cmd_name][0].partition(":")
         return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_text) for name, (_, help_text) in sorted(COMMANDS.items())])
 
     def invoke(self, ctx: click.Context) -> object:
         try:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from cao.cli.client import ApiClient
+from cao.client import ApiClient
 from cao.settings import Settings
 
 

@@ -7,10 +7,10 @@ import os
 import click
 
 from cao import validation
-from cao.cli.client import ApiClient
 from cao.cli.common import client as make_client
 from cao.cli.common import info
 from cao.cli.progress import Spinner, wait_for
+from cao.client import ApiClient
 from cao.errors import CaoError
 from cao.settings import Settings
 

@@ -9,7 +9,7 @@ import time
 from types import TracebackType
 
 from cao import errors
-from cao.cli.client import ApiClient
+from cao.client import ApiClient
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 

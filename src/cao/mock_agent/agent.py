@@ -1,4 +1,4 @@
-"""The mock agent's event loop: idle prompt, turns, permission questions, interrupts."""
+"""The mock agent's idle loop: banner, prompt box, key handling, slash commands, submitting."""
 
 from __future__ import annotations
 
@@ -10,23 +10,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cao.mock_agent.script import Script, ScriptError, Step, load_script, substitute
+from cao.mock_agent.script import Script, ScriptError, Step, load_script
 from cao.mock_agent.tty import Key, Terminal
-from cao.mock_agent.ui import BLUE, GREEN, RED, RESET, Screen, box, clean
+from cao.mock_agent.turn import ExitRequested, TurnMixin
+from cao.mock_agent.ui import Screen, box, clean
 
-FRAME = 0.1  # spinner frame interval, seconds
 ECHO_LINES = 5
 SLASH_RE = re.compile(r"^/[A-Za-z][\w-]*$")
-
-
-class Interrupted(Exception):
-    pass
-
-
-class ExitRequested(Exception):
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass
@@ -42,7 +32,7 @@ class Config:
     trace_path: str | None = None
 
 
-class Agent:
+class Agent(TurnMixin):
     def __init__(self, config: Config, screen: Screen, term: Terminal) -> None:
         self.cfg = config
         self.screen = screen
@@ -78,8 +68,8 @@ class Agent:
         """Re-read the script when its file changed, so a test can change it between turns."""
         mtime = self._script_mtime()
         if mtime is not None and mtime != self.script_mtime:
+            self.cfg.script = load_script(self.cfg.script_path)  # an invalid file is retried next turn
             self.script_mtime = mtime
-            self.cfg.script = load_script(self.cfg.script_path)
 
     # -- screen --------------------------------------------------------------------------
     def banner(self, cwd: str) -> None:
@@ -116,14 +106,15 @@ class Agent:
                     continue
                 dirty = False
                 while self.queue:
-                    dirty = self.handle_idle_key(self.queue.popleft()) or dirty
-                if dirty:
+                    changed = self.handle_idle_key(self.queue.popleft())
+                    dirty = (dirty or changed) if changed is not None else False  # None: a turn redrew it
+                if dirty and self.screen.live:  # without a terminal, only show_prompt() draws
                     self.screen.prompt_box(self.input)
         except ExitRequested as req:
             return req.code
 
-    def handle_idle_key(self, key: Key) -> bool:
-        """Apply one key at the idle prompt; return whether the prompt box needs a redraw."""
+    def handle_idle_key(self, key: Key) -> bool | None:
+        """Apply one key at the idle prompt: True if the box needs a redraw, None if it was redrawn."""
         kind, text = key
         if kind in ("char", "paste"):
             self.input += text
@@ -136,12 +127,13 @@ class Agent:
                 self.input = ""
             elif not self.input:
                 self.screen.print(["Goodbye."])
+                self.trace("exit")
                 raise ExitRequested(0)
         elif kind == "enter":
             task, self.input = self.input, ""
             if task.strip():
                 self.submit(task)
-                return False
+                return None
         else:
             return False
         return True
@@ -174,133 +166,3 @@ class Agent:
         except ScriptError as err:
             steps = (Step("fail", str(err)),)
         self.run_turn(task, steps, echo)
-
-    def run_turn(self, task: str, steps: tuple[Step, ...], echo: list[str]) -> None:
-        started = time.monotonic()
-        self.turn_start = started
-        self.frame = 0
-        values = {"task": task, "name": self.cfg.name or "", "model": self.cfg.model,
-                  "system_prompt": self.cfg.system_prompt, "permission": "not asked"}
-        self.screen.print([*echo, ""] if echo else [""])
-        self.spin()
-        self.trace("busy")
-        try:
-            self.wait(self.cfg.delay)
-            for step in steps:
-                if step.action == "wait":
-                    self.wait(step.value)
-                elif step.action == "reply":
-                    text = clean(substitute(step.value, values))
-                    first, *rest = text.split("\n")
-                    body = ["● " + first, *("  " + line if line else "" for line in rest), ""]
-                    self.screen.print(body)
-                    self.trace("reply")
-                elif step.action == "ask_permission":
-                    granted = self.ask_permission(step.value)
-                    values["permission"] = "granted" if granted else "denied"
-                elif step.action == "fail":
-                    self.fail(step.value)
-                    return
-                elif step.action == "exit":
-                    self.screen.print(["Goodbye."])
-                    self.trace("exit")
-                    raise ExitRequested(step.value)
-                elif step.action == "tool":
-                    if not self.cfg.mcp_servers:
-                        self.fail(f"tool steps need --mcp-config (tool {step.value!r})")
-                        return
-                    from cao.mock_agent.mcp_call import call_tool
-
-                    result = self.background(lambda s=step: call_tool(self.cfg.mcp_servers, s, values))
-                    values["tool_result"] = result
-                    shown = result if len(result) <= 200 else result[:200] + "…"
-                    self.screen.print([f"  ⎿  {step.value}: {shown}".replace("\n", " "), ""])
-                    self.trace("tool")
-        except Interrupted:
-            self.screen.print(["  ⎿  Interrupted by user", ""])
-            self.trace("interrupted")
-            self.show_prompt()
-            return
-        except ScriptError as err:  # a failed tool call
-            self.fail(str(err))
-            return
-        self.screen.print([f"✻ Done in {time.monotonic() - started:.1f}s", ""])
-        self.show_prompt()
-
-    def fail(self, message: str) -> None:
-        message = clean(message).replace("\n", " ")
-        self.screen.print([f"✗ Error: {message}", ""], [f"{RED}✗ Error: {message}{RESET}", ""])
-        self.trace("error")
-        self.show_prompt()
-
-    def spin(self) -> None:
-        self.screen.spinner(self.frame, time.monotonic() - self.turn_start)
-        self.frame += 1
-
-    def check_interrupt(self) -> None:
-        """Keep non-interrupt keys queued for the next prompt; raise on Ctrl-C / Escape."""
-        for i, (kind, _) in enumerate(self.queue):
-            if kind in ("ctrl_c", "escape"):
-                del self.queue[i]
-                raise Interrupted
-
-    def wait(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        self.spin()
-        while (left := deadline - time.monotonic()) > 0:
-            self.read(min(left, FRAME))
-            self.check_interrupt()
-            self.spin()
-
-    def background(self, fn):
-        """Run ``fn`` in a thread while the spinner turns; Ctrl-C/Escape abandon it."""
-        import threading
-
-        box_: dict = {}
-
-        def target() -> None:
-            try:
-                box_["value"] = fn()
-            except Exception as err:  # shown as the turn's error
-                box_["error"] = err
-
-        thread = threading.Thread(target=target, daemon=True)
-        thread.start()
-        while thread.is_alive():
-            self.read(FRAME)
-            self.check_interrupt()
-            self.spin()
-        if "error" in box_:
-            err = box_["error"]
-            raise err if isinstance(err, ScriptError) else ScriptError(f"{type(err).__name__}: {err}")
-        return box_["value"]
-
-    def ask_permission(self, tool: str) -> bool:
-        tool = clean(tool).replace("\n", " ")
-        if self.cfg.yolo:
-            self.screen.print([f"  ⎿  Auto-approved (--yolo): {tool}", ""])
-            return True
-        self.screen.dialog([f"Permission required: {tool}", "", "Do you want to proceed?",
-                            "❯ 1. Yes", "  2. No", "", "Esc to cancel"])
-        self.trace("permission")
-        while True:
-            while not self.queue:
-                if self.term.eof:
-                    self.queue.append(("char", "n"))
-                    break
-                self.read(None)
-            kind, text = self.queue.popleft()
-            if kind == "ctrl_c":
-                raise Interrupted
-            if kind == "enter" or (kind == "char" and text in "1yY"):
-                granted = True
-            elif kind == "escape" or (kind == "char" and text in "2nN"):
-                granted = False
-            else:
-                continue
-            word, color = ("granted", GREEN) if granted else ("denied", BLUE)
-            line = f"  ⎿  Permission {word}: {tool}"
-            self.screen.print([line, ""], [f"{color}{line}{RESET}", ""])
-            self.trace("answered")
-            self.spin()
-            return granted

@@ -51,6 +51,7 @@ class LaunchSpec:
     argv: list[str]  # argv[0] is an absolute path
     env: dict[str, str] = field(default_factory=dict)  # added to cao's minimal environment
     files: dict[Path, str] = field(default_factory=dict)  # written (0600) before start
+    uses_cao_mcp: bool = False  # the CLI will connect to cao-mcp-server (cao waits for its tools/list)
 
 
 class Provider:

@@ -80,11 +80,13 @@ class MockProvider(Provider):
         box = _prompt_box(lines)
         after = lines if box is None else lines[box:]
         ask = max((i for i, line in enumerate(lines) if PERMISSION_RE.search(line)), default=None)
-        if ask is not None and (box is None or box < ask):
-            if any(PERMISSION_YES_RE.search(line) for line in lines[ask : ask + 4]) and not any(
-                SPINNER_RE.match(line) for line in lines[ask:]
-            ):
-                return Status.WAITING_USER_ANSWER
+        if (
+            ask is not None
+            and (box is None or box < ask)  # no idle prompt below the question
+            and any(PERMISSION_YES_RE.search(line) for line in lines[ask : ask + 4])
+            and not any(SPINNER_RE.match(line) for line in lines[ask:])
+        ):
+            return Status.WAITING_USER_ANSWER
         if any(SPINNER_RE.match(line) for line in after):
             return Status.PROCESSING
         if box is None:

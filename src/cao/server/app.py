@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from cao import __version__
 from cao.errors import CaoError
-from cao.server.routes import agents, health, sessions, terminals
+from cao.server.routes import agents, health, orchestration, sessions, terminals
 from cao.server.security import LocalOnlyMiddleware, extra_allowed_hosts
 from cao.services import terminals as terminal_service
 from cao.services.adoption import adopt_terminals
@@ -46,13 +46,17 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
         if adopted or vanished:
             log.warning("re-adopted %d live terminal(s); %d had vanished", adopted, vanished)
         app.state.runtime = rt
+        rt.engine.listeners.append(rt.inbox.on_status)
         reconciler = asyncio.create_task(_reconcile_forever(rt))
+        sweeper = asyncio.create_task(rt.inbox.sweep_forever())
+        rt.inbox.pump_all()
         if pid_file:
             pid_file.write_text(str(os.getpid()))
         try:
             yield
         finally:
             reconciler.cancel()
+            sweeper.cancel()
             rt.engine.stop()
             rt.db.dispose()
             if pid_file:
@@ -61,7 +65,7 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
 
     app = FastAPI(title="cao-server", version=__version__, lifespan=lifespan,
                   description="Local orchestrator for AI coding CLIs running in tmux.")
-    for module in (health, sessions, terminals, agents):
+    for module in (health, sessions, terminals, orchestration, agents):
         app.include_router(module.router)
 
     @app.exception_handler(CaoError)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -12,6 +15,11 @@ from cao.events import EventBus
 from cao.settings import Settings
 from cao.store import make_engine
 from cao.tmux import TmuxBackend
+
+if TYPE_CHECKING:
+    from cao.services.inbox import Inbox
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -23,6 +31,25 @@ class Runtime:
     engine: StatusEngine
     # Terminal creation holds this so two requests cannot create the same session at once.
     create_lock: asyncio.Lock
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    inbox: Inbox = field(init=False)
+
+    def __post_init__(self) -> None:
+        from cao.services.inbox import Inbox
+
+        self.inbox = Inbox(self)
+
+    def background(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``coro`` in the background, keeping a reference until it ends; log its failure."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:

@@ -8,6 +8,7 @@ import json
 import logging
 import secrets
 import shutil
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -80,17 +81,23 @@ def _new_terminal_id(rt: Runtime) -> str:
 
 async def create_terminal(
     rt: Runtime, *, session_name: str, new_session: bool, agent_profile: str, provider: str | None = None,
+    default_provider: str = DEFAULT_PROVIDER,
     working_directory: str | None = None, env: dict[str, str] | None = None, model: str | None = None,
     yolo: bool = False, caller_id: str | None = None, allowed_tools: list[str] | None = None,
+    wait: bool = True, on_start_failure: Callable[[TerminalRecord, Exception], Awaitable[None]] | None = None,
 ) -> TerminalRecord:
-    """Start an agent in a new window and wait until it is ready. A failure leaves nothing behind."""
+    """Start an agent in a new window and (unless ``wait`` is false) wait until it is ready.
+
+    A failure leaves nothing behind. With ``wait=False`` the record is returned as soon as the
+    window exists; a failure to start is then reported to ``on_start_failure``.
+    """
     session_name = validation.session_name(session_name)
     validation.name(agent_profile, "agent profile name")
     env = validation.env_vars(env)
     if caller_id is not None:
         validation.terminal_id(caller_id)
     profile = load_profile(agent_profile, rt.settings.home)
-    prov = get_provider(provider or profile.provider or DEFAULT_PROVIDER)
+    prov = get_provider(provider or profile.provider or default_provider)
     prov.resolve_binary()
     await asyncio.to_thread(rt.tmux.check)
     tools = ["*"] if yolo else (allowed_tools or resolve_allowed_tools(profile))
@@ -140,12 +147,22 @@ async def create_terminal(
         except BaseException:
             await _discard(rt, terminal_id, monitor, session_name if new_session else None, runtime_dir)
             raise
-    try:
-        await _wait_until_started(rt, monitor)
-    except BaseException:
-        await _discard(rt, terminal_id, monitor, session_name if new_session else None, runtime_dir)
-        raise
-    return get_record(rt, terminal_id)
+    monitor.needs_mcp = spec.uses_cao_mcp
+
+    async def watch_start() -> None:
+        try:
+            await _wait_until_started(rt, monitor)
+        except BaseException as exc:
+            await _discard(rt, terminal_id, monitor, session_name if new_session else None, runtime_dir)
+            if wait or on_start_failure is None or not isinstance(exc, Exception):
+                raise
+            await on_start_failure(record, exc)
+
+    if wait:
+        await watch_start()
+        return get_record(rt, terminal_id)
+    rt.background(watch_start())
+    return record
 
 
 def _write_files(runtime_dir: Path, files: dict[Path, str]) -> None:

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from cao.errors import InvalidInput
 from cao.models import InputAccepted, Output, Success, Terminal
 from cao.server.deps import RuntimeDep, TerminalId
-from cao.services import terminals
+from cao.services import orchestration, terminals
 from cao.status import Status
 
 router = APIRouter(prefix="/terminals", tags=["terminals"])
@@ -24,8 +24,13 @@ async def get_terminal(rt: RuntimeDep, terminal_id: TerminalId) -> Terminal:
 
 
 @router.delete("/{terminal_id}")
-async def delete_terminal(rt: RuntimeDep, terminal_id: TerminalId) -> Success:
-    await terminals.delete_terminal(rt, terminal_id)
+async def delete_terminal(
+    rt: RuntimeDep, terminal_id: TerminalId,
+    requester_id: Annotated[str | None, Query(pattern=r"^[a-f0-9]{8}$",
+                                              description="only delete if this terminal created it")] = None,
+) -> Success:
+    """Save the terminal's scrollback and metadata under logs/terminal/, then remove its window."""
+    await orchestration.delete_worker(rt, terminal_id=terminal_id, requester_id=requester_id)
     return Success()
 
 

@@ -1,0 +1,110 @@
+"""handoff, assign and send_message: how agents work with each other (the MCP tools' server half)."""
+
+from __future__ import annotations
+
+from cao.errors import AgentTimeout, CaoError, InvalidInput
+from cao.models import InboxMessageRecord, TerminalRecord
+from cao.services import delivery, terminals
+from cao.services.runtime import Runtime
+from cao.status import Status
+
+MCP_READY_TIMEOUT_S = 30.0
+EXIT_GRACE_S = 3.0
+
+
+def _caller(rt: Runtime, caller_id: str) -> TerminalRecord:
+    record = terminals.get_record(rt, caller_id)
+    terminals.live_monitor(rt, caller_id)
+    return record
+
+
+async def _start_worker(rt: Runtime, caller: TerminalRecord, agent_profile: str, working_directory: str | None,
+                        **kwargs: object) -> TerminalRecord:
+    return await terminals.create_terminal(
+        rt, session_name=caller.session_name, new_session=False, agent_profile=agent_profile,
+        default_provider=caller.provider, working_directory=working_directory or caller.working_directory,
+        caller_id=caller.id, **kwargs)
+
+
+def _where(worker: TerminalRecord) -> str:
+    return f"worker {worker.id} ({worker.agent_profile}, tmux window {worker.session_name}:{worker.window_name})"
+
+
+async def handoff(rt: Runtime, *, caller_id: str, agent_profile: str, message: str, timeout: float,
+                  working_directory: str | None = None) -> tuple[str, str]:
+    """Run a worker on ``message`` and return (worker id, its whole reply); then remove the worker.
+
+    On timeout or failure the worker is kept for inspection and the error names it.
+    """
+    caller = _caller(rt, caller_id)
+    worker = await _start_worker(rt, caller, agent_profile, working_directory)
+    monitor = rt.engine.monitors[worker.id]
+    await rt.engine.wait(monitor, lambda m: m.mcp_ready or not m.needs_mcp or m.exit_reason is not None,
+                         MCP_READY_TIMEOUT_S)
+    task = (f"{message}\n\n(Handed off by terminal {caller.id} ({caller.agent_profile}). "
+            "Your final reply is returned to it.)")
+    try:
+        turn = await delivery.deliver(rt, monitor, task, probe=(message.splitlines() or [''])[0][:60])
+    except CaoError as exc:
+        raise CaoError(f"{_where(worker)} did not take the task: {exc}") from exc
+    finished = await rt.engine.wait(monitor, lambda m: m.turns_finished >= turn or m.exit_reason is not None,
+                                    timeout)
+    if monitor.exit_reason:
+        raise CaoError(f"{_where(worker)} stopped: {monitor.exit_reason}")
+    if not finished:
+        raise AgentTimeout(f"{_where(worker)} did not finish within {timeout:g}s; it is kept for inspection")
+    if monitor.status is Status.WAITING_USER_ANSWER:
+        raise CaoError(f"{_where(worker)} is waiting for an answer; answer it in tmux, it is kept")
+    if monitor.status is Status.ERROR:
+        raise CaoError(f"{_where(worker)} reported an error; it is kept for inspection")
+    output = await terminals.get_output(rt, worker.id, "last")
+    await _exit_and_delete(rt, worker.id)
+    return worker.id, output
+
+
+async def _exit_and_delete(rt: Runtime, terminal_id: str) -> None:
+    monitor = rt.engine.monitors.get(terminal_id)
+    if monitor is not None and not monitor.exit_reason:
+        try:
+            await terminals.exit_terminal(rt, terminal_id)
+            await rt.engine.wait(monitor, lambda m: m.exit_reason is not None, EXIT_GRACE_S)
+        except CaoError:
+            pass  # deleting kills the window anyway
+    await terminals.delete_terminal(rt, terminal_id)
+
+
+async def assign(rt: Runtime, *, caller_id: str, agent_profile: str, message: str,
+                 working_directory: str | None = None) -> TerminalRecord:
+    """Start a worker and queue its task; return at once. The task is typed in once it is ready."""
+    caller = _caller(rt, caller_id)
+
+    async def report_failure(worker: TerminalRecord, exc: Exception) -> None:
+        rt.inbox.enqueue(sender_id="cao", receiver_id=caller.id,
+                         message=f"The {agent_profile} worker {worker.id} you assigned could not start: {exc}. "
+                                 "It has been removed; assign the task again.")
+
+    worker = await _start_worker(rt, caller, agent_profile, working_directory, wait=False,
+                                 on_start_failure=report_failure)
+    task = (f"{message}\n\n(Assigned by terminal {caller.id} ({caller.agent_profile}). When you are done, "
+            f"send your result with the send_message tool; without receiver_id it goes back to {caller.id}.)")
+    rt.inbox.enqueue(sender_id=caller.id, receiver_id=worker.id, message=task)
+    return worker
+
+
+def send_message(rt: Runtime, *, sender_id: str, message: str, receiver_id: str | None) -> InboxMessageRecord:
+    sender = terminals.get_record(rt, sender_id)
+    if receiver_id is None:
+        if sender.caller_id is None:
+            raise InvalidInput(f"terminal {sender_id} was not started by another agent, so there is no one to "
+                               "reply to; pass receiver_id")
+        receiver_id = sender.caller_id
+    return rt.inbox.enqueue(sender_id=sender_id, receiver_id=receiver_id, message=message)
+
+
+async def delete_worker(rt: Runtime, *, terminal_id: str, requester_id: str | None) -> None:
+    record = terminals.get_record(rt, terminal_id)
+    if requester_id is not None and record.caller_id != requester_id:
+        raise InvalidInput(f"terminal {terminal_id} was not created by terminal {requester_id}; "
+                           "agents may delete only the workers they created")
+    await terminals.delete_terminal(rt, terminal_id)
+
