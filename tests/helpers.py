@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 from cao.client import ApiClient
+from cao.errors import NotFound
 from cao.settings import Settings
 
 
@@ -46,3 +47,11 @@ def send_and_wait(api: ApiClient, terminal_id: str, message: str, timeout: float
     turn = api.request("POST", f"/terminals/{terminal_id}/input", body={"message": message})["turn"]
     return api.request("GET", f"/terminals/{terminal_id}/wait", params={"turn": turn, "timeout": timeout},
                        timeout=timeout + 5)
+
+
+def last_reply(api: ApiClient, terminal_id: str) -> str:
+    """The terminal's last reply, or "" while it has none."""
+    try:
+        return api.get(f"/terminals/{terminal_id}/output", mode="last")["output"]
+    except NotFound:
+        return ""

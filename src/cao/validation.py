@@ -104,3 +104,17 @@ def message(value: str) -> str:
     if "\x00" in value:
         raise InvalidInput("message contains a NUL byte")
     return value
+
+
+_CONTROL = {c: 0x2400 + c for c in range(0x20) if chr(c) not in "\t\n"}
+_CONTROL.update({0x7F: 0x2421, **{c: 0xFFFD for c in range(0x80, 0xA0)}})
+
+
+def typeable(text: str) -> str:
+    """Make text safe to type into an agent: control characters become visible symbols.
+
+    An escape sequence in a message must not drive the agent's terminal, and above all must not
+    end a bracketed paste early (``ESC [201~``) and turn the rest of the message into keystrokes.
+    Carriage returns become newlines; tabs and newlines are kept.
+    """
+    return text.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROL)

@@ -68,3 +68,10 @@ def test_working_directory_rules(tmp_path: Path) -> None:
     file.write_text("x")
     with pytest.raises(InvalidInput, match="not a directory"):
         validation.working_directory(str(file))
+
+
+def test_typeable_neutralises_control_characters() -> None:
+    text = "quote \" ' $HOME\nnext\tcol \x1b[201~ \x1b[2J\r\nend\x00\x7f"
+    safe = validation.typeable(text)
+    assert "\x1b" not in safe and "\x00" not in safe and "\r" not in safe and "\x7f" not in safe
+    assert safe == "quote \" ' $HOME\nnext\tcol ␛[201~ ␛[2J\nend␀␡"

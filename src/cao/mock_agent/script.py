@@ -1,21 +1,24 @@
-"""The mock agent's script: which steps a turn runs for a given task.
+"""The mock agent's script: which steps a turn runs for a given task and agent.
 
 A script is a JSON (or YAML) mapping::
 
-    {"rules": [{"match": "<regex or substring>", "steps": [<step>, ...]}, ...],
+    {"rules": [{"agent": "<regex>", "match": "<regex or substring>", "steps": [<step>, ...]}, ...],
      "default": [<step>, ...]}
 
-Each step is a mapping with exactly one action key:
+``agent`` (optional) is matched in full against the agent's ``--name``, so one file can
+script a supervisor and its workers; ``match`` (optional, absent: every task) is searched
+in the task. Each step is a mapping with one action key:
 
     {"wait": 1.5}                        sleep with the spinner on screen (seconds, >= 0)
     {"ask_permission": "Bash(rm -rf x)"} show the permission box and wait for an answer
     {"reply": "text"}                    print a reply block; {{task}} etc. are substituted
+    {"reply_size": 102400}               a deterministic reply of about that many bytes
     {"fail": "API Error: 500"}           print "✗ Error: <text>" and end the turn
     {"exit": 0}                          exit the program with this code
-    {"tool": "send_message", "args": {...}, "server": "cao"}   call an MCP tool
+    {"tool": "send_message", "args": {...}, "server": "cao", "on_error": "continue"}
+    {"collect": "results", "count": 3, "reply": "...{{collected}}", "item": "{{body}}"}
 
-The first rule whose ``match`` (a Python regex, searched; a pattern that does not compile
-is taken literally) matches the task wins; otherwise ``default`` runs; without a default
+The first rule whose filters match wins; otherwise ``default`` runs; without a default
 the built-in one replies ``Mock reply to: <task>``.
 """
 
@@ -28,9 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ACTIONS = ("wait", "ask_permission", "reply", "fail", "exit", "tool")
-TOOL_EXTRA_KEYS = ("args", "server")
+ACTIONS = ("wait", "ask_permission", "reply", "reply_size", "fail", "exit", "tool", "collect")
+# Keys a step may have besides its action key.
+EXTRA_KEYS = {"tool": ("args", "server", "on_error"), "collect": ("count", "reply", "item")}
 DEFAULT_REPLY = "Mock reply to: {{task}}"
+MAX_REPLY_SIZE = 10 * 1024 * 1024
+LONG_REPLY_END = "END OF LONG REPLY"
+HEADER_RE = re.compile(r"\[Message \d+ from (.*)\]")
+TRAILER_PREFIXES = ("(Assigned by ", "(Handed off by ")
 
 
 class ScriptError(Exception):
@@ -43,12 +51,22 @@ class Step:
     value: Any
     args: dict[str, Any] = field(default_factory=dict)
     server: str | None = None
+    on_error: str = "fail"  # tool steps: "fail" or "continue"
+    count: int = 0  # collect steps: how many items complete the list
+    template: str = ""  # collect steps: the reply once complete
+    item: str = "{{task}}"  # collect steps: what is appended
 
 
 @dataclass(frozen=True)
 class Rule:
-    pattern: re.Pattern[str]
+    pattern: re.Pattern[str] | None
     steps: tuple[Step, ...]
+    agent: re.Pattern[str] | None = None
+
+    def applies(self, task: str, agent: str | None) -> bool:
+        if self.agent is not None and not self.agent.fullmatch(agent or ""):
+            return False
+        return self.pattern is None or bool(self.pattern.search(task))
 
 
 @dataclass(frozen=True)
@@ -56,9 +74,9 @@ class Script:
     rules: tuple[Rule, ...] = ()
     default: tuple[Step, ...] | None = None
 
-    def steps_for(self, task: str) -> tuple[Step, ...]:
+    def steps_for(self, task: str, agent: str | None = None) -> tuple[Step, ...]:
         for rule in self.rules:
-            if rule.pattern.search(task):
+            if rule.applies(task, agent):
                 return rule.steps
         if self.default is not None:
             return self.default
@@ -70,19 +88,55 @@ def substitute(text: str, values: dict[str, str]) -> str:
     return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: values.get(m.group(1), m.group(0)), text)
 
 
+def split_task(task: str) -> tuple[str, str]:
+    """(sender, body) of a task: the ``[Message N from <label>]`` header cao's inbox puts on
+    messages, and the text without it and without a final "(Assigned by …)" / "(Handed off by …)"
+    paragraph that cao appends to delegated tasks."""
+    sender, body = "", task
+    first, _, rest = task.partition("\n")
+    found = HEADER_RE.fullmatch(first.strip())
+    if found:
+        sender, body = found.group(1), rest
+    paragraphs = re.split(r"\n[ \t]*\n", body.rstrip())
+    if len(paragraphs) > 1 and paragraphs[-1].lstrip().startswith(TRAILER_PREFIXES):
+        body = body[: body.rstrip().rfind(paragraphs[-1])]
+    return sender, body.strip("\n").rstrip()
+
+
+def long_reply(size: int) -> str:
+    """About ``size`` bytes of numbered lines, the last one ``END OF LONG REPLY``."""
+    line_bytes = 80  # 79 characters and a newline
+    count = max(0, (size - len(LONG_REPLY_END)) // line_bytes)
+    filler = "the quick brown fox jumps over the lazy dog " * 2
+    lines = [(f"Line {n:06d}: " + filler)[: line_bytes - 1] for n in range(1, count + 1)]
+    return "\n".join([*lines, LONG_REPLY_END])
+
+
+def _string(value: object, where: str, what: str, *, empty: bool = False) -> str:
+    if not isinstance(value, str) or (not empty and not value.strip()):
+        kind = "a string" if empty else "a non-empty string"
+        raise ScriptError(f"{where}: {what} must be {kind}, got {value!r}")
+    return value
+
+
 def parse_step(raw: object, where: str) -> Step:
     if not isinstance(raw, dict):
         raise ScriptError(f"{where}: a step must be a mapping like {{\"reply\": \"text\"}}, got {raw!r}")
-    actions = [key for key in raw if key in ACTIONS]
-    unknown = [key for key in raw if key not in ACTIONS and key not in TOOL_EXTRA_KEYS]
-    if unknown or len(actions) != 1:
-        raise ScriptError(
-            f"{where}: a step needs exactly one of {', '.join(ACTIONS)}; got keys {sorted(raw)}"
-        )
+    # "collect" carries a "reply" template, so it wins over "reply" as the action.
+    actions = ["collect"] if "collect" in raw else [key for key in raw if key in ACTIONS]
+    if len(actions) != 1:
+        raise ScriptError(f"{where}: a step needs exactly one of {', '.join(ACTIONS)}; got keys {sorted(raw)}")
     action = actions[0]
+    allowed = EXTRA_KEYS.get(action, ())
+    extra = sorted(key for key in raw if key != action and key not in allowed)
+    for key in extra:
+        owners = [a for a, keys in EXTRA_KEYS.items() if key in keys]
+        if owners:
+            raise ScriptError(f"{where}: {key!r} belongs to a {' or '.join(map(repr, owners))} step only, "
+                              f"not a {action!r} step")
+    if extra:
+        raise ScriptError(f"{where}: a step needs exactly one of {', '.join(ACTIONS)}; got keys {sorted(raw)}")
     value = raw[action]
-    if action != "tool" and any(key in raw for key in TOOL_EXTRA_KEYS):
-        raise ScriptError(f"{where}: 'args' and 'server' belong to a 'tool' step only")
     if action == "wait":
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ScriptError(f"{where}: 'wait' must be a number of seconds >= 0, got {value!r}")
@@ -91,19 +145,34 @@ def parse_step(raw: object, where: str) -> Step:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
             raise ScriptError(f"{where}: 'exit' must be an exit code 0..255, got {value!r}")
         return Step("exit", value)
-    if action in ("ask_permission", "fail", "tool") and (not isinstance(value, str) or not value.strip()):
-        raise ScriptError(f"{where}: {action!r} must be a non-empty string, got {value!r}")
-    if action == "reply" and not isinstance(value, str):
-        raise ScriptError(f"{where}: 'reply' must be a string, got {value!r}")
+    if action == "reply_size":
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_REPLY_SIZE:
+            raise ScriptError(f"{where}: 'reply_size' must be a number of bytes 1..{MAX_REPLY_SIZE}, got {value!r}")
+        return Step("reply_size", value)
+    if action in ("ask_permission", "fail"):
+        return Step(action, _string(value, where, repr(action)))
+    if action == "reply":
+        return Step("reply", _string(value, where, "'reply'", empty=True))
     if action == "tool":
+        name = _string(value, where, "'tool'")
         args = raw.get("args", {})
         server = raw.get("server")
+        on_error = raw.get("on_error", "fail")
         if not isinstance(args, dict):
             raise ScriptError(f"{where}: 'args' of a tool step must be a mapping, got {args!r}")
-        if server is not None and (not isinstance(server, str) or not server):
-            raise ScriptError(f"{where}: 'server' of a tool step must be a server name, got {server!r}")
-        return Step("tool", value, args=args, server=server)
-    return Step(action, value)
+        if server is not None:
+            _string(server, where, "'server' of a tool step")
+        if on_error not in ("fail", "continue"):
+            raise ScriptError(f"{where}: 'on_error' of a tool step must be 'fail' or 'continue', got {on_error!r}")
+        return Step("tool", name, args=args, server=server, on_error=on_error)
+    # collect
+    name = _string(value, where, "'collect' (the list's name)")
+    count = raw.get("count")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ScriptError(f"{where}: 'count' of a collect step must be a whole number >= 1, got {count!r}")
+    template = _string(raw.get("reply", "{{collected}}"), where, "'reply' of a collect step", empty=True)
+    item = _string(raw.get("item", "{{task}}"), where, "'item' of a collect step", empty=True)
+    return Step("collect", name, count=count, template=template, item=item)
 
 
 def parse_steps(raw: object, where: str) -> tuple[Step, ...]:
@@ -132,14 +201,25 @@ def parse_script(data: object, source: str = "script") -> Script:
     for i, raw in enumerate(raw_rules):
         where = f"{source}: rules[{i}]"
         if not isinstance(raw, dict):
-            raise ScriptError(f"{where}: a rule must be a mapping with 'match' and 'steps'")
-        extra = sorted(set(raw) - {"match", "steps"})
+            raise ScriptError(f"{where}: a rule must be a mapping with 'steps' and optional 'match' and 'agent'")
+        extra = sorted(set(raw) - {"match", "steps", "agent"})
         if extra:
-            raise ScriptError(f"{where}: unknown keys {extra}; a rule has 'match' and 'steps'")
+            raise ScriptError(f"{where}: unknown keys {extra}; a rule has 'steps', 'match' and 'agent'")
         match = raw.get("match")
-        if not isinstance(match, str):
+        if match is not None and not isinstance(match, str):
             raise ScriptError(f"{where}: 'match' must be a string (regex or substring), got {match!r}")
-        rules.append(Rule(compile_match(match), parse_steps(raw.get("steps"), f"{where}.steps")))
+        agent = raw.get("agent")
+        if agent is not None:
+            if not isinstance(agent, str) or not agent:
+                raise ScriptError(f"{where}: 'agent' must be a regex for the agent's --name, got {agent!r}")
+            try:
+                agent_re: re.Pattern[str] | None = re.compile(agent)
+            except re.error as err:
+                raise ScriptError(f"{where}: 'agent' {agent!r} is not a valid regex: {err}") from err
+        else:
+            agent_re = None
+        steps = parse_steps(raw.get("steps"), f"{where}.steps")
+        rules.append(Rule(None if match is None else compile_match(match), steps, agent_re))
     default = None
     if "default" in data:
         default = parse_steps(data["default"], f"{source}: default")

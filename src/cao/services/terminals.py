@@ -240,7 +240,8 @@ async def send_input(rt: Runtime, terminal_id: str, message: str, *, new_turn: b
     try:
         turn = rt.engine.begin_turn(monitor) if new_turn else monitor.turn
         immediate_enter = provider.enter_delay <= 0
-        await asyncio.to_thread(rt.tmux.paste, monitor.pane_id, message, bracketed=provider.bracketed_paste,
+        await asyncio.to_thread(rt.tmux.paste, monitor.pane_id, validation.typeable(message),
+                                bracketed=provider.bracketed_paste,
                                 enter=immediate_enter)
     except BaseException:
         monitor.input_lock.release()
