@@ -111,9 +111,22 @@ class SessionSummary(BaseModel):
     conductor_status: Status | None = None
 
 
+class TreeNode(BaseModel):
+    id: str
+    agent_profile: str | None
+    status: Status
+    children: list[TreeNode] = []
+
+
 class SessionDetail(BaseModel):
     session: SessionSummary
     terminals: list[Terminal]
+    tree: list[TreeNode] = []  # who created whom: roots are terminals no other terminal here created
+
+
+class Restored(BaseModel):
+    session_name: str
+    window_name: str
 
 
 class Success(BaseModel):

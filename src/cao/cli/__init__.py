@@ -15,9 +15,11 @@ COMMANDS = {
     "demo": ("cao.cli.demo:demo", "Run a mock agent headless on a task, print its reply, clean up."),
     "info": ("cao.cli.info:info", "Show cao's home, database, server and tmux state."),
     "install": ("cao.cli.install:install", "Install an agent profile from a name, a .md file or an https URL."),
+    "mcp-server": ("cao.cli.mcp:mcp_server", "Run cao's MCP server for the agent in this terminal (stdio)."),
     "launch": ("cao.cli.launch:launch", "Start an agent in its own tmux session; attach or run a task."),
     "session": ("cao.cli.session:session", "Inspect and talk to running sessions."),
     "shutdown": ("cao.cli.shutdown:shutdown", "Stop agents: kill their tmux session(s)."),
+    "terminal": ("cao.cli.terminal:terminal", "Work with single terminals (restore a deleted one's scrollback)."),
 }
 
 

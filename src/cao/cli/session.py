@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 
 from cao.cli.common import client as make_client
 from cao.cli.common import echo_json, table
 from cao.cli.launch import run_task
-from cao.errors import CaoError, Conflict
+from cao.cli.progress import Spinner
+from cao.client import ApiClient
+from cao.errors import AgentTimeout, CaoError, Conflict
 
 
 @click.group()
@@ -81,3 +85,34 @@ def session_send(name: str, message: str, is_async: bool, timeout: float) -> Non
         raise Conflict(f"the conductor is {status}; wait until it is idle (cao session status {name})")
     reply = run_task(client, conductor_id, message, timeout=timeout, wait=not is_async)
     click.echo(reply if reply is not None else f"Sent to {conductor_id}")
+
+
+@session.command(name="wait")
+@click.argument("name")
+@click.option("--timeout", type=click.FloatRange(min=1), default=600.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the session (with its tree) as JSON.")
+def session_wait(name: str, timeout: float, as_json: bool) -> None:
+    """Wait until every agent of the session is done and no message is pending; print the conductor's reply."""
+    client = make_client()
+    detail = wait_until_quiet(client, name, timeout)
+    if as_json:
+        echo_json(detail)
+        return
+    conductor_id = detail["session"]["conductor_id"]
+    click.echo(client.get(f"/terminals/{conductor_id}/output", mode="last")["output"])
+
+
+def wait_until_quiet(client: ApiClient, name: str, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    with Spinner(f"Waiting for session {name}") as spinner:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AgentTimeout(f"session {name} is still busy after {timeout:g}s; inspect it with: "
+                                   f"cao session status {name} --workers")
+            try:
+                return client.request("GET", f"/sessions/{name}/wait", params={"timeout": min(2.0, remaining)},
+                                      timeout=min(2.0, remaining) + 10)
+            except AgentTimeout:
+                busy = [t for t in client.get(f"/sessions/{name}")["terminals"] if t["status"] == "processing"]
+                spinner.status = f"{len(busy)} working"

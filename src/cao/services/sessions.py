@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from cao import validation
-from cao.errors import NotFound
-from cao.models import DeleteResult, SessionDetail, SessionRecord, SessionSummary, Terminal
+from cao.errors import AgentTimeout, NotFound
+from cao.models import (
+    DeleteResult,
+    InboxMessageRecord,
+    SessionDetail,
+    SessionRecord,
+    SessionSummary,
+    Terminal,
+    TreeNode,
+)
 from cao.services import terminals
 from cao.services.runtime import Runtime
 from cao.store import open_session
@@ -47,7 +55,16 @@ async def get_session(rt: Runtime, name: str) -> SessionDetail:
         raise NotFound(f"session {name} not found")
     terminal_list = [terminals.to_public(rt, r) for r in terminals.list_records(rt, name)]
     return SessionDetail(session=_summary(rt, record, name, live.get(name, False), terminal_list),
-                         terminals=terminal_list)
+                         terminals=terminal_list, tree=build_tree(terminal_list))
+
+
+def build_tree(terminal_list: list[Terminal]) -> list[TreeNode]:
+    nodes = {t.id: TreeNode(id=t.id, agent_profile=t.agent_profile, status=t.status) for t in terminal_list}
+    roots = []
+    for t in terminal_list:
+        parent = nodes.get(t.caller_id or "")
+        (parent.children if parent else roots).append(nodes[t.id])
+    return roots
 
 
 async def delete_session(rt: Runtime, name: str) -> DeleteResult:
@@ -70,3 +87,42 @@ async def delete_session(rt: Runtime, name: str) -> DeleteResult:
             db.delete(row)
             db.commit()
     return DeleteResult(success=not errors, deleted=[name], errors=errors)
+
+
+QUIET_POLL_S = 0.1
+QUIET_CONFIRM_S = 0.3
+
+
+def _is_quiet(rt: Runtime, name: str) -> bool:
+    ids = [r.id for r in terminals.list_records(rt, name)]
+    for terminal_id in ids:
+        monitor = rt.engine.monitors.get(terminal_id)
+        if monitor is None or monitor.exit_reason:
+            continue
+        if not monitor.status.settled or monitor.turns_finished < monitor.turn or monitor.input_lock.locked():
+            return False
+        if terminal_id in rt.inbox.in_flight:
+            return False
+    with open_session(rt.db) as db:
+        pending = db.exec(select(InboxMessageRecord.id).where(
+            InboxMessageRecord.status == "pending", col(InboxMessageRecord.receiver_id).in_(ids))).first()
+    return pending is None
+
+
+async def wait_quiet(rt: Runtime, name: str, timeout: float) -> SessionDetail:
+    """Wait until no agent in the session is working and no message to any of them is pending."""
+    name = validation.session_name(name)
+    await get_session(rt, name)
+    deadline = rt.engine.loop.time() + timeout
+    quiet_since: float | None = None
+    while True:
+        now = rt.engine.loop.time()
+        if _is_quiet(rt, name):
+            quiet_since = quiet_since if quiet_since is not None else now
+            if now - quiet_since >= QUIET_CONFIRM_S:
+                return await get_session(rt, name)
+        else:
+            quiet_since = None
+        if now >= deadline:
+            raise AgentTimeout(f"session {name} is still busy after {timeout:g}s")
+        await asyncio.sleep(QUIET_POLL_S)

@@ -45,6 +45,13 @@ async def get_session(rt: RuntimeDep, name: SessionName) -> SessionDetail:
     return await sessions.get_session(rt, name)
 
 
+@router.get("/{name}/wait")
+async def wait_session(rt: RuntimeDep, name: SessionName,
+                       timeout: Annotated[float, Query(gt=0, le=86400)] = 600.0) -> SessionDetail:
+    """Wait (long-poll) until no agent in the session works and no message to any is pending; 504 on timeout."""
+    return await sessions.wait_quiet(rt, name, timeout)
+
+
 @router.delete("/{name}")
 async def delete_session(rt: RuntimeDep, name: SessionName) -> DeleteResult:
     return await sessions.delete_session(rt, name)

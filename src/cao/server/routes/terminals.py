@@ -6,7 +6,7 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel
 
 from cao.errors import InvalidInput
-from cao.models import InputAccepted, Output, Success, Terminal
+from cao.models import InputAccepted, Output, Restored, Success, Terminal
 from cao.server.deps import RuntimeDep, TerminalId
 from cao.services import orchestration, terminals
 from cao.status import Status
@@ -45,6 +45,13 @@ async def send_input(
     if text is None:
         raise InvalidInput("give the message as JSON body {\"message\": ...} or as ?message=")
     return InputAccepted(turn=await terminals.send_input(rt, terminal_id, text))
+
+
+@router.post("/{terminal_id}/restore", status_code=201)
+async def restore_terminal(rt: RuntimeDep, terminal_id: TerminalId) -> Restored:
+    """Open a deleted terminal's saved scrollback in a new window of its session (a plain shell)."""
+    session, window = await terminals.restore_terminal(rt, terminal_id)
+    return Restored(session_name=session, window_name=window)
 
 
 @router.post("/{terminal_id}/key")
