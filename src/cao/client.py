@@ -66,10 +66,10 @@ class ApiClient:
             return False
         return True
 
-    def ensure_server(self, *, auto_start: bool) -> bool:
-        """Make sure the server answers; start it if allowed. Returns True if it was started here."""
+    def ensure_server(self, *, auto_start: bool) -> subprocess.Popen[bytes] | None:
+        """Make sure the server answers; start it if allowed. Returns the process if started here."""
         if self.is_up():
-            return False
+            return None
         if not auto_start:
             raise errors.ServerUnavailable(
                 f"cao-server is not running at {self.settings.api_url}; start it with: cao-server "
@@ -84,7 +84,7 @@ class ApiClient:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.is_up():
-                return True
+                return process
             if process.poll() is not None:
                 break
             time.sleep(0.05)

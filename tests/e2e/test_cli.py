@@ -95,7 +95,12 @@ def test_readme_first_command_runs_the_demo(settings: Settings) -> None:
     result = subprocess.run([str(ROOT / "scripts" / "demo")], capture_output=True, text=True, timeout=300,
                             stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr
-    assert "Summarise what cao does" in result.stdout
+    final = result.stdout
+    assert final.startswith("FINAL ANSWER")
+    assert "- reviewer (handoff): Reviewed" in final
+    for part in ("server", "CLI", "tests"):
+        assert f"- developer (assign): finished 'Analyse the {part} of:" in final
+    assert "developer" in result.stderr and "└" in result.stderr  # the tree of who created whom
     assert tmux_sessions(settings) == []
     assert not (settings.run_dir / "server.pid").exists()
 

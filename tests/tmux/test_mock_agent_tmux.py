@@ -260,35 +260,98 @@ def test_resize_keeps_status(pane: MockPane) -> None:
     assert pane.status() == Status.COMPLETED
 
 
-ECHO_SERVER = '''
+# A tiny stdio MCP server on cao's lean protocol module: writes its PID to $LISTED when its
+# tools are listed, and each call's text to $CALLS.
+ECHO_SERVER = """
 import os
-from mcp.server.mcpserver import MCPServer
-
-server = MCPServer("echo")
+from cao.mcp.protocol import StdioServer, Tool, ToolError
 
 
-@server.tool()
-def echo_tool(text: str) -> str:
-    with open(os.environ["ECHO_LOG"], "a") as log:
-        log.write(text + "\\n")
-    return f"echo: {text}"
+def listed():
+    with open(os.environ["LISTED"], "a") as fh:
+        fh.write(f"{os.getpid()}\\n")
 
 
-server.run()
-'''
+def echo(args):
+    with open(os.environ["CALLS"], "a") as fh:
+        fh.write(args["text"] + "\\n")
+    if args["text"].startswith("bad"):
+        raise ToolError("bad input: " + args["text"])
+    return f"echo: {args['text']} pid={os.getpid()}"
 
 
-def test_tool_step_calls_the_mcp_server(pane: MockPane, tmp_path: Path) -> None:
+StdioServer("echo", "1", [Tool("echo_tool", "echo text", {"type": "object"}, echo)],
+            on_tools_listed=listed).serve()
+"""
+
+
+def mcp_config(tmp_path: Path, *, broken: bool = False) -> Path:
     (tmp_path / "echo_server.py").write_text(ECHO_SERVER)
-    log = tmp_path / "calls.log"
+    servers = {"echo": {"command": sys.executable, "args": [str(tmp_path / "echo_server.py")],
+                        "env": {"LISTED": str(tmp_path / "listed"), "CALLS": str(tmp_path / "calls.log")}}}
+    if broken:
+        servers["broken"] = {"command": str(tmp_path / "no-such-server"), "args": [], "env": {}}
     config = tmp_path / "mcp.json"
-    config.write_text(json.dumps({"mcpServers": {"echo": {
-        "command": sys.executable, "args": [str(tmp_path / "echo_server.py")], "env": {"ECHO_LOG": str(log)}}}}))
-    script = {"rules": [{"match": "call", "steps": [
-        {"tool": "echo_tool", "args": {"text": "from {{task}}"}}, {"reply": "tool said {{tool_result}}"}]}]}
-    pane.start("--mcp-config", str(config), script=script)
+    config.write_text(json.dumps({"mcpServers": servers}))
+    return config
+
+
+def listed_pids(tmp_path: Path) -> list[int]:
+    path = tmp_path / "listed"
+    return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+TOOL_SCRIPT = {"rules": [
+    {"match": "^bad", "steps": [{"tool": "echo_tool", "server": "echo", "args": {"text": "{{task}}"}},
+                                {"reply": "never"}]},
+    {"match": "call", "steps": [{"tool": "echo_tool", "args": {"text": "from {{task}}"}},
+                                {"reply": "tool said {{tool_result}}"}]},
+]}
+
+
+def test_mcp_servers_connect_at_start_and_tool_steps_reuse_the_connection(pane: MockPane, tmp_path: Path) -> None:
+    pane.start("--delay", "0", "--mcp-config", str(mcp_config(tmp_path, broken=True)), script=TOOL_SCRIPT)
+    # tools/list happens at start, before any message
+    pid = wait_for(lambda: listed_pids(tmp_path), message="tools/list at start")[0]  # type: ignore[index]
+    pane.wait_text("  ⎿  MCP server broken failed: command not found: ")
+    assert pane.status() == Status.IDLE  # a failed server is only a notice
     pane.send("call it")
-    pane.wait_status(Status.COMPLETED, timeout=60)
-    assert pane.reply() == "tool said echo: from call it"
-    assert log.read_text() == "from call it\n"
+    pane.wait_status(Status.COMPLETED)
+    assert pane.reply() == f"tool said echo: from call it pid={pid}"
     assert '⎿  Tool echo_tool {"text": "from call it"}' in pane.text()
+    pane.send("call again")
+    wait_for(lambda: pane.reply() == f"tool said echo: from call again pid={pid}", message="second call")
+    assert listed_pids(tmp_path) == [pid]  # one connection, kept open
+    pane.send("bad one")
+    pane.wait_status(Status.ERROR)
+    assert "✗ Error: echo_tool failed: bad input: bad one" in pane.lines()
+    assert (tmp_path / "calls.log").read_text() == "from call it\nfrom call again\nbad one\n"
+    pane.send("/exit")
+    wait_for(lambda: pane.exit_code() == 0, message="exit 0")
+    wait_for(lambda: not alive(pid), message="the MCP server closed on exit")
+
+
+def test_exit_in_the_middle_of_a_turn_exits_at_once_and_closes_servers(pane: MockPane, tmp_path: Path) -> None:
+    script = {"default": [{"wait": 0.2}, {"exit": 4}, {"reply": "never"}]}
+    pane.start("--delay", "0", "--mcp-config", str(mcp_config(tmp_path)), script=script)
+    pid = wait_for(lambda: listed_pids(tmp_path), message="tools/list at start")[0]  # type: ignore[index]
+    pane.send("work on it")
+    wait_for(lambda: pane.exit_code() == 4, message="exit 4")
+    assert "never" not in pane.text()
+    wait_for(lambda: not alive(pid), message="the MCP server closed on exit")
+
+
+def test_reply_size_reply_is_extracted_whole(pane: MockPane) -> None:
+    from cao.mock_agent.script import long_reply
+
+    pane.start("--delay", "0", script={"default": [{"reply_size": 102400}]})
+    pane.send("long one")
+    pane.wait_status(Status.COMPLETED, timeout=30)
+    assert pane.reply() == long_reply(102400)

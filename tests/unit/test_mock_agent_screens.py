@@ -7,6 +7,7 @@ after changing what the mock agent draws.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -125,11 +126,11 @@ class LaunchCase(NamedTuple):
 
 
 LAUNCH_CASES = [
-    LaunchCase("bare", None, None, False, [], False),
+    LaunchCase("bare", None, None, False, ["--mcp-config", "{mcp}"], False),
     LaunchCase("profile_with_prompt", SimpleNamespace(name="dev", system_prompt="Be brief.", model=None),
-               None, False, ["--name", "dev", "--system-prompt-file", "{prompt}"], True),
+               None, False, ["--name", "dev", "--system-prompt-file", "{prompt}", "--mcp-config", "{mcp}"], True),
     LaunchCase("blank_prompt_model_yolo", SimpleNamespace(name="rev", system_prompt="  \n", model="x"),
-               "big", True, ["--name", "rev", "--model", "big", "--yolo"], False),
+               "big", True, ["--name", "rev", "--mcp-config", "{mcp}", "--model", "big", "--yolo"], False),
 ]
 
 
@@ -139,9 +140,14 @@ def test_build_launch(case: LaunchCase, tmp_path: Path) -> None:
                         profile=case.profile, model=case.model, yolo=case.yolo)  # type: ignore[arg-type]
     spec = MockProvider().build_launch(ctx)
     prompt_path = tmp_path / "rt" / "system_prompt.md"
+    mcp_path = tmp_path / "rt" / "mcp.json"
     assert spec.argv[:3] == [sys.executable, "-m", "cao.mock_agent"]
-    assert spec.argv[3:] == [a.replace("{prompt}", str(prompt_path)) for a in case.expected_args]
-    assert spec.files == ({prompt_path: "Be brief."} if case.has_prompt_file else {})
+    assert spec.argv[3:] == [a.replace("{prompt}", str(prompt_path)).replace("{mcp}", str(mcp_path))
+                             for a in case.expected_args]
+    assert spec.uses_cao_mcp
+    files = dict(spec.files)
+    assert set(json.loads(files.pop(mcp_path))["mcpServers"]) == {"cao"}
+    assert files == ({prompt_path: "Be brief."} if case.has_prompt_file else {})
 
 
 class ScriptCase(NamedTuple):
@@ -153,13 +159,14 @@ class ScriptCase(NamedTuple):
 SCRIPT_ERRORS = [
     ScriptCase("not_a_mapping", [], "top level must be a mapping"),
     ScriptCase("unknown_top_key", {"rulez": []}, "unknown top-level keys ['rulez']"),
-    ScriptCase("rule_without_match", {"rules": [{"steps": [{"reply": "x"}]}]}, "rules[0]: 'match' must be"),
+    ScriptCase("match_not_a_string", {"rules": [{"match": 3, "steps": [{"reply": "x"}]}]},
+               "rules[0]: 'match' must be"),
     ScriptCase("empty_steps", {"rules": [{"match": "a", "steps": []}]}, "rules[0].steps: 'steps' must be"),
     ScriptCase("two_actions", {"rules": [{"match": "a", "steps": [{"reply": "x"}, {"reply": "y", "fail": "z"}]}]},
                "rules[0].steps[1]: a step needs exactly one of"),
     ScriptCase("negative_wait", {"default": [{"wait": -1}]}, "default[0]: 'wait' must be a number"),
     ScriptCase("bad_exit", {"default": [{"exit": "0"}]}, "'exit' must be an exit code"),
-    ScriptCase("args_outside_tool", {"default": [{"reply": "x", "args": {}}]}, "belong to a 'tool' step"),
+    ScriptCase("args_outside_tool", {"default": [{"reply": "x", "args": {}}]}, "'args' belongs to a 'tool' step"),
     ScriptCase("tool_args_not_mapping", {"default": [{"tool": "t", "args": [1]}]}, "'args' of a tool step"),
 ]
 

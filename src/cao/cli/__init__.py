@@ -12,7 +12,7 @@ from cao.errors import CaoError
 
 # name → (module:attribute, one-line help). The help is here so `cao --help` imports nothing else.
 COMMANDS = {
-    "demo": ("cao.cli.demo:demo", "Run a mock agent headless on a task, print its reply, clean up."),
+    "demo": ("cao.cli.demo:demo", "Run a supervisor and four mock workers offline; print the final answer."),
     "info": ("cao.cli.info:info", "Show cao's home, database, server and tmux state."),
     "install": ("cao.cli.install:install", "Install an agent profile from a name, a .md file or an https URL."),
     "mcp-server": ("cao.cli.mcp:mcp_server", "Run cao's MCP server for the agent in this terminal (stdio)."),

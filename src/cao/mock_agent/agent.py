@@ -10,6 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cao.mock_agent.mcp_call import McpPool
 from cao.mock_agent.script import Script, ScriptError, Step, load_script
 from cao.mock_agent.tty import Key, Terminal
 from cao.mock_agent.turn import ExitRequested, TurnMixin
@@ -41,6 +42,26 @@ class Agent(TurnMixin):
         self.input = ""
         self.resized = False
         self.script_mtime = self._script_mtime()
+        self.mcp = McpPool(config.mcp_servers) if config.mcp_servers else None
+        self.notices: deque[str] = deque()  # filled by the MCP threads, printed by the main thread
+        self.collections: dict[str, list[str]] = {}  # "collect" lists, kept across turns
+
+    def close(self) -> None:
+        """Close the MCP connections (on any exit)."""
+        if self.mcp is not None:
+            self.mcp.close()
+
+    def on_mcp_failure(self, name: str, reason: str) -> None:
+        self.notices.append(f"  ⎿  MCP server {name} failed: {reason}")
+
+    def flush_notices(self) -> bool:
+        """Print pending notices (one line each) into the transcript; True if any was printed."""
+        lines = []
+        while self.notices:
+            lines.append(clean(self.notices.popleft()).replace("\n", " ")[:300])
+        if lines:
+            self.screen.print(lines)
+        return bool(lines)
 
     # -- helpers -------------------------------------------------------------------------
     def trace(self, event: str) -> None:
@@ -94,12 +115,16 @@ class Agent(TurnMixin):
     # -- idle loop -----------------------------------------------------------------------
     def run(self, cwd: str) -> int:
         self.banner(cwd)
+        if self.mcp is not None:
+            self.mcp.start(self.on_mcp_failure)  # after the first prompt, so it never delays it
         try:
             while True:
                 if not self.queue:
                     if self.term.eof:
                         return 0
                     self.read(0.25)
+                    if self.flush_notices() and self.screen.live:
+                        self.screen.prompt_box(self.input)
                     if self.resized:
                         self.resized = False
                         self.screen.redraw_all(self.input)
@@ -162,7 +187,7 @@ class Agent(TurnMixin):
             return
         try:
             self._reload_script()
-            steps = self.cfg.script.steps_for(task)
+            steps = self.cfg.script.steps_for(task, self.cfg.name)
         except ScriptError as err:
             steps = (Step("fail", str(err)),)
         self.run_turn(task, steps, echo)

@@ -27,7 +27,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", default="mock-1", help="model name shown in the banner")
     parser.add_argument("--system-prompt-file", metavar="FILE", help="system prompt (shown by /system-prompt)")
     parser.add_argument("--script", metavar="FILE", help="JSON or YAML script of rules (see docs/mock-agent.md)")
-    parser.add_argument("--mcp-config", metavar="FILE", help='{"mcpServers": {...}} for "tool" steps')
+    parser.add_argument("--mcp-config", metavar="FILE",
+                        help='{"mcpServers": {...}}: MCP servers to connect to at start (for "tool" steps)')
     parser.add_argument("--delay", type=float, default=0.2, metavar="SECONDS",
                         help="thinking time at the start of every turn (default 0.2)")
     parser.add_argument("--yolo", action="store_true", help="never ask permission (auto-approve)")
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     finally:
+        agent.close()
         if live:
             try:
                 screen.write("\x1b[?2004l\x1b[?25h")

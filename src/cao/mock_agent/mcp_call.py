@@ -1,15 +1,26 @@
-"""One MCP tool call over stdio, for the mock agent's ``tool`` steps (imported lazily: mcp is slow)."""
+"""The mock agent's MCP connections: started at launch, kept open, used by ``tool`` steps.
+
+Like a real CLI, the agent starts every server of ``--mcp-config`` right after it has drawn
+its first prompt, in background threads (``initialize`` + ``tools/list``), and keeps the
+connections open until it exits. It uses cao's lean ``cao.mcp.client.StdioClient``, never
+the ``mcp`` SDK, whose import alone takes longer than the agent's whole start.
+``cao.mcp.client`` is imported inside the connecting threads, so it never delays the prompt.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-from typing import Any
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from cao.mock_agent.script import ScriptError, Step, substitute
 
-CALL_TIMEOUT = 60.0
+if TYPE_CHECKING:
+    from cao.mcp.client import StdioClient
+
+CONNECT_WAIT = 30.0  # how long a tool step waits for a server that is still connecting
+CLOSE_GRACE = 1.0  # seconds the servers get to exit on their own when the agent exits
 
 
 def fill(value: Any, values: dict[str, str]) -> Any:
@@ -23,51 +34,112 @@ def fill(value: Any, values: dict[str, str]) -> Any:
     return value
 
 
-def pick_server(servers: dict[str, dict[str, Any]], step: Step) -> tuple[str, dict[str, Any]]:
-    if step.server is not None:
-        if step.server not in servers:
-            raise ScriptError(f"tool {step.value!r}: no MCP server {step.server!r} in --mcp-config "
-                              f"(have: {', '.join(sorted(servers))})")
-        return step.server, servers[step.server]
-    if len(servers) != 1:
-        raise ScriptError(f"tool {step.value!r}: several MCP servers configured; name one with \"server\"")
-    return next(iter(servers.items()))
+def describe(err: BaseException) -> str:
+    if isinstance(err, FileNotFoundError):
+        return f"command not found: {err.filename}"
+    if isinstance(err, OSError) and err.strerror:
+        return f"{err.strerror}: {err.filename}" if err.filename else err.strerror
+    if isinstance(err, TimeoutError):
+        return "timed out"
+    text = str(err)
+    return text if text else type(err).__name__
 
 
-def result_text(result: Any) -> str:
-    """The text of a CallToolResult: structured content as JSON, else its text blocks."""
-    structured = getattr(result, "structured_content", None) or getattr(result, "structuredContent", None)
-    texts = [block.text for block in result.content if getattr(block, "type", "") == "text"]
-    if texts:
-        return "\n".join(texts)
-    return json.dumps(structured) if structured is not None else ""
+class Connection:
+    """One server of the config: its client once connected, or why it failed."""
+
+    def __init__(self, name: str, spec: dict[str, Any]) -> None:
+        self.name = name
+        self.spec = spec
+        self.client: StdioClient | None = None
+        self.tools: list[str] = []
+        self.error: str | None = None
+        self.done = threading.Event()
+        self.closed = False
+
+    def connect(self, on_failure: Callable[[str, str], None]) -> None:
+        try:
+            from cao.mcp.client import StdioClient
+
+            client = StdioClient(self.spec["command"], list(self.spec.get("args", [])), dict(self.spec.get("env", {})))
+            self.client = client
+            tools = client.initialize()
+            self.tools = [tool.get("name", "") for tool in tools if isinstance(tool, dict)]
+        except Exception as err:
+            self.error = describe(err)
+            on_failure(self.name, self.error)
+        finally:
+            self.done.set()
+
+    def wait(self, deadline: float) -> None:
+        """Wait until connected (or failed); raise ScriptError if that takes past ``deadline``."""
+        if not self.done.wait(max(0.0, deadline - time.monotonic())):
+            raise ScriptError(f"MCP server {self.name} is not connected after {CONNECT_WAIT:g}s")
+        if self.error is not None:
+            raise ScriptError(f"MCP server {self.name} failed: {self.error}")
 
 
-async def _call(spec: dict[str, Any], name: str, args: dict[str, Any]) -> Any:
-    from mcp import ClientSession, StdioServerParameters
-    from mcp.client.stdio import stdio_client
+class McpPool:
+    def __init__(self, servers: dict[str, dict[str, Any]]) -> None:
+        self.connections = {name: Connection(name, spec) for name, spec in servers.items()}
+        self.started = False
 
-    params = StdioServerParameters(command=spec["command"], args=spec.get("args", []),
-                                   env={**os.environ, **spec.get("env", {})})
-    with open(os.devnull, "w") as errlog:
-        async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:
-            await session.initialize()
-            return await session.call_tool(name, args)
+    def start(self, on_failure: Callable[[str, str], None]) -> None:
+        """Connect to every server in its own thread; ``on_failure(name, reason)`` reports a failure."""
+        self.started = True
+        for conn in self.connections.values():
+            threading.Thread(target=conn.connect, args=(on_failure,), name=f"mcp-{conn.name}", daemon=True).start()
 
+    def pick(self, step: Step, deadline: float) -> Connection:
+        """The server for a tool step: the named one, the only one, or the one that lists the tool."""
+        if step.server is not None:
+            conn = self.connections.get(step.server)
+            if conn is None:
+                raise ScriptError(f"tool {step.value!r}: no MCP server {step.server!r} in --mcp-config "
+                                  f"(have: {', '.join(sorted(self.connections))})")
+            conn.wait(deadline)
+            return conn
+        if len(self.connections) == 1:
+            conn = next(iter(self.connections.values()))
+            conn.wait(deadline)
+            return conn
+        failed = []
+        for conn in self.connections.values():
+            try:
+                conn.wait(deadline)
+            except ScriptError as err:
+                failed.append(str(err))
+                continue
+            if step.value in conn.tools:
+                return conn
+        why = f"; {'; '.join(failed)}" if failed else ""
+        raise ScriptError(f"no MCP server offers the tool {step.value!r}{why}")
 
-def call_tool(servers: dict[str, dict[str, Any]], step: Step, values: dict[str, str]) -> str:
-    """Call the step's tool; return its text. Raise ScriptError when the call or the tool fails."""
-    server, spec = pick_server(servers, step)
-    try:
-        result = asyncio.run(asyncio.wait_for(_call(spec, step.value, fill(step.args, values)), CALL_TIMEOUT))
-    except ScriptError:
-        raise
-    except BaseException as err:  # anyio wraps failures in exception groups
-        if isinstance(err, KeyboardInterrupt | SystemExit):
-            raise
-        raise ScriptError(f"MCP tool {server}.{step.value} failed: {type(err).__name__}: {err}") from err
-    text = result_text(result)
-    is_error = getattr(result, "is_error", None) or getattr(result, "isError", False)
-    if is_error:
-        raise ScriptError(f"MCP tool {server}.{step.value} returned an error: {text}")
-    return text
+    def call(self, step: Step, args: dict[str, Any]) -> tuple[str, bool]:
+        """Call the step's tool on its persistent connection: (text, is_error). No client timeout."""
+        if not self.started:
+            raise ScriptError("the MCP servers were not started")
+        conn = self.pick(step, time.monotonic() + CONNECT_WAIT)
+        assert conn.client is not None
+        try:
+            return conn.client.call_tool(step.value, args, timeout=None)
+        except Exception as err:
+            raise ScriptError(f"MCP server {conn.name}: {describe(err)}") from err
+
+    def close(self) -> None:
+        """Close every connection: stdin first, a short grace, then kill what is left."""
+        clients = [c.client for c in self.connections.values() if c.client is not None and not c.closed]
+        for conn in self.connections.values():
+            conn.closed = True
+        for client in clients:
+            try:
+                if client.process.stdin:
+                    client.process.stdin.close()
+            except OSError:
+                pass
+        deadline = time.monotonic() + CLOSE_GRACE
+        for client in clients:
+            try:
+                client.process.wait(max(0.0, deadline - time.monotonic()))
+            except Exception:
+                client.process.kill()

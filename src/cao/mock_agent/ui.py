@@ -121,7 +121,8 @@ class Screen:
         """Append lines to the transcript (replacing any live region or spinner)."""
         self.history.extend(lines)
         del self.history[:-HISTORY_LINES]
-        self.write(self._clear_live() + "".join(line + "\n" for line in (styled or lines)))
+        shown = styled if styled and self.live else lines  # no colours when not on a terminal
+        self.write(self._clear_live() + "".join(line + "\n" for line in shown))
 
     def spinner(self, frame: int, elapsed: float, verb: str = "Working") -> None:
         if not self.live:

@@ -12,6 +12,7 @@ because reply lines after the first are indented by two spaces):
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -33,6 +34,8 @@ REPLY_RE = re.compile(r"^●(?: |$)")
 TOOL_LINE_RE = re.compile(r"^  ⎿  ")
 MAX_BOX_ROWS = 8  # rows between the ❯ line and the rule below it (input is at most 5 rows)
 PASSED_ENV = ("CAO_MOCK_SCRIPT", "CAO_MOCK_TRACE")
+CAO_SERVER = "cao"  # the name of cao's own MCP server in the agent's --mcp-config
+CAO_MCP_COMMAND = "cao-mcp-server"
 
 
 def _prompt_box(lines: Sequence[str]) -> int | None:
@@ -57,6 +60,18 @@ class MockProvider(Provider):
         # Run the module with cao's own interpreter: absolute and always installed.
         return sys.executable
 
+    def mcp_config(self, ctx: LaunchContext) -> dict[str, dict[str, object]]:
+        """cao's own MCP server (as ``cao``) plus the profile's servers, in the CLI config shape."""
+        servers: dict[str, dict[str, object]] = {CAO_SERVER: {
+            "command": sys.executable, "args": ["-m", "cao.mcp.server"],
+            "env": {"CAO_TERMINAL_ID": ctx.terminal_id, "CAO_API_URL": ctx.api_url}}}
+        profile_servers = getattr(ctx.profile, "mcpServers", None) or {}
+        for name, server in profile_servers.items():
+            if name in (CAO_SERVER, CAO_MCP_COMMAND) or os.path.basename(server.command) == CAO_MCP_COMMAND:
+                continue  # ``cao`` already is cao-mcp-server, for this terminal
+            servers[name] = {"command": server.command, "args": list(server.args), "env": dict(server.env)}
+        return {"mcpServers": servers}
+
     def build_launch(self, ctx: LaunchContext) -> LaunchSpec:
         argv = [self.resolve_binary(), "-m", "cao.mock_agent"]
         files = {}
@@ -67,13 +82,16 @@ class MockProvider(Provider):
                 path = ctx.runtime_dir / "system_prompt.md"
                 files[path] = profile.system_prompt
                 argv += ["--system-prompt-file", str(path)]
+        mcp_path = ctx.runtime_dir / "mcp.json"
+        files[mcp_path] = json.dumps(self.mcp_config(ctx), indent=2) + "\n"
+        argv += ["--mcp-config", str(mcp_path)]
         if ctx.model:
             argv += ["--model", ctx.model]
         if ctx.yolo:
             argv.append("--yolo")
         # Let a test or demo steer the agent through cao-server's environment.
         env = {key: os.environ[key] for key in PASSED_ENV if os.environ.get(key)}
-        return LaunchSpec(argv=argv, env=env, files=files)
+        return LaunchSpec(argv=argv, env=env, files=files, uses_cao_mcp=True)
 
     def detect(self, lines: Sequence[str]) -> Status:
         lines = [line.rstrip() for line in lines]
