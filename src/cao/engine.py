@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from cao.tmux import PaneInfo, TmuxBackend
 
 log = logging.getLogger(__name__)
 DEBOUNCE_S = 0.004
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[\]P_^][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.")
 READ_SIZE = 65536
 
 
@@ -50,6 +52,7 @@ class TerminalMonitor:
     needs_mcp: bool = False
     mcp_ready: bool = False
     read_fd: int | None = None
+    pid_fd: int | None = None  # a pidfd of the agent process: readable the moment it exits
     keepalive_fd: int | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     scheduled: asyncio.TimerHandle | None = None
@@ -72,37 +75,8 @@ class StatusEngine:
         self.monitors: dict[str, TerminalMonitor] = {}
         self.listeners: list[StatusListener] = []
         self.loop = asyncio.get_running_loop()
-        self.events_fifo = fifo_dir / "events.fifo"
-        self._event_fds: tuple[int, int] | None = None
-        self._event_buffer = b""
 
     # --- lifecycle ------------------------------------------------------------------
-
-    def start(self) -> None:
-        """Listen for tmux's pane-died hook, so an agent's exit is seen at once."""
-        self.fifo_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with contextlib.suppress(FileNotFoundError):
-            self.events_fifo.unlink()
-        os.mkfifo(self.events_fifo, 0o600)
-        read_fd = os.open(self.events_fifo, os.O_RDONLY | os.O_NONBLOCK)
-        self._event_fds = (read_fd, os.open(self.events_fifo, os.O_WRONLY | os.O_NONBLOCK))
-        self.loop.add_reader(read_fd, self._on_pane_event)
-
-    def _on_pane_event(self) -> None:
-        assert self._event_fds
-        with contextlib.suppress(BlockingIOError):
-            self._event_buffer += os.read(self._event_fds[0], 4096)
-        if b"\n" in self._event_buffer:
-            self._event_buffer = self._event_buffer.rpartition(b"\n")[2]
-            self.loop.create_task(self.reconcile())
-
-    def stop(self) -> None:
-        self.close_all()
-        if self._event_fds:
-            self.loop.remove_reader(self._event_fds[0])
-            for fd in self._event_fds:
-                os.close(fd)
-            self._event_fds = None
 
     def open(self, terminal_id: str, provider: Provider, size: tuple[int, int]) -> TerminalMonitor:
         """Create the terminal's FIFO and start reading it (before tmux writes to it)."""
@@ -123,10 +97,33 @@ class StatusEngine:
         """Start tracking a live pane found at startup: re-pipe it and rebuild its screen."""
         monitor = self.open(terminal_id, provider, (pane.width, pane.height))
         monitor.pane_id = pane.pane_id
+        if pane.pid and not pane.dead:
+            self.watch_pid(monitor, pane.pid)
         monitor.mcp_ready = True  # it has been running; its MCP client connected long ago
         self.tmux.pipe(pane.pane_id, monitor.fifo)
         self.resync(monitor, pane.width, pane.height)
         return monitor
+
+    def watch_pid(self, monitor: TerminalMonitor, pid: int) -> None:
+        """Learn of the agent's exit at once (a Linux pidfd); elsewhere reconciliation finds it.
+
+        (tmux's pane-died hook was tried first: on tmux 3.3a it fired for only about half of the exits.)
+        """
+        try:
+            monitor.pid_fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            return
+        self.loop.add_reader(monitor.pid_fd, self._on_process_exit, monitor)
+
+    def _on_process_exit(self, monitor: TerminalMonitor) -> None:
+        self._unwatch_pid(monitor)
+        self.loop.create_task(self.reconcile())
+
+    def _unwatch_pid(self, monitor: TerminalMonitor) -> None:
+        if monitor.pid_fd is not None:
+            self.loop.remove_reader(monitor.pid_fd)
+            os.close(monitor.pid_fd)
+            monitor.pid_fd = None
 
     def resync(self, monitor: TerminalMonitor, width: int, height: int) -> None:
         assert monitor.pane_id
@@ -140,6 +137,7 @@ class StatusEngine:
             return
         if monitor.scheduled:
             monitor.scheduled.cancel()
+        self._unwatch_pid(monitor)
         for fd in (monitor.read_fd, monitor.keepalive_fd):
             if fd is not None:
                 if fd == monitor.read_fd:
@@ -161,7 +159,12 @@ class StatusEngine:
             data = os.read(monitor.read_fd, READ_SIZE) if monitor.read_fd is not None else b""
         except BlockingIOError:
             return
-        if data and monitor.screen.feed(data) and monitor.scheduled is None:
+        if not data:
+            return
+        cue = monitor.provider.busy_cue
+        if not monitor.turn_started and cue is not None and cue.search(ANSI.sub("", data.decode(errors="ignore"))):
+            monitor.turn_started = True
+        if monitor.screen.feed(data) and monitor.scheduled is None:
             monitor.scheduled = self.loop.call_later(DEBOUNCE_S, self._scheduled_evaluate, monitor)
 
     def _scheduled_evaluate(self, monitor: TerminalMonitor) -> None:

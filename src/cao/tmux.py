@@ -21,10 +21,9 @@ from cao.errors import TmuxError
 MIN_VERSION = (3, 2)
 HISTORY_LIMIT = 100_000
 WINDOW_SIZE = (220, 50)
-_SAFE_PATH = re.compile(r"[A-Za-z0-9_./-]+")
 _PANE_FORMAT = "\t".join([
     "#{session_name}", "#{window_name}", "#{pane_id}", "#{pane_dead}", "#{pane_dead_status}",
-    "#{pane_width}", "#{pane_height}", "#{session_attached}",
+    "#{pane_width}", "#{pane_height}", "#{session_attached}", "#{pane_pid}",
 ])
 
 
@@ -38,6 +37,7 @@ class PaneInfo:
     width: int
     height: int
     attached: bool
+    pid: int | None = None
 
 
 def parse_version(text: str) -> tuple[int, int]:
@@ -92,12 +92,13 @@ class TmuxBackend:
         panes = []
         for line in result.stdout:
             parts = line.split("\t")
-            if len(parts) != 8:
+            if len(parts) != 9:
                 continue
-            session, window, pane_id, dead, dead_status, width, height, attached = parts
+            session, window, pane_id, dead, dead_status, width, height, attached, pid = parts
             panes.append(PaneInfo(session, window, pane_id, dead == "1",
                                   int(dead_status) if dead_status.isdigit() else None,
-                                  int(width), int(height), attached not in ("", "0")))
+                                  int(width), int(height), attached not in ("", "0"),
+                                  int(pid) if pid.isdigit() else None))
         return panes
 
     def list_sessions(self) -> dict[str, bool]:
@@ -122,11 +123,11 @@ class TmuxBackend:
     # --- creation -------------------------------------------------------------------
 
     def create_window(self, *, session: str, window: str, cwd: Path, argv: list[str], fifo: Path,
-                      new_session: bool, events_fifo: Path | None = None) -> str:
+                      new_session: bool) -> tuple[str, int | None]:
         """Start ``argv`` in a new window (and session), piping its output to ``fifo``.
 
         All steps run in one tmux invocation, so tmux reads none of the agent's output
-        before the pipe is in place. Returns the pane id.
+        before the pipe is in place. Returns the pane id and the agent's pid.
         """
         target = f"{session}:{window}"
         pipe = f"exec cat >> {shlex.quote(str(fifo))}"
@@ -140,26 +141,23 @@ class TmuxBackend:
                 ["set-option", "-t", session, "history-limit", str(HISTORY_LIMIT)],
             ]
         cmds += [
-            ["new-window", "-d", "-t", f"{session}:", "-n", window, "-c", str(cwd), "-P", "-F", "#{pane_id}",
-             "--", *argv],
+            ["new-window", "-d", "-t", f"{session}:", "-n", window, "-c", str(cwd),
+             "-P", "-F", "#{pane_id} #{pane_pid}", "--", *argv],
             ["set-option", "-w", "-t", target, "remain-on-exit", "on"],
             ["set-option", "-w", "-t", target, "automatic-rename", "off"],
             ["pipe-pane", "-t", target, pipe],
         ]
-        if events_fifo is not None and _SAFE_PATH.fullmatch(str(events_fifo)):
-            # tmux tells the server the moment the agent exits (else reconciliation finds out).
-            cmds.append(["set-hook", "-w", "-t", target, "pane-died",
-                         f"run-shell -b \"echo #{{hook_pane}} >> '{events_fifo}'\""])
         if new_session:
             cmds.append(["kill-window", "-t", f"{session}:_cao_init"])
         args: list[str] = []
         for cmd in cmds:
             args += [*cmd, ";"]
         out = self.run(*args[:-1])
-        pane_ids = [line for line in out if line.startswith("%")]
-        if not pane_ids:
+        panes = [line.split() for line in out if line.startswith("%")]
+        if not panes:
             raise TmuxError(f"tmux did not report the pane of window {target}")
-        return pane_ids[0]
+        pane_id, pid = (panes[0] + [""])[:2]
+        return pane_id, int(pid) if pid.isdigit() else None
 
     def pipe(self, pane_id: str, fifo: Path) -> None:
         self.run("pipe-pane", "-t", pane_id, f"exec cat >> {shlex.quote(str(fifo))}")

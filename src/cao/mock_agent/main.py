@@ -29,11 +29,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--script", metavar="FILE", help="JSON or YAML script of rules (see docs/mock-agent.md)")
     parser.add_argument("--mcp-config", metavar="FILE",
                         help='{"mcpServers": {...}}: MCP servers to connect to at start (for "tool" steps)')
-    parser.add_argument("--delay", type=float, default=0.2, metavar="SECONDS",
-                        help="thinking time at the start of every turn (default 0.2)")
+    parser.add_argument("--delay", type=float, default=None, metavar="SECONDS",
+                        help="thinking time at the start of every turn (default: $CAO_MOCK_DELAY or 0.2)")
     parser.add_argument("--yolo", action="store_true", help="never ask permission (auto-approve)")
     parser.add_argument("--version", action="version", version=f"cao-mock-agent {VERSION}")
     args = parser.parse_args(argv)
+    if args.delay is None:
+        try:
+            args.delay = float(os.environ.get("CAO_MOCK_DELAY") or 0.2)
+        except ValueError:
+            parser.error(f"CAO_MOCK_DELAY={os.environ['CAO_MOCK_DELAY']!r} is not a number of seconds")
     if args.delay < 0:
         parser.error("--delay must be >= 0")
     return args

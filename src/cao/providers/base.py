@@ -63,6 +63,9 @@ class Provider:
     enter_delay: ClassVar[float] = 0.0
     bracketed_paste: ClassVar[bool] = True
     startup_dialogs: ClassVar[tuple[StartupDialog, ...]] = ()
+    # Seen anywhere in the output stream (ANSI removed) after a message was sent, this proves the
+    # agent started working on it, even if the turn ended before the screen was next evaluated.
+    busy_cue: ClassVar[re.Pattern[str] | None] = None
 
     def resolve_binary(self) -> str:
         path = shutil.which(self.binary)

@@ -41,7 +41,6 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = Runtime.start(settings)
         rt.engine.listeners.append(lambda monitor, previous: terminal_service.persist_status(rt, monitor, previous))
-        rt.engine.start()
         adopted, vanished = adopt_terminals(rt)
         if adopted or vanished:
             log.warning("re-adopted %d live terminal(s); %d had vanished", adopted, vanished)
@@ -57,7 +56,7 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
         finally:
             reconciler.cancel()
             sweeper.cancel()
-            rt.engine.stop()
+            rt.engine.close_all()
             rt.db.dispose()
             if pid_file:
                 with contextlib.suppress(FileNotFoundError):

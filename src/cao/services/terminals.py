@@ -134,10 +134,11 @@ async def create_terminal(
         try:
             _write_files(runtime_dir, spec.files)
             monitor = rt.engine.open(terminal_id, prov, WINDOW_SIZE)
-            monitor.pane_id = await asyncio.to_thread(
+            monitor.pane_id, pid = await asyncio.to_thread(
                 rt.tmux.create_window, session=session_name, window=window, cwd=cwd,
-                argv=[*env_argv(environment), *spec.argv], fifo=monitor.fifo, new_session=new_session,
-                events_fifo=rt.engine.events_fifo)
+                argv=[*env_argv(environment), *spec.argv], fifo=monitor.fifo, new_session=new_session)
+            if pid:
+                rt.engine.watch_pid(monitor, pid)
             with open_session(rt.db) as db:
                 if new_session:
                     session.conductor_id = terminal_id
