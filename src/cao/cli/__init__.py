@@ -15,6 +15,8 @@ COMMANDS = {
     "demo": ("cao.cli.demo:demo", "Run a supervisor and four mock workers offline; print the final answer."),
     "info": ("cao.cli.info:info", "Show cao's home, database, server and tmux state."),
     "install": ("cao.cli.install:install", "Install an agent profile from a name, a .md file or an https URL."),
+    "model-server": ("cao.cli.model_server:model_server",
+                     "Serve scripted Anthropic/OpenAI/Gemini APIs so real CLIs run offline."),
     "mcp-server": ("cao.cli.mcp:mcp_server", "Run cao's MCP server for the agent in this terminal (stdio)."),
     "launch": ("cao.cli.launch:launch", "Start an agent in its own tmux session; attach or run a task."),
     "session": ("cao.cli.session:session", "Inspect and talk to running sessions."),

@@ -66,6 +66,11 @@ class Provider:
     # Seen anywhere in the output stream (ANSI removed) after a message was sent, this proves the
     # agent started working on it, even if the turn ended before the screen was next evaluated.
     busy_cue: ClassVar[re.Pattern[str] | None] = None
+    # Prefixes of the server's environment variables this CLI needs (keys, endpoints, its own switches).
+    env_passthrough: ClassVar[tuple[str, ...]] = ()
+    # The version range cao was tested with, e.g. ("2.1.197",); shown by `cao doctor`.
+    tested_versions: ClassVar[tuple[str, ...]] = ()
+    version_args: ClassVar[tuple[str, ...]] = ("--version",)
 
     def resolve_binary(self) -> str:
         path = shutil.which(self.binary)

@@ -14,10 +14,13 @@ DROP = {"CAO_TERMINAL_ID"}
 
 
 def agent_environment(*, terminal_id: str, api_url: str, term: str, session_env: dict[str, str],
-                      provider_env: dict[str, str], source: dict[str, str] | None = None) -> dict[str, str]:
+                      provider_env: dict[str, str], passthrough: tuple[str, ...] = (),
+                      source: dict[str, str] | None = None) -> dict[str, str]:
+    """``passthrough``: the provider's own prefixes (e.g. ``CLAUDE_CODE_``) taken from the server's env."""
     source = dict(os.environ if source is None else source)
     env = {k: source[k] for k in ESSENTIAL if source.get(k)}
-    env.update({k: v for k, v in source.items() if PASSTHROUGH.match(k) and k not in DROP})
+    env.update({k: v for k, v in source.items()
+                if (PASSTHROUGH.match(k) or k.startswith(passthrough or ("\0",))) and k not in DROP})
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
     env["TERM"] = term
     env.update(provider_env)

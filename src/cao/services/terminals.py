@@ -125,7 +125,7 @@ async def create_terminal(
         spec = prov.build_launch(ctx)
         environment = agent_environment(
             terminal_id=terminal_id, api_url=rt.settings.api_url, term=rt.tmux.default_terminal(),
-            session_env={**session.env, **env}, provider_env=spec.env)
+            session_env={**session.env, **env}, provider_env=spec.env, passthrough=prov.env_passthrough)
         record = TerminalRecord(
             id=terminal_id, session_name=session_name, window_name=window, provider=prov.name,
             agent_profile=profile.name, working_directory=str(cwd), caller_id=caller_id,

@@ -1,0 +1,108 @@
+"""Fixtures for the real CLIs: pinned binaries from npm, the scripted model server, private HOMEs.
+
+Everything runs against the real CLI binaries (installed by scripts/install-real-clis into a cache
+directory) and cao's scripted model server on a free loopback port. Each test gets its own HOME and
+TMPDIR, so nothing touches the user's own CLI configuration, and no daemon outlives the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cao.client import ApiClient
+from cao.settings import Settings
+from tests.conftest import ServerProcess, free_port, retry_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def real_clis_bin() -> Path:
+    out = subprocess.run([str(ROOT / "scripts" / "install-real-clis")], capture_output=True, text=True,
+                         timeout=600, check=False)
+    assert out.returncode == 0, f"installing the real CLIs failed: {out.stderr}"
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+class ModelServer:
+    """cao's scripted model server in a subprocess; rules can be swapped between turns."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.script = workdir / "model-script.json"
+        self.log = workdir / "model-requests.jsonl"
+        self.set_rules([])
+        self.stderr = (workdir / "model-server.err").open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cao", "model-server", "--script", str(self.script), "--port", str(self.port),
+             "--log", str(self.log)], stdout=subprocess.DEVNULL, stderr=self.stderr)
+        client = ApiClient(Settings(home=workdir, api_port=self.port))
+        retry_until(lambda: self._up(client), 20, message="model server starts")
+
+    def _up(self, client: ApiClient) -> bool:
+        try:
+            client.request("GET", "/_cao/health", timeout=1)
+        except Exception:
+            return False
+        return True
+
+    def set_rules(self, rules: list[dict[str, Any]], default: dict[str, Any] | None = None) -> None:
+        data: dict[str, Any] = {"rules": rules}
+        if default is not None:
+            data["default"] = default
+        before = self.script.stat().st_mtime_ns if self.script.exists() else 0
+        self.script.write_text(json.dumps(data))
+        # The server reloads on a changed mtime; make sure it changes even within one clock tick.
+        os.utime(self.script, ns=(time.time_ns(), max(time.time_ns(), before + 1_000_000)))
+
+    def requests(self) -> list[dict[str, Any]]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+        self.stderr.close()
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> Iterator[ModelServer]:
+    server = ModelServer(tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def real_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_clis_bin: Path) -> Path:
+    """A private HOME and TMPDIR, with the real CLIs first on PATH, for cao-server and its agents."""
+    home = tmp_path / "home"
+    home.mkdir()
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setenv("PATH", f"{real_clis_bin}:{os.environ['PATH']}")
+    for key in list(os.environ):
+        if key.startswith(("ANTHROPIC_", "OPENAI_", "GEMINI_", "GOOGLE_", "CLAUDE", "CODEX_")):
+            monkeypatch.delenv(key)
+    return home
+
+
+@pytest.fixture
+def real_server(real_home: Path, model: ModelServer, settings: Settings) -> Iterator[ServerProcess]:
+    """cao-server started with the private HOME/PATH (each provider test adds its env before this)."""
+    srv = ServerProcess(settings)
+    srv.start()
+    yield srv
+    srv.stop()
