@@ -117,3 +117,12 @@ def test_install_from_file_and_errors(settings: Settings, tmp_path: Path) -> Non
     assert result.returncode == 1 and "allowedTools" in result.stderr
     result = cao("install", "http://example.com/x.md")
     assert result.returncode == 1 and "https" in result.stderr
+
+
+def test_doctor_reports_tmux_server_and_providers(server: ServerProcess) -> None:
+    result = cao("doctor")
+    assert result.returncode == 0, result.stderr
+    assert "tmux:    tmux 3." in result.stdout and "server:  running" in result.stdout
+    assert "mock" in result.stdout
+    providers = {p["name"]: p for p in server.client.get("/agents/providers")}
+    assert providers["mock"]["installed"] is True

@@ -13,6 +13,7 @@ from cao.errors import CaoError
 # name → (module:attribute, one-line help). The help is here so `cao --help` imports nothing else.
 COMMANDS = {
     "demo": ("cao.cli.demo:demo", "Run a supervisor and four mock workers offline; print the final answer."),
+    "doctor": ("cao.cli.doctor:doctor", "Check tmux, the server and every provider's CLI and version."),
     "info": ("cao.cli.info:info", "Show cao's home, database, server and tmux state."),
     "install": ("cao.cli.install:install", "Install an agent profile from a name, a .md file or an https URL."),
     "model-server": ("cao.cli.model_server:model_server",

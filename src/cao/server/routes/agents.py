@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter
 from pydantic import BaseModel
 
 from cao import validation
+from cao.doctor import all_providers
 from cao.profiles import AgentProfile, list_profiles, load_profile
-from cao.providers import get_provider, provider_names
 from cao.server.deps import RuntimeDep
 
 router = APIRouter(prefix="/agents", tags=["agents"])
@@ -25,6 +27,10 @@ class ProviderInfo(BaseModel):
     name: str
     binary: str
     installed: bool
+    path: str | None
+    version: str | None
+    tested_versions: list[str]
+    tested: bool | None  # whether the installed version is one cao was tested with
     install_hint: str
 
 
@@ -42,9 +48,7 @@ async def profile(rt: RuntimeDep, name: str) -> AgentProfile:
 
 @router.get("/providers")
 async def providers() -> list[ProviderInfo]:
-    out = []
-    for name in provider_names():
-        provider = get_provider(name)
-        out.append(ProviderInfo(name=name, binary=provider.binary, installed=provider.is_installed(),
-                                install_hint=provider.package_hint))
-    return out
+    """Every provider: whether its binary is installed, its version, and whether cao was tested with it."""
+    statuses = await asyncio.to_thread(all_providers)
+    return [ProviderInfo(**{**status.as_dict(), "tested_versions": list(status.tested_versions)})
+            for status in statuses]

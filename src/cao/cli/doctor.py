@@ -1,0 +1,43 @@
+"""``cao doctor``: is everything cao needs installed, at versions it was tested with?"""
+
+from __future__ import annotations
+
+import click
+
+from cao.cli.common import client as make_client
+from cao.cli.common import echo_json, table
+from cao.doctor import all_providers
+from cao.errors import CaoError
+from cao.tmux import TmuxBackend
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def doctor(as_json: bool) -> None:
+    """Check tmux, the server and every provider's CLI (installed? version? tested?)."""
+    try:
+        tmux = TmuxBackend().check()
+    except CaoError as exc:
+        tmux = f"problem: {exc}"
+    try:
+        health = make_client().get("/health")
+        server = f"running, version {health['version']}"
+    except CaoError as exc:
+        server = f"not reachable ({exc})"
+    providers = all_providers()
+    if as_json:
+        echo_json({"tmux": tmux, "server": server, "providers": [p.as_dict() for p in providers]})
+        return
+    click.echo(f"tmux:    {tmux}")
+    click.echo(f"server:  {server}")
+    click.echo("")
+    rows = []
+    for p in providers:
+        if not p.installed:
+            state = f"missing — {p.install_hint}"
+        elif p.tested is None:
+            state = "installed" if not p.tested_versions else "installed, version unknown"
+        else:
+            state = "tested" if p.tested else f"untested version (cao was tested with {', '.join(p.tested_versions)})"
+        rows.append([p.name, p.binary, p.version or "-", state])
+    table(rows, ["PROVIDER", "BINARY", "VERSION", "STATE"])
