@@ -9,7 +9,6 @@ import logging
 import secrets
 import shutil
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from pathlib import Path
 
 from sqlmodel import select
@@ -20,6 +19,7 @@ from cao.errors import AgentTimeout, CaoError, Conflict, NotFound
 from cao.models import SessionRecord, Terminal, TerminalRecord, utcnow
 from cao.profiles import load_profile, resolve_allowed_tools
 from cao.providers import DEFAULT_PROVIDER, LaunchContext, get_provider
+from cao.services import snapshots
 from cao.services.environment import agent_environment, env_argv
 from cao.services.runtime import Runtime
 from cao.status import Status
@@ -319,7 +319,7 @@ async def delete_terminal(rt: Runtime, terminal_id: str) -> None:
     if monitor is not None and monitor.pane_id:
         with contextlib.suppress(CaoError):
             text = await asyncio.to_thread(rt.tmux.capture, monitor.pane_id, history=True)
-            _save_snapshot(rt, record, text)
+            snapshots.save(rt, record, text)
     rt.engine.close(terminal_id)
     if monitor is not None and monitor.pane_id:
         await asyncio.to_thread(rt.tmux.kill_window, monitor.pane_id)
@@ -329,36 +329,3 @@ async def delete_terminal(rt: Runtime, terminal_id: str) -> None:
             db.delete(row)
         db.commit()
     shutil.rmtree(rt.settings.run_dir / terminal_id, ignore_errors=True)
-
-
-def _save_snapshot(rt: Runtime, record: TerminalRecord, scrollback: str) -> None:
-    logs = rt.settings.terminal_logs_dir
-    logs.mkdir(parents=True, exist_ok=True, mode=0o700)
-    (logs / f"{record.id}.scrollback").write_text(scrollback, encoding="utf-8")
-    meta = record.model_dump()
-    meta["deleted_at"] = utcnow()
-    (logs / f"{record.id}.snapshot.json").write_text(
-        json.dumps(meta, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v), indent=2),
-        encoding="utf-8")
-
-
-async def restore_terminal(rt: Runtime, terminal_id: str) -> tuple[str, str]:
-    """Reopen a deleted terminal's saved scrollback in a shell window of its session."""
-    validation.terminal_id(terminal_id)
-    logs = rt.settings.terminal_logs_dir
-    snapshot, scrollback = logs / f"{terminal_id}.snapshot.json", logs / f"{terminal_id}.scrollback"
-    if not snapshot.exists() or not scrollback.exists():
-        raise NotFound(f"no saved scrollback for terminal {terminal_id} in {logs}")
-    meta = json.loads(snapshot.read_text(encoding="utf-8"))
-    session = validation.session_name(meta["session_name"])
-    if session not in await asyncio.to_thread(rt.tmux.list_sessions):
-        raise NotFound(f"session {session} of terminal {terminal_id} is gone; start it again to restore into it")
-    window = f"restored-{meta['window_name']}"[:64]
-    cwd = Path(meta["working_directory"])
-    if not cwd.is_dir():
-        cwd = rt.settings.home
-    # The path is an argument of the script, never part of it.
-    argv = ["sh", "-c", 'cat -- "$1"; exec "${SHELL:-/bin/sh}" -l', "cao-restore", str(scrollback)]
-    await asyncio.to_thread(rt.tmux.run, "new-window", "-d", "-t", f"{session}:", "-n", window, "-c", str(cwd),
-                            "--", *argv)
-    return session, window

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from cao.errors import InvalidInput
 from cao.models import InputAccepted, Output, Restored, Success, Terminal
 from cao.server.deps import RuntimeDep, TerminalId
-from cao.services import orchestration, terminals
+from cao.services import orchestration, snapshots, terminals
 from cao.status import Status
 
 router = APIRouter(prefix="/terminals", tags=["terminals"])
@@ -50,7 +50,7 @@ async def send_input(
 @router.post("/{terminal_id}/restore", status_code=201)
 async def restore_terminal(rt: RuntimeDep, terminal_id: TerminalId) -> Restored:
     """Open a deleted terminal's saved scrollback in a new window of its session (a plain shell)."""
-    session, window = await terminals.restore_terminal(rt, terminal_id)
+    session, window = await snapshots.restore(rt, terminal_id)
     return Restored(session_name=session, window_name=window)
 
 
