@@ -24,6 +24,7 @@ class Settings:
     tmux_socket: str | None = None
     database_url: str | None = None
     auto_start: bool = True
+    eager_inbox: bool = False  # type messages into busy agents whose CLI queues input (see docs/orchestration.md)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -41,6 +42,7 @@ class Settings:
             tmux_socket=env.get("CAO_TMUX_SOCKET") or None,
             database_url=env.get("CAO_DATABASE_URL") or None,
             auto_start=_flag(env.get("CAO_AUTO_START"), True),
+            eager_inbox=_flag(env.get("CAO_EAGER_INBOX_DELIVERY"), False),
         )
 
     @property

@@ -11,7 +11,7 @@ from cao.client import ApiClient
 from cao.errors import InvalidInput, NotFound
 from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
-from tests.helpers import launch, pane_of, send_and_wait, tmux, write_script
+from tests.helpers import last_reply, launch, pane_of, send_and_wait, tmux, write_script
 
 
 def post(api: ApiClient, receiver: str, message: str, sender: str = "tester") -> int:
@@ -111,3 +111,21 @@ def test_unknown_receiver_and_bad_requests(api: ApiClient, workdir: Path) -> Non
     compat = api.request("POST", f"/terminals/{receiver['id']}/inbox/messages",
                          params={"sender_id": "legacy", "message": "query form"})
     assert compat["success"] and compat["sender_id"] == "legacy"
+
+
+def test_eager_delivery_types_into_a_busy_cli_that_queues_input(
+    settings: Settings, workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAO_EAGER_INBOX_DELIVERY", "1")
+    server = ServerProcess(settings)
+    server.start()
+    try:
+        api = server.client
+        receiver = busy_receiver(api, workdir, tmp_path, 3.0)
+        post(api, receiver["id"], "queued while you work")
+        delivered = retry_until(lambda: messages(api, receiver["id"], status="delivered"), 10)
+        assert delivered and api.get(f"/terminals/{receiver['id']}")["status"] == "processing"
+        retry_until(lambda: "queued while you work" in last_reply(api, receiver["id"]), 30,
+                    message="the queued message was taken after the busy turn")
+    finally:
+        server.stop()

@@ -62,6 +62,8 @@ class Provider:
     # Seconds between pasting a message and pressing Enter (CLIs that swallow a fast Enter).
     enter_delay: ClassVar[float] = 0.0
     bracketed_paste: ClassVar[bool] = True
+    # The CLI keeps what is typed while it works and takes it when its turn ends (eager inbox delivery).
+    queues_input_while_busy: ClassVar[bool] = False
     startup_dialogs: ClassVar[tuple[StartupDialog, ...]] = ()
     # Seen anywhere in the output stream (ANSI removed) after a message was sent, this proves the
     # agent started working on it, even if the turn ended before the screen was next evaluated.

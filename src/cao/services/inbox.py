@@ -83,7 +83,7 @@ class Inbox:
     # --- delivering --------------------------------------------------------------------
 
     def on_status(self, monitor: TerminalMonitor, _previous: Status) -> None:
-        if monitor.status.ready or monitor.exit_reason:
+        if monitor.status.ready or monitor.exit_reason or self._eager(monitor):
             self.pump(monitor.terminal_id)
 
     def pump(self, receiver_id: str) -> None:
@@ -102,8 +102,12 @@ class Inbox:
             await asyncio.sleep(SWEEP_INTERVAL_S)
             self.pump_all()
 
+    def _eager(self, monitor: TerminalMonitor) -> bool:
+        return (self.rt.settings.eager_inbox and monitor.provider.queues_input_while_busy
+                and monitor.status is Status.PROCESSING)
+
     def _ready(self, monitor: TerminalMonitor) -> bool:
-        return (monitor.status.ready and (monitor.mcp_ready or not monitor.needs_mcp)
+        return ((monitor.status.ready or self._eager(monitor)) and (monitor.mcp_ready or not monitor.needs_mcp)
                 and not monitor.input_lock.locked())
 
     def _next_pending(self, receiver_id: str) -> InboxMessageRecord | None:
@@ -149,7 +153,12 @@ class Inbox:
         message.next_attempt_at = utcnow() + backoff(message.attempts)
         self._save(message)  # recorded before typing, so a crash right after is seen as an attempt
         try:
-            await delivery.deliver(self.rt, monitor, f"{top}\n{message.message}", probe=top)
+            if self._eager(monitor):
+                # The CLI shows queued input only when its turn ends: tmux taking the paste is the receipt.
+                await terminals.send_input(self.rt, monitor.terminal_id, f"{top}\n{message.message}",
+                                           new_turn=False)
+            else:
+                await delivery.deliver(self.rt, monitor, f"{top}\n{message.message}", probe=top)
         except Exception as exc:
             log.warning("delivery of message %s failed: %s", message.id, exc)
             if message.attempts >= MAX_ATTEMPTS or monitor.exit_reason:
