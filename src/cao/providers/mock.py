@@ -56,6 +56,7 @@ class MockProvider(Provider):
     binary: ClassVar[str] = "cao-mock-agent"
     package_hint: ClassVar[str] = "pip install cao (cao-mock-agent ships with cao)"
     busy_cue: ClassVar[re.Pattern[str] | None] = re.compile(r"esc to interrupt")
+    queues_input_while_busy: ClassVar[bool] = True
 
     def resolve_binary(self) -> str:
         # Run the module with cao's own interpreter: absolute and always installed.
