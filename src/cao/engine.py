@@ -19,7 +19,6 @@ import contextlib
 import logging
 import os
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +55,6 @@ class TerminalMonitor:
     keepalive_fd: int | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     scheduled: asyncio.TimerHandle | None = None
-    status_time: float = field(default_factory=time.monotonic)
     input_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def notify(self) -> None:
@@ -75,6 +73,7 @@ class StatusEngine:
         self.monitors: dict[str, TerminalMonitor] = {}
         self.listeners: list[StatusListener] = []
         self.loop = asyncio.get_running_loop()
+        self._tasks: set[asyncio.Task[None]] = set()  # strong references until they finish
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -117,7 +116,9 @@ class StatusEngine:
 
     def _on_process_exit(self, monitor: TerminalMonitor) -> None:
         self._unwatch_pid(monitor)
-        self.loop.create_task(self.reconcile())
+        task = self.loop.create_task(self.reconcile())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _unwatch_pid(self, monitor: TerminalMonitor) -> None:
         if monitor.pid_fd is not None:
@@ -192,7 +193,6 @@ class StatusEngine:
             monitor.notify()
             return
         previous, monitor.status = monitor.status, status
-        monitor.status_time = time.monotonic()
         for listener in self.listeners:
             listener(monitor, previous)
         self.bus.publish(f"terminal.{monitor.terminal_id}.status",

@@ -52,6 +52,7 @@ class TmuxBackend:
         self.socket_name = socket_name
         self.server = libtmux.Server(socket_name=socket_name)
         self._version: str | None = None
+        self._default_terminal: str | None = None
 
     # --- plumbing -------------------------------------------------------------------
 
@@ -116,9 +117,14 @@ class TmuxBackend:
         return name in self.list_sessions()
 
     def default_terminal(self) -> str:
-        result = self.server.cmd("show-options", "-gv", "default-terminal")
-        value = (result.stdout or [""])[0].strip() if result.returncode == 0 else ""
-        return value or "tmux-256color"
+        """TERM for programs in panes (read once; before tmux runs, tmux's own default)."""
+        if self._default_terminal is None:
+            result = self.server.cmd("show-options", "-gv", "default-terminal")
+            value = (result.stdout or [""])[0].strip() if result.returncode == 0 else ""
+            if not value:
+                return "tmux-256color"
+            self._default_terminal = value
+        return self._default_terminal
 
     # --- creation -------------------------------------------------------------------
 

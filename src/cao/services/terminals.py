@@ -134,6 +134,7 @@ async def create_terminal(
         try:
             _write_files(runtime_dir, spec.files)
             monitor = rt.engine.open(terminal_id, prov, WINDOW_SIZE)
+            monitor.needs_mcp = spec.uses_cao_mcp
             monitor.pane_id, pid = await asyncio.to_thread(
                 rt.tmux.create_window, session=session_name, window=window, cwd=cwd,
                 argv=[*env_argv(environment), *spec.argv], fifo=monitor.fifo, new_session=new_session)
@@ -148,7 +149,6 @@ async def create_terminal(
         except BaseException:
             await _discard(rt, terminal_id, monitor, session_name if new_session else None, runtime_dir)
             raise
-    monitor.needs_mcp = spec.uses_cao_mcp
 
     async def watch_start() -> None:
         try:
