@@ -5,8 +5,10 @@ Nothing here touches the user's home, their default tmux server or port 9889.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -45,6 +47,7 @@ def retry_until(fn: Callable[[], T], timeout: float = 10.0, interval: float = 0.
 @pytest.fixture(autouse=True)
 def cao_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     socket_name = f"cao_test_{os.getpid()}_{next(_counter)}"
+    tmux = shutil.which("tmux") or "tmux"  # resolved now: a test may change PATH
     env = {
         "CAO_HOME": str(tmp_path / "cao-home"),
         "CAO_TMUX_SOCKET": socket_name,
@@ -56,7 +59,8 @@ def cao_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[st
     monkeypatch.delenv("TMUX", raising=False)
     monkeypatch.delenv("CAO_TERMINAL_ID", raising=False)
     yield env
-    subprocess.run(["tmux", "-L", socket_name, "kill-server"], capture_output=True, check=False)
+    with contextlib.suppress(OSError):
+        subprocess.run([tmux, "-L", socket_name, "kill-server"], capture_output=True, check=False)
 
 
 @pytest.fixture

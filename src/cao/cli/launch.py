@@ -88,9 +88,16 @@ def run_task(client: ApiClient, terminal_id: str, message: str, *, timeout: floa
 
 
 def attach(settings: Settings, session: str) -> None:
+    """Attach this terminal to the session; inside tmux on the same server, switch to it instead."""
     socket = ["-L", settings.tmux_socket] if settings.tmux_socket else []
-    verb = ["switch-client", "-t", session] if os.environ.get("TMUX") else ["attach-session", "-t", session]
+    env = dict(os.environ)
+    inside = env.get("TMUX", "").split(",")[0]
+    if inside and os.path.basename(inside) == (settings.tmux_socket or "default"):
+        verb = ["switch-client", "-t", session]
+    else:
+        env.pop("TMUX", None)  # attaching to cao's server from inside another tmux is deliberate here
+        verb = ["attach-session", "-t", session]
     try:
-        os.execvp("tmux", ["tmux", *socket, *verb])
+        os.execvpe("tmux", ["tmux", *socket, *verb], env)
     except FileNotFoundError as exc:
         raise CaoError("tmux is not installed; install it (apt-get install tmux / brew install tmux)") from exc
