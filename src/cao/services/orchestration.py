@@ -8,7 +8,6 @@ from cao.services import delivery, terminals
 from cao.services.runtime import Runtime
 from cao.status import Status
 
-MCP_READY_TIMEOUT_S = 30.0
 EXIT_GRACE_S = 3.0
 
 
@@ -38,9 +37,7 @@ async def handoff(rt: Runtime, *, caller_id: str, agent_profile: str, message: s
     """
     caller = _caller(rt, caller_id)
     worker = await _start_worker(rt, caller, agent_profile, working_directory)
-    monitor = rt.engine.monitors[worker.id]
-    await rt.engine.wait(monitor, lambda m: m.mcp_ready or not m.needs_mcp or m.exit_reason is not None,
-                         MCP_READY_TIMEOUT_S)
+    monitor = rt.engine.monitors[worker.id]  # started, and its MCP client has listed cao's tools
     task = (f"{message}\n\n(Handed off by terminal {caller.id} ({caller.agent_profile}). "
             "Your final reply is returned to it.)")
     try:

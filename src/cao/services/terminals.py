@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
+import re
 import secrets
 import shutil
 from collections.abc import Awaitable, Callable
@@ -28,6 +30,8 @@ from cao.tmux import WINDOW_SIZE
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT_S = 60.0
+MCP_READY_TIMEOUT_S = 30.0
+DIALOG_TIMEOUT_S = 5.0
 
 
 def get_record(rt: Runtime, terminal_id: str) -> TerminalRecord:
@@ -175,6 +179,11 @@ def _write_files(runtime_dir: Path, files: dict[Path, str]) -> None:
 
 
 async def _wait_until_started(rt: Runtime, monitor: TerminalMonitor) -> None:
+    """Wait until the agent shows a readable state, answering the startup dialogs cao knows.
+
+    An agent that uses cao's MCP server is ready only once its MCP client has listed cao's tools
+    (some CLIs draw their prompt first and connect MCP servers afterwards).
+    """
     answered: set[str] = set()
     deadline = rt.engine.loop.time() + READY_TIMEOUT_S
     while True:
@@ -185,16 +194,34 @@ async def _wait_until_started(rt: Runtime, monitor: TerminalMonitor) -> None:
         if monitor.exit_reason:
             screen = "\n".join(line for line in monitor.screen.rows() if line)[-600:]
             raise CaoError(f"the agent stopped while starting ({monitor.exit_reason}); its screen:\n{screen}")
+        if await _answer_startup_dialog(rt, monitor, answered):
+            continue
         if monitor.status is not Status.UNKNOWN:
-            return
-        text = "\n".join(monitor.screen.rows())
-        for dialog in monitor.provider.startup_dialogs:
-            if dialog.pattern.pattern not in answered and dialog.pattern.search(text):
-                answered.add(dialog.pattern.pattern)
-                await asyncio.to_thread(rt.tmux.send_keys, monitor.pane_id, *dialog.keys)
+            break
         if rt.engine.loop.time() >= deadline:
             raise AgentTimeout(f"the agent did not become ready within {READY_TIMEOUT_S:.0f}s")
         await rt.engine.reconcile()
+    if monitor.needs_mcp and monitor.status.ready and not await rt.engine.wait(
+            monitor, lambda m: m.mcp_ready or m.exit_reason is not None, MCP_READY_TIMEOUT_S):
+        log.warning("terminal %s: its MCP client did not list cao's tools within %ss",
+                    monitor.terminal_id, MCP_READY_TIMEOUT_S)
+
+
+async def _answer_startup_dialog(rt: Runtime, monitor: TerminalMonitor, answered: set[str]) -> bool:
+    """Answer one known startup dialog on screen (once each); wait until it is gone."""
+    text = "\n".join(monitor.screen.rows())
+    for dialog in monitor.provider.startup_dialogs:
+        if dialog.pattern.pattern in answered or not dialog.pattern.search(text):
+            continue
+        answered.add(dialog.pattern.pattern)
+        await asyncio.to_thread(rt.tmux.send_keys, monitor.pane_id, *dialog.keys)
+        await rt.engine.wait(monitor, functools.partial(_dialog_gone, dialog.pattern), DIALOG_TIMEOUT_S)
+        return True
+    return False
+
+
+def _dialog_gone(pattern: re.Pattern[str], monitor: TerminalMonitor) -> bool:
+    return monitor.exit_reason is not None or not pattern.search("\n".join(monitor.screen.rows()))
 
 
 async def _discard(rt: Runtime, terminal_id: str, monitor: TerminalMonitor | None, new_session: str | None,
