@@ -1,0 +1,171 @@
+"""Provider for Gemini CLI (``gemini``, tested with 0.61.0). See docs/providers/gemini_cli.md.
+
+Per terminal, nothing of the user's is overwritten: Gemini CLI reads its user settings from
+``$GEMINI_CLI_HOME/.gemini/settings.json``, so cao points ``GEMINI_CLI_HOME`` at the terminal's
+runtime directory. There it writes the user's own settings merged with cao's MCP server and the
+profile's servers, and links every other entry of the real ``~/.gemini`` (credentials, history,
+commands, extensions…). Trust decisions go to the real ``trustedFolders.json``. (The system
+settings path variables need root-owned files and parents, so they cannot be used.)
+
+Screen cues (plain rows): idle ``>   Type your message`` (``*`` in YOLO mode); busy
+``⠦ Thinking... (esc to cancel, 2s)``; task echo `` > task``; answer ``✦ text`` with continuation
+rows indented by two spaces; error ``✕ [API Error: …]``; questions in rounded boxes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from cao.providers.base import LaunchContext, LaunchSpec, Provider
+from cao.status import Status
+
+PLACEHOLDER_RE = re.compile(r"^ ?[>*!] +Type your message")
+BUSY_RE = re.compile(r"\(esc to cancel\b")
+RULE_RE = re.compile(r"^─{20,}\s*$")
+ECHO_RE = re.compile(r"^ [>!] \S")
+ANSWER_RE = re.compile(r"^✦ ")
+ERROR_RE = re.compile(r"^✕ ")
+QUESTION_RE = re.compile(r"Allow execution of|Action Required|Do you trust the files in this folder\?|"
+                         r"How would you like to authenticate|Enter Gemini API Key|Waiting for user confirmation|"
+                         r"Apply this change\?|Allow (?:edit|write)")
+NOTICE_RE = re.compile(r"^[⚠ℹ] ")  # startup warnings, drawn before the banner
+FOOTER_RE = re.compile(r"^ {20,}\? for shortcuts\s*$")
+CAO_SERVER = "cao"
+CAO_TOOL_TIMEOUT_MS = 3_900_000  # longer than the longest handoff (3600 s)
+# cao's tool vocabulary → Gemini CLI's built-in tool names, for the policy that denies the rest.
+NATIVE_TOOLS = {
+    "execute_bash": ("run_shell_command", "list_background_processes", "read_background_output"),
+    "fs_read": ("read_file", "read_many_files"),
+    "fs_write": ("write_file", "replace"),
+    "fs_list": ("list_directory", "glob", "grep_search"),
+    "web_fetch": ("web_fetch", "google_web_search"),
+}
+
+
+def _user_settings(dot: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((dot / "settings.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # missing, or JSON with comments: start from Gemini's defaults
+    return data if isinstance(data, dict) else {}
+
+
+class GeminiCliProvider(Provider):
+    name: ClassVar[str] = "gemini_cli"
+    binary: ClassVar[str] = "gemini"
+    package_hint: ClassVar[str] = "npm install -g @google/gemini-cli"
+    exit_command: ClassVar[str] = "/quit"
+    enter_delay: ClassVar[float] = 0.25  # Gemini takes a fast Enter as part of a paste (P2)
+    bracketed_paste: ClassVar[bool] = True
+    busy_cue: ClassVar[re.Pattern[str] | None] = re.compile(r"esc to cancel")
+    env_passthrough: ClassVar[tuple[str, ...]] = ("GEMINI_", "GOOGLE_", "NO_PROXY", "HTTPS_PROXY", "HTTP_PROXY")
+    tested_versions: ClassVar[tuple[str, ...]] = ("0.61.0",)
+
+    def blocked_tools(self, ctx: LaunchContext) -> list[str]:
+        allowed = set(ctx.allowed_tools or ("*",))
+        if ctx.yolo or "*" in allowed:
+            return []
+        if "fs_*" in allowed:
+            allowed |= {"fs_read", "fs_write", "fs_list"}
+        return [tool for key, tools in NATIVE_TOOLS.items() if key not in allowed for tool in tools]
+
+    def mcp_servers(self, ctx: LaunchContext) -> dict[str, dict[str, Any]]:
+        allowed = set(ctx.allowed_tools or ("*",))
+        servers: dict[str, dict[str, Any]] = {}
+        if ctx.yolo or allowed & {"*", "@cao-mcp-server", f"@{CAO_SERVER}"}:
+            servers[CAO_SERVER] = {
+                "command": sys.executable, "args": ["-m", "cao.mcp.server"],
+                "env": {"CAO_TERMINAL_ID": ctx.terminal_id, "CAO_API_URL": ctx.api_url},
+                "timeout": CAO_TOOL_TIMEOUT_MS, "trust": True}  # cao's own tools never ask
+        for name, server in (getattr(ctx.profile, "mcpServers", None) or {}).items():
+            if name in (CAO_SERVER, "cao-mcp-server") or os.path.basename(server.command) == "cao-mcp-server":
+                continue  # ``cao`` already is cao-mcp-server, for this terminal
+            config = server.model_dump(exclude_none=True)
+            if config.get("type") == "stdio":
+                config.pop("type")
+            servers[name] = config
+        return servers
+
+    def build_launch(self, ctx: LaunchContext) -> LaunchSpec:
+        real_dot = Path(os.environ.get("GEMINI_CLI_HOME") or os.environ.get("HOME") or Path.home()) / ".gemini"
+        home = ctx.runtime_dir / "gemini-home"
+        dot = home / ".gemini"
+        settings = _user_settings(real_dot)
+        servers = self.mcp_servers(ctx)
+        settings["mcpServers"] = {**(settings.get("mcpServers") or {}), **servers}
+        security = settings.setdefault("security", {})
+        auth = security.setdefault("auth", {}) if isinstance(security, dict) else {}
+        if isinstance(auth, dict) and not auth.get("selectedType") and os.environ.get("GEMINI_API_KEY"):
+            auth["selectedType"] = "gemini-api-key"  # else the auth dialog asks, key detected or not
+        files = {dot / "settings.json": json.dumps(settings, indent=2) + "\n"}
+        env = {"GEMINI_CLI_HOME": str(home), "GEMINI_CLI_TRUSTED_FOLDERS_PATH": str(real_dot / "trustedFolders.json"),
+               # The relaunching wrapper ignores SIGHUP/SIGTERM and outlives its tmux window: run gemini itself.
+               "GEMINI_CLI_NO_RELAUNCH": "true"}
+        argv = [self.resolve_binary()]
+        if ctx.model:
+            argv += ["-m", ctx.model]
+        if ctx.yolo:
+            argv += ["--approval-mode", "yolo"]
+        blocked = self.blocked_tools(ctx)
+        if blocked:
+            policy = ctx.runtime_dir / "policy.toml"
+            files[policy] = f"[[rule]]\ntoolName = {json.dumps(blocked)}\ndecision = \"deny\"\npriority = 900\n"
+            argv += ["--policy", str(policy)]
+        prompt = ctx.profile.system_prompt.strip() if ctx.profile and ctx.profile.system_prompt else ""
+        if prompt:
+            path = ctx.runtime_dir / "system.md"
+            files[path] = f"{prompt}\n\n# Available tools\n\n${{AvailableTools}}\n\n${{AgentSkills}}\n"
+            env["GEMINI_SYSTEM_MD"] = str(path)
+        self._link_user_dir(real_dot, dot)
+        return LaunchSpec(argv=argv, env=env, files=files, uses_cao_mcp=CAO_SERVER in servers)
+
+    @staticmethod
+    def _link_user_dir(real_dot: Path, dot: Path) -> None:
+        """Link the user's ~/.gemini entries (but settings.json) into the per-terminal home."""
+        dot.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not real_dot.is_dir():
+            return
+        for entry in real_dot.iterdir():
+            target = dot / entry.name
+            if entry.name not in ("settings.json", "trustedFolders.json") and not target.exists():
+                target.symlink_to(entry)
+
+    def detect(self, lines: Sequence[str]) -> Status:
+        lines = [line.rstrip() for line in lines]
+        prompt = max((i for i, line in enumerate(lines) if PLACEHOLDER_RE.match(line)), default=None)
+        ask = max((i for i, line in enumerate(lines) if QUESTION_RE.search(line)), default=None)
+        if ask is not None and (prompt is None or prompt < ask):
+            return Status.WAITING_USER_ANSWER
+        if prompt is None:
+            return Status.PROCESSING if any(BUSY_RE.search(line) for line in lines) else Status.UNKNOWN
+        rule = max((i for i in range(prompt) if RULE_RE.match(lines[i])), default=prompt)
+        if any(BUSY_RE.search(line) for line in lines[max(0, rule - 8):prompt]):  # the spinner sits on the rule
+            return Status.PROCESSING
+        if not any(line.strip() and not FOOTER_RE.match(line) and not NOTICE_RE.match(line) for line in lines[:rule]):
+            return Status.UNKNOWN  # the input box is drawn before the banner; input is lost until then
+        echo = max((i for i in range(rule) if ECHO_RE.match(lines[i])), default=-1)
+        last = next((line for line in reversed(lines[echo + 1:rule]) if ANSWER_RE.match(line) or
+                     ERROR_RE.match(line)), None)
+        if last is None:
+            return Status.IDLE
+        return Status.ERROR if ERROR_RE.match(last) else Status.COMPLETED
+
+    def extract_last_reply(self, lines: Sequence[str]) -> str | None:
+        start = next((i for i in range(len(lines) - 1, -1, -1) if ANSWER_RE.match(lines[i])), None)
+        if start is None:
+            return None
+        body = [lines[start].rstrip()[2:]]
+        for raw in lines[start + 1:]:
+            line = raw.rstrip()
+            if line and (not line.startswith("  ") or FOOTER_RE.match(line) or BUSY_RE.search(line)):
+                break  # a tool box, an echo, an error, the footer or the input box
+            body.append(line[2:])
+        while len(body) > 1 and not body[-1]:
+            body.pop()
+        return "\n".join(body)

@@ -1,0 +1,141 @@
+"""GeminiCliProvider: detect / extract_last_reply on screens recorded from Gemini CLI 0.61, and build_launch.
+
+The screens under tests/screens/gemini_cli/ come from tests/screens/record_gemini_cli.py (the real
+``gemini`` in a private tmux server against cao's scripted model server, ``capture-pane -p``).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from cao.profiles import McpServerConfig, load_profile
+from cao.providers import get_provider
+from cao.providers.base import LaunchContext
+from cao.providers.gemini_cli import CAO_TOOL_TIMEOUT_MS, GeminiCliProvider
+from cao.status import Status
+
+SCREENS = Path(__file__).resolve().parents[1] / "screens" / "gemini_cli"
+MULTI = "First line of the answer.\n\nThird line, after a blank one.\n  indented code line\nLast line."
+PROVIDER = GeminiCliProvider()
+
+
+def screen(name: str) -> list[str]:
+    return (SCREENS / f"{name}.txt").read_text(encoding="utf-8").split("\n")
+
+
+@pytest.mark.parametrize(("name", "status", "reply"), [
+    ("starting", Status.UNKNOWN, None),  # input box drawn, banner not yet: typed text can be lost
+    ("idle", Status.IDLE, None),
+    ("idle_yolo", Status.IDLE, None),
+    ("processing", Status.PROCESSING, MULTI),  # the previous answer is still the last one
+    ("completed_multiline", Status.COMPLETED, MULTI),
+    ("completed_after_slow", Status.COMPLETED, "finally done"),
+    ("permission_shell", Status.WAITING_USER_ANSWER, "finally done"),
+    ("completed_after_tool", Status.COMPLETED, "The file is made."),
+    ("error", Status.ERROR, "The file is made."),
+    ("completed_after_error", Status.COMPLETED, MULTI),
+    ("trust_dialog", Status.WAITING_USER_ANSWER, None),
+    ("auth_dialog", Status.WAITING_USER_ANSWER, None),
+])
+def test_recorded_screens(name: str, status: Status, reply: str | None) -> None:
+    lines = screen(name)
+    assert PROVIDER.detect(lines) is status
+    assert PROVIDER.extract_last_reply(lines) == reply
+
+
+def test_text_typed_into_the_box_keeps_no_status() -> None:
+    lines = [line.replace("Type your message or @path/to/file", "half typed task") for line in screen("idle")]
+    assert PROVIDER.detect(lines) is Status.UNKNOWN  # the engine keeps the last known status
+
+
+def test_a_user_message_without_an_answer_yet_is_idle_not_completed() -> None:
+    lines = screen("completed_multiline")
+    cut = next(i for i, line in enumerate(lines) if line.startswith("✦ "))
+    rule = next(i for i, line in enumerate(lines) if line.startswith("────"))
+    assert PROVIDER.detect(lines[:cut] + [""] * (rule - cut) + lines[rule:]) is Status.IDLE
+
+
+def test_registered() -> None:
+    assert isinstance(get_provider("gemini_cli"), GeminiCliProvider)
+    assert GeminiCliProvider.tested_versions == ("0.61.0",)
+
+
+@pytest.fixture
+def fake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    dot = home / ".gemini"
+    dot.mkdir(parents=True)
+    (dot / "settings.json").write_text(json.dumps({"mcpServers": {"mine": {"command": "my-server"}},
+                                                   "ui": {"theme": "Dracula"}}))
+    (dot / "oauth_creds.json").write_text("{}")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("GEMINI_CLI_HOME", raising=False)
+    monkeypatch.setenv("GEMINI_API_KEY", "k")
+    monkeypatch.setattr(GeminiCliProvider, "resolve_binary", lambda self: "/opt/bin/gemini")
+    return home
+
+
+def context(tmp_path: Path, **kwargs: object) -> LaunchContext:
+    profile = load_profile("developer", tmp_path / "cao-home")
+    values: dict = {"terminal_id": "abcd1234", "working_directory": tmp_path, "runtime_dir": tmp_path / "run",
+                    "profile": profile, "allowed_tools": ("@builtin", "fs_*", "execute_bash", "web_fetch",
+                                                          "@cao-mcp-server"), "api_url": "http://127.0.0.1:9"}
+    values.update(kwargs)
+    return LaunchContext(**values)
+
+
+def test_build_launch_per_terminal_home_keeps_the_users_settings(fake_home: Path, tmp_path: Path) -> None:
+    ctx = context(tmp_path, model="gemini-2.5-pro")
+    spec = PROVIDER.build_launch(ctx)
+    assert spec.argv == ["/opt/bin/gemini", "-m", "gemini-2.5-pro"]
+    assert spec.uses_cao_mcp
+    home = ctx.runtime_dir / "gemini-home"
+    assert spec.env["GEMINI_CLI_HOME"] == str(home)
+    assert spec.env["GEMINI_CLI_TRUSTED_FOLDERS_PATH"] == str(fake_home / ".gemini" / "trustedFolders.json")
+    settings = json.loads(spec.files[home / ".gemini" / "settings.json"])
+    assert settings["ui"] == {"theme": "Dracula"}
+    assert settings["security"]["auth"]["selectedType"] == "gemini-api-key"
+    cao = settings["mcpServers"]["cao"]
+    assert cao["args"] == ["-m", "cao.mcp.server"] and cao["trust"] is True
+    assert cao["env"] == {"CAO_TERMINAL_ID": "abcd1234", "CAO_API_URL": "http://127.0.0.1:9"}
+    assert cao["timeout"] == CAO_TOOL_TIMEOUT_MS >= 3600 * 1000
+    assert settings["mcpServers"]["mine"] == {"command": "my-server"}
+    assert "cao-mcp-server" not in settings["mcpServers"]  # the profile's entry is cao's own server
+    assert (home / ".gemini" / "oauth_creds.json").resolve() == fake_home / ".gemini" / "oauth_creds.json"
+    assert json.loads((fake_home / ".gemini" / "settings.json").read_text())["mcpServers"] == {
+        "mine": {"command": "my-server"}}  # the user's file is untouched
+    prompt = spec.files[ctx.runtime_dir / "system.md"]
+    assert spec.env["GEMINI_SYSTEM_MD"] == str(ctx.runtime_dir / "system.md")
+    assert prompt.startswith("# Developer") and "${AvailableTools}" in prompt
+
+
+def test_build_launch_yolo_and_no_model(fake_home: Path, tmp_path: Path) -> None:
+    spec = PROVIDER.build_launch(context(tmp_path, yolo=True, allowed_tools=("*",)))
+    assert spec.argv == ["/opt/bin/gemini", "--approval-mode", "yolo"]  # no -m: Gemini's router picks
+
+
+def test_build_launch_restrictions_become_a_deny_policy(fake_home: Path, tmp_path: Path) -> None:
+    ctx = context(tmp_path, allowed_tools=("@cao-mcp-server", "fs_read", "fs_list"))
+    spec = PROVIDER.build_launch(ctx)
+    policy_path = ctx.runtime_dir / "policy.toml"
+    assert spec.argv[-2:] == ["--policy", str(policy_path)]
+    rule = tomllib.loads(spec.files[policy_path])["rule"][0]
+    assert rule["decision"] == "deny"
+    assert set(rule["toolName"]) == {"run_shell_command", "list_background_processes", "read_background_output",
+                                     "write_file", "replace", "web_fetch", "google_web_search"}
+
+
+def test_build_launch_without_cao_server_does_not_wait_for_it(fake_home: Path, tmp_path: Path) -> None:
+    profile = load_profile("developer", tmp_path / "cao-home").model_copy(
+        update={"mcpServers": {"other": McpServerConfig(command="x", timeout=5000)}, "system_prompt": ""})
+    ctx = context(tmp_path, profile=profile, allowed_tools=("fs_read", "@other"))
+    spec = PROVIDER.build_launch(ctx)
+    settings = json.loads(spec.files[ctx.runtime_dir / "gemini-home" / ".gemini" / "settings.json"])
+    assert set(settings["mcpServers"]) == {"mine", "other"}
+    assert settings["mcpServers"]["other"]["timeout"] == 5000
+    assert not spec.uses_cao_mcp
+    assert "GEMINI_SYSTEM_MD" not in spec.env  # no profile prompt: Gemini's own system prompt
