@@ -9,9 +9,12 @@ DEFAULT_PROVIDER = "mock"
 
 
 def _registry() -> dict[str, type[Provider]]:
+    from cao.providers.claude_code import ClaudeCodeProvider
+    from cao.providers.codex import CodexProvider
+    from cao.providers.gemini_cli import GeminiCliProvider
     from cao.providers.mock import MockProvider
 
-    return {cls.name: cls for cls in (MockProvider,)}
+    return {cls.name: cls for cls in (MockProvider, ClaudeCodeProvider, GeminiCliProvider, CodexProvider)}
 
 
 def provider_names() -> list[str]:

@@ -1,0 +1,182 @@
+"""Provider for Claude Code (``claude``), verified against 2.1.197 (docs/providers/claude_code.md).
+
+Screen cues, on plain rows (the screens under tests/screens/claude_code/ were recorded from the binary):
+
+* input box: a rule of ``─``, a row starting ``❯`` (the input), another rule, then the footer;
+  it stays on screen while Claude works, so the footer decides: ``esc to interrupt`` → processing;
+* the user's message is echoed as ``❯ <text>`` at column 0; the turn's rows follow it;
+* reply: ``● <text>`` at column 0, continuation rows indented by two spaces; a tool use is a ``●`` row
+  followed by ``  ⎿`` rows; end of turn: ``✻ Brewed for 0s`` (random verb, past tense);
+* error: ``● API Error: …`` in the turn (retries show ``API error · Retrying…`` with ``esc to interrupt``);
+* dialogs (permission box, API key, trust, bypass warning) replace the input box: numbered options
+  ``❯ 1. Yes`` and ``Esc to cancel`` / ``Enter to confirm``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Sequence
+from typing import ClassVar
+
+from cao.providers.base import LaunchContext, LaunchSpec, Provider, StartupDialog
+from cao.status import Status
+
+CAO_SERVER = "cao"  # cao's own MCP server in --mcp-config; Claude names its tools mcp__cao__<tool>
+CAO_MCP_COMMAND = "cao-mcp-server"
+# cao's tool vocabulary → Claude Code's native tools (upstream CAO's mapping, plus the 2.1 names of
+# the background-task tools). Whatever is not allowed is passed to --disallowedTools.
+NATIVE_TOOLS: dict[str, tuple[str, ...]] = {
+    "execute_bash": ("Bash", "BashOutput", "KillShell", "TaskOutput", "TaskStop", "Task", "Agent", "Monitor"),
+    "fs_read": ("Read",),
+    "fs_write": ("Edit", "Write", "NotebookEdit"),
+    "fs_list": ("Glob", "Grep"),
+    "web_fetch": ("WebFetch", "WebSearch"),
+}
+
+
+class ClaudeCodeProvider(Provider):
+    name: ClassVar[str] = "claude_code"
+    binary: ClassVar[str] = "claude"
+    package_hint: ClassVar[str] = "npm install -g @anthropic-ai/claude-code"
+    tested_versions: ClassVar[tuple[str, ...]] = ("2.1.197",)
+    exit_command: ClassVar[str] = "/exit"
+    # Enter in the same tmux call as the paste was lost in about half the runs (the text stays in the
+    # box); Enter sent 0.1 s or 0.3 s later submitted every time, also right after start (measured).
+    enter_delay: ClassVar[float] = 0.3
+    env_passthrough: ClassVar[tuple[str, ...]] = ("CLAUDE_CODE_",)
+    busy_cue: ClassVar[re.Pattern[str] | None] = re.compile(r"esc to interrupt")
+    # Dialogs cao answers while starting (they detect as unknown, so the start waits for them). The
+    # working directory was chosen for this agent, so cao trusts it; the bypass warning only appears
+    # for yolo, which the user asked for (and is normally skipped by --settings, see build_launch).
+    startup_dialogs: ClassVar[tuple[StartupDialog, ...]] = (
+        StartupDialog(re.compile(r"❯ 1\. Yes, I trust this folder"), ("Enter",)),
+        StartupDialog(re.compile(r"2\. Yes, I accept"), ("2",)),
+    )
+
+    RULE_RE: ClassVar[re.Pattern[str]] = re.compile(r"^─{8,}$")
+    INPUT_RE: ClassVar[re.Pattern[str]] = re.compile(r"^❯(?:[ \u00a0]|$)")
+    ECHO_RE: ClassVar[re.Pattern[str]] = re.compile(r"^❯ ")
+    REPLY_RE: ClassVar[re.Pattern[str]] = re.compile(r"^● ")
+    TOOL_OUT_RE: ClassVar[re.Pattern[str]] = re.compile(r"^\s+⎿")
+    BUSY_RE: ClassVar[re.Pattern[str]] = re.compile(r"esc to interrupt")
+    DONE_RE: ClassVar[re.Pattern[str]] = re.compile(r"^[✻✶✢✽✳*·] \S+ for \d+[smh]")
+    ERROR_RE: ClassVar[re.Pattern[str]] = re.compile(r"^● (?:API Error|Error:)")
+    OPTION_RE: ClassVar[re.Pattern[str]] = re.compile(r"^\s*❯ \d+\. ")
+    DIALOG_RE: ClassVar[re.Pattern[str]] = re.compile(r"Esc to cancel|Enter to confirm|to navigate")
+    MAX_INPUT_ROWS: ClassVar[int] = 12  # rows between the ❯ row and the rule under it
+
+    # --- launch -----------------------------------------------------------------------
+
+    def mcp_config(self, ctx: LaunchContext) -> dict[str, dict[str, object]]:
+        """cao's MCP server (as ``cao``, for this terminal) plus the profile's own servers."""
+        servers: dict[str, dict[str, object]] = {CAO_SERVER: {
+            "type": "stdio", "command": sys.executable, "args": ["-m", "cao.mcp.server"],
+            "env": {"CAO_TERMINAL_ID": ctx.terminal_id, "CAO_API_URL": ctx.api_url}}}
+        for name, server in (getattr(ctx.profile, "mcpServers", None) or {}).items():
+            if name in (CAO_SERVER, CAO_MCP_COMMAND) or os.path.basename(server.command) == CAO_MCP_COMMAND:
+                continue  # ``cao`` already is cao-mcp-server, for this terminal
+            servers[name] = {"type": "stdio", "command": server.command, "args": list(server.args),
+                             "env": dict(server.env)}
+        return {"mcpServers": servers}
+
+    def disallowed_tools(self, allowed: Sequence[str] | None, servers: Sequence[str] = ()) -> list[str]:
+        """Claude's tools to deny for cao's ``allowed`` list (None or ``*``: nothing is denied)."""
+        if allowed is None or "*" in allowed:
+            return []
+        granted = set(allowed)
+        if "fs_*" in granted:
+            granted |= {"fs_read", "fs_write", "fs_list"}
+        denied = [tool for key, tools in NATIVE_TOOLS.items() if key not in granted for tool in tools]
+        if "@cao-mcp-server" not in granted and f"@{CAO_SERVER}" not in granted:
+            denied.append(f"mcp__{CAO_SERVER}")
+        denied += [f"mcp__{name}" for name in servers if f"@{name}" not in granted]
+        return denied
+
+    def build_launch(self, ctx: LaunchContext) -> LaunchSpec:
+        argv = [self.resolve_binary()]
+        files: dict = {}
+        profile = ctx.profile
+        if profile is not None and profile.system_prompt.strip():
+            prompt_path = ctx.runtime_dir / "system_prompt.md"
+            files[prompt_path] = profile.system_prompt
+            argv += ["--append-system-prompt-file", str(prompt_path)]
+        config = self.mcp_config(ctx)
+        mcp_path = ctx.runtime_dir / "mcp.json"
+        files[mcp_path] = json.dumps(config, indent=2) + "\n"
+        # No --strict-mcp-config: the user's own MCP servers (~/.claude.json, .mcp.json) stay available.
+        argv += ["--mcp-config", str(mcp_path)]
+        if ctx.model:
+            argv += ["--model", ctx.model]
+        env = {"DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
+        if ctx.yolo:
+            # The settings flag skips the "Bypass Permissions mode" warning without touching ~/.claude.
+            argv += ["--dangerously-skip-permissions", "--settings", '{"skipDangerousModePermissionPrompt": true}']
+            if os.geteuid() == 0:
+                env["IS_SANDBOX"] = "1"  # Claude refuses the bypass flag as root otherwise
+        denied = self.disallowed_tools(ctx.allowed_tools, [n for n in config["mcpServers"] if n != CAO_SERVER])
+        if not ctx.yolo and f"mcp__{CAO_SERVER}" not in denied:
+            argv += ["--allowedTools", f"mcp__{CAO_SERVER}"]  # handoff/assign/send_message run unasked
+        if denied:
+            argv += ["--disallowedTools", ",".join(denied)]
+        return LaunchSpec(argv=argv, env=env, files=files, uses_cao_mcp=True)
+
+    # --- the screen ---------------------------------------------------------------------
+
+    def _input_box(self, lines: Sequence[str]) -> int | None:
+        """Index of the top rule of the last input box on screen, or None."""
+        for i in range(len(lines) - 1, 0, -1):
+            if self.INPUT_RE.match(lines[i]) and self.RULE_RE.match(lines[i - 1]) and any(
+                    self.RULE_RE.match(line) for line in lines[i + 1 : i + 2 + self.MAX_INPUT_ROWS]):
+                return i - 1
+        return None
+
+    def _is_dialog(self, lines: Sequence[str]) -> bool:
+        return any(self.OPTION_RE.match(line) for line in lines) and any(self.DIALOG_RE.search(line) for line in lines)
+
+    def detect(self, lines: Sequence[str]) -> Status:
+        lines = [line.rstrip() for line in lines]
+        box = self._input_box(lines)
+        if box is None:
+            if self._is_dialog(lines):
+                text = "\n".join(lines)
+                if any(dialog.pattern.search(text) for dialog in self.startup_dialogs):
+                    return Status.UNKNOWN  # cao answers it while the terminal starts
+                return Status.WAITING_USER_ANSWER
+            return Status.UNKNOWN
+        if any(self.BUSY_RE.search(line) for line in lines[box:]):
+            return Status.PROCESSING
+        start = max((i for i in range(box) if self.ECHO_RE.match(lines[i])), default=-1)
+        turn = lines[start + 1 : box]
+        if any(self.ERROR_RE.match(line) for line in turn):
+            return Status.ERROR
+        if start >= 0 and any(self.DONE_RE.match(line) or self.REPLY_RE.match(line) for line in turn):
+            return Status.COMPLETED
+        return Status.IDLE
+
+    def _blocks(self, lines: Sequence[str]) -> list[list[str]]:
+        """Every ``●`` block: its first row without the marker, then its indented rows."""
+        blocks: list[list[str]] = []
+        current: list[str] | None = None
+        for raw in lines:
+            line = raw.rstrip()
+            if self.REPLY_RE.match(line):
+                current = [line[2:]]
+                blocks.append(current)
+            elif current is not None and (not line or line.startswith("  ")):
+                current.append(line[2:])
+            else:
+                current = None
+        return blocks
+
+    def extract_last_reply(self, lines: Sequence[str]) -> str | None:
+        for block in reversed(self._blocks(lines)):
+            body = block[:]
+            if len(body) > 1 and body[1].lstrip().startswith("⎿"):
+                continue  # a tool use and its output, not a reply
+            while body and not body[-1]:
+                body.pop()
+            return "\n".join(body)
+        return None
