@@ -23,6 +23,8 @@ INSTRUCTIONS = (
     "a message to another terminal's inbox (without receiver_id: to whoever assigned you your task)."
 )
 DEFAULT_HANDOFF_TIMEOUT = 600
+# Each provider sets its CLI's MCP tool timeout above this, so the client never gives up first.
+MAX_HANDOFF_TIMEOUT = 3600
 
 
 def _settings() -> Settings:
@@ -59,7 +61,7 @@ class Tools:
             raise ToolError(str(exc)) from exc
 
     def handoff(self, args: dict[str, Any]) -> str:
-        timeout = float(args.get("timeout") or DEFAULT_HANDOFF_TIMEOUT)
+        timeout = min(float(args.get("timeout") or DEFAULT_HANDOFF_TIMEOUT), MAX_HANDOFF_TIMEOUT)
         result = self._call("POST", f"/terminals/{self.me}/handoff", timeout=timeout + 60, body={
             "agent_profile": args["agent_profile"], "message": args["message"], "timeout": timeout,
             "working_directory": args.get("working_directory")})
@@ -98,7 +100,7 @@ class Tools:
                  "return its whole reply. The worker is removed afterwards.",
                  _schema({"agent_profile": PROFILE, "message": MESSAGE,
                           "timeout": {"type": "number", "description": "seconds to wait (default 600)",
-                                      "default": DEFAULT_HANDOFF_TIMEOUT, "minimum": 1, "maximum": 86400},
+                                      "default": DEFAULT_HANDOFF_TIMEOUT, "minimum": 1, "maximum": MAX_HANDOFF_TIMEOUT},
                           "working_directory": WORKDIR}, ["agent_profile", "message"]), self.handoff),
             Tool("assign", "Start a worker agent with a task and return at once with its terminal id. The "
                  "worker reports back with send_message; the result arrives in your inbox.",

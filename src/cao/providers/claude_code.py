@@ -110,7 +110,9 @@ class ClaudeCodeProvider(Provider):
         argv += ["--mcp-config", str(mcp_path)]
         if ctx.model:
             argv += ["--model", ctx.model]
-        env = {"DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
+        # MCP_TOOL_TIMEOUT (ms): above cao's longest handoff (3600 s), so Claude never gives up first.
+        env = {"DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+               "MCP_TOOL_TIMEOUT": "3900000"}
         if ctx.yolo:
             # The settings flag skips the "Bypass Permissions mode" warning without touching ~/.claude.
             argv += ["--dangerously-skip-permissions", "--settings", '{"skipDangerousModePermissionPrompt": true}']

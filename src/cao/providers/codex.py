@@ -41,7 +41,7 @@ CAO_SERVER = "cao"
 # $1: a file holding one line, a TOML string; the rest: codex's argv. Builtins only (no cat on PATH needed).
 SH_READ_INSTRUCTIONS = 'IFS= read -r v < "$1" || :; shift; exec "$@" -c "developer_instructions=$v"'
 CAO_MCP_COMMAND = "cao-mcp-server"
-TOOL_TIMEOUT_S = 3600.0  # handoff blocks until the worker is done; Codex's default is 60 s
+TOOL_TIMEOUT_S = 3900.0  # above cao's longest handoff (3600 s); Codex's default is 60 s
 TOOL_WORDS = {"execute_bash": "running shell commands", "fs_read": "reading files", "fs_write": "writing files",
               "fs_list": "listing files", "fs_*": "reading, writing and listing files", "web_fetch": "web access"}
 
