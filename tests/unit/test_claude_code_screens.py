@@ -176,7 +176,8 @@ def test_launch_files_and_flags(provider: ClaudeCodeProvider, tmp_path: Path) ->
     assert cao["env"] == {"CAO_TERMINAL_ID": "0123abcd", "CAO_API_URL": "http://127.0.0.1:9999"}
     assert "--strict-mcp-config" not in spec.argv  # the user's own MCP servers stay available
     assert "--dangerously-skip-permissions" not in spec.argv
-    assert spec.env == {"DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
+    assert spec.env == {"DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+                        "MCP_TOOL_TIMEOUT": "3900000"}
     assert all(str(path).startswith(str(ctx.runtime_dir)) for path in spec.files)  # nothing in ~/.claude*
 
 

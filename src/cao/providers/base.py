@@ -12,18 +12,20 @@ A provider is mostly data. Behaviour is three small methods:
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cao.errors import ProviderUnavailable
 from cao.status import Status
 
 if TYPE_CHECKING:
-    from cao.profiles import AgentProfile
+    from cao.profiles import AgentProfile, McpServerConfig
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,23 @@ class LaunchSpec:
     env: dict[str, str] = field(default_factory=dict)  # added to cao's minimal environment
     files: dict[Path, str] = field(default_factory=dict)  # written (0600) before start
     uses_cao_mcp: bool = False  # the CLI will connect to cao-mcp-server (cao waits for its tools/list)
+
+
+CAO_SERVER = "cao"  # the name cao's own MCP server has in every CLI's configuration
+CAO_MCP_COMMAND = "cao-mcp-server"
+
+
+def cao_mcp_server(ctx: LaunchContext) -> dict[str, Any]:
+    """cao's MCP server for this terminal (each CLI adds its own keys: type, timeout, approval…)."""
+    return {"command": sys.executable, "args": ["-m", "cao.mcp.server"],
+            "env": {"CAO_TERMINAL_ID": ctx.terminal_id, "CAO_API_URL": ctx.api_url}}
+
+
+def profile_mcp_servers(ctx: LaunchContext) -> dict[str, McpServerConfig]:
+    """The profile's own MCP servers, without entries that are cao-mcp-server itself (``cao`` is that)."""
+    servers = getattr(ctx.profile, "mcpServers", None) or {}
+    return {name: server for name, server in servers.items()
+            if name not in (CAO_SERVER, CAO_MCP_COMMAND) and os.path.basename(server.command) != CAO_MCP_COMMAND}
 
 
 class Provider:

@@ -17,15 +17,20 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from collections.abc import Sequence
 from typing import ClassVar
 
-from cao.providers.base import LaunchContext, LaunchSpec, Provider, StartupDialog
+from cao.providers.base import (
+    CAO_SERVER,
+    LaunchContext,
+    LaunchSpec,
+    Provider,
+    StartupDialog,
+    cao_mcp_server,
+    profile_mcp_servers,
+)
 from cao.status import Status
 
-CAO_SERVER = "cao"  # cao's own MCP server in --mcp-config; Claude names its tools mcp__cao__<tool>
-CAO_MCP_COMMAND = "cao-mcp-server"
 # cao's tool vocabulary → Claude Code's native tools (upstream CAO's mapping, plus the 2.1 names of
 # the background-task tools). Whatever is not allowed is passed to --disallowedTools.
 NATIVE_TOOLS: dict[str, tuple[str, ...]] = {
@@ -72,12 +77,8 @@ class ClaudeCodeProvider(Provider):
 
     def mcp_config(self, ctx: LaunchContext) -> dict[str, dict[str, object]]:
         """cao's MCP server (as ``cao``, for this terminal) plus the profile's own servers."""
-        servers: dict[str, dict[str, object]] = {CAO_SERVER: {
-            "type": "stdio", "command": sys.executable, "args": ["-m", "cao.mcp.server"],
-            "env": {"CAO_TERMINAL_ID": ctx.terminal_id, "CAO_API_URL": ctx.api_url}}}
-        for name, server in (getattr(ctx.profile, "mcpServers", None) or {}).items():
-            if name in (CAO_SERVER, CAO_MCP_COMMAND) or os.path.basename(server.command) == CAO_MCP_COMMAND:
-                continue  # ``cao`` already is cao-mcp-server, for this terminal
+        servers: dict[str, dict[str, object]] = {CAO_SERVER: {"type": "stdio", **cao_mcp_server(ctx)}}
+        for name, server in profile_mcp_servers(ctx).items():
             servers[name] = {"type": "stdio", "command": server.command, "args": list(server.args),
                              "env": dict(server.env)}
         return {"mcpServers": servers}

@@ -11,13 +11,20 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from cao.providers.base import LaunchContext, LaunchSpec, Provider, StartupDialog
+from cao.providers.base import (
+    CAO_SERVER,
+    LaunchContext,
+    LaunchSpec,
+    Provider,
+    StartupDialog,
+    cao_mcp_server,
+    profile_mcp_servers,
+)
 from cao.status import Status
 
 COMPOSER_RE = re.compile(r"^› ")
@@ -37,10 +44,8 @@ HISTORY_RE = re.compile(r"^[•◦■] |^  Worked for ")  # a transcript cell: n
 TOOL_HEADER_RE = re.compile(r"^• (?:(?:Called|Calling|Failed) [\w-]+\.[\w-]+\("
                             r"|(?:Edited|Added|Deleted) \S+ \(\+\d+ -\d+\)"
                             r"|(?:Explored|Exploring|Waited|Waiting|Ran|Running)$)")
-CAO_SERVER = "cao"
 # $1: a file holding one line, a TOML string; the rest: codex's argv. Builtins only (no cat on PATH needed).
 SH_READ_INSTRUCTIONS = 'IFS= read -r v < "$1" || :; shift; exec "$@" -c "developer_instructions=$v"'
-CAO_MCP_COMMAND = "cao-mcp-server"
 TOOL_TIMEOUT_S = 3900.0  # above cao's longest handoff (3600 s); Codex's default is 60 s
 TOOL_WORDS = {"execute_bash": "running shell commands", "fs_read": "reading files", "fs_write": "writing files",
               "fs_list": "listing files", "fs_*": "reading, writing and listing files", "web_fetch": "web access"}
@@ -96,12 +101,8 @@ class CodexProvider(Provider):
 
     def mcp_servers(self, ctx: LaunchContext) -> dict[str, dict[str, object]]:
         servers: dict[str, dict[str, object]] = {CAO_SERVER: {
-            "command": sys.executable, "args": ["-m", "cao.mcp.server"],
-            "env": {"CAO_TERMINAL_ID": ctx.terminal_id, "CAO_API_URL": ctx.api_url},
-            "default_tools_approval_mode": "approve", "tool_timeout_sec": TOOL_TIMEOUT_S}}
-        for name, server in (getattr(ctx.profile, "mcpServers", None) or {}).items():
-            if name in (CAO_SERVER, CAO_MCP_COMMAND) or Path(server.command).name == CAO_MCP_COMMAND:
-                continue  # ``cao`` already is cao-mcp-server, for this terminal
+            **cao_mcp_server(ctx), "default_tools_approval_mode": "approve", "tool_timeout_sec": TOOL_TIMEOUT_S}}
+        for name, server in profile_mcp_servers(ctx).items():
             entry: dict[str, object] = {"command": server.command, "args": list(server.args)}
             if server.env:
                 entry["env"] = dict(server.env)

@@ -17,12 +17,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from cao.providers.base import LaunchContext, LaunchSpec, Provider
+from cao.providers.base import CAO_SERVER, LaunchContext, LaunchSpec, Provider, cao_mcp_server, profile_mcp_servers
 from cao.status import Status
 
 PLACEHOLDER_RE = re.compile(r"^ ?[>*!] +Type your message")
@@ -36,7 +35,6 @@ QUESTION_RE = re.compile(r"Allow execution of|Action Required|Do you trust the f
                          r"Apply this change\?|Allow (?:edit|write)")
 NOTICE_RE = re.compile(r"^[⚠ℹ] ")  # startup warnings, drawn before the banner
 FOOTER_RE = re.compile(r"^ {20,}\? for shortcuts\s*$")
-CAO_SERVER = "cao"
 CAO_TOOL_TIMEOUT_MS = 3_900_000  # longer than the longest handoff (3600 s)
 # cao's tool vocabulary → Gemini CLI's built-in tool names, for the policy that denies the rest.
 NATIVE_TOOLS = {
@@ -79,13 +77,9 @@ class GeminiCliProvider(Provider):
         allowed = set(ctx.allowed_tools or ("*",))
         servers: dict[str, dict[str, Any]] = {}
         if ctx.yolo or allowed & {"*", "@cao-mcp-server", f"@{CAO_SERVER}"}:
-            servers[CAO_SERVER] = {
-                "command": sys.executable, "args": ["-m", "cao.mcp.server"],
-                "env": {"CAO_TERMINAL_ID": ctx.terminal_id, "CAO_API_URL": ctx.api_url},
-                "timeout": CAO_TOOL_TIMEOUT_MS, "trust": True}  # cao's own tools never ask
-        for name, server in (getattr(ctx.profile, "mcpServers", None) or {}).items():
-            if name in (CAO_SERVER, "cao-mcp-server") or os.path.basename(server.command) == "cao-mcp-server":
-                continue  # ``cao`` already is cao-mcp-server, for this terminal
+            # cao's own tools never ask
+            servers[CAO_SERVER] = {**cao_mcp_server(ctx), "timeout": CAO_TOOL_TIMEOUT_MS, "trust": True}
+        for name, server in profile_mcp_servers(ctx).items():
             config = server.model_dump(exclude_none=True)
             if config.get("type") == "stdio":
                 config.pop("type")

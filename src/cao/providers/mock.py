@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from typing import ClassVar
 
-from cao.providers.base import LaunchContext, LaunchSpec, Provider
+from cao.providers.base import CAO_SERVER, LaunchContext, LaunchSpec, Provider, cao_mcp_server, profile_mcp_servers
 from cao.status import Status
 
 RULE_RE = re.compile(r"^─+$")
@@ -34,8 +34,6 @@ REPLY_RE = re.compile(r"^●(?: |$)")
 TOOL_LINE_RE = re.compile(r"^  ⎿  ")
 MAX_BOX_ROWS = 8  # rows between the ❯ line and the rule below it (input is at most 5 rows)
 PASSED_ENV = ("CAO_MOCK_SCRIPT", "CAO_MOCK_TRACE")
-CAO_SERVER = "cao"  # the name of cao's own MCP server in the agent's --mcp-config
-CAO_MCP_COMMAND = "cao-mcp-server"
 
 
 def _prompt_box(lines: Sequence[str]) -> int | None:
@@ -64,13 +62,8 @@ class MockProvider(Provider):
 
     def mcp_config(self, ctx: LaunchContext) -> dict[str, dict[str, object]]:
         """cao's own MCP server (as ``cao``) plus the profile's servers, in the CLI config shape."""
-        servers: dict[str, dict[str, object]] = {CAO_SERVER: {
-            "command": sys.executable, "args": ["-m", "cao.mcp.server"],
-            "env": {"CAO_TERMINAL_ID": ctx.terminal_id, "CAO_API_URL": ctx.api_url}}}
-        profile_servers = getattr(ctx.profile, "mcpServers", None) or {}
-        for name, server in profile_servers.items():
-            if name in (CAO_SERVER, CAO_MCP_COMMAND) or os.path.basename(server.command) == CAO_MCP_COMMAND:
-                continue  # ``cao`` already is cao-mcp-server, for this terminal
+        servers: dict[str, dict[str, object]] = {CAO_SERVER: cao_mcp_server(ctx)}
+        for name, server in profile_mcp_servers(ctx).items():
             servers[name] = {"command": server.command, "args": list(server.args), "env": dict(server.env)}
         return {"mcpServers": servers}
 
