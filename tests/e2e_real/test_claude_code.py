@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,12 +87,8 @@ def send(api: ApiClient, terminal_id: str, message: str) -> dict:
 def test_launch_task_reply_and_exit(api: ApiClient, model: ModelServer, workdir: Path) -> None:
     reply = "The build is green.\nAll 12 tests passed.\n\n- nothing else to do"
     model.set_rules([{"match": "how is the build", "delay": 1.5, "text": reply}])
-    started = time.monotonic()
     terminal = launch(api, workdir)
-    ready_s = time.monotonic() - started
-    print(f"claude_code launch -> idle through cao: {ready_s:.2f}s")
     assert terminal["provider"] == "claude_code" and terminal["status"] == "idle", terminal
-    assert ready_s < 30
 
     tid = terminal["id"]
     turn = api.request("POST", f"/terminals/{tid}/input", body={"message": "how is the build?"})["turn"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,12 +87,8 @@ def wait(api: ApiClient, terminal_id: str, *, turn: int | None = None, status: s
 def test_task_runs_to_completed_with_the_exact_reply(api: ApiClient, model: ModelServer, workdir: Path,
                                                      codex_home: Path) -> None:
     model.set_rules([{"match": "say hello", "needs_tools": True, "delay": 1.5, "text": EXACT}])
-    began = time.monotonic()
     terminal = start(api, workdir)
-    ready_s = time.monotonic() - began
     assert terminal["status"] == "idle", terminal
-    print(f"codex launch -> ready: {ready_s:.2f}s")
-    assert ready_s < 30
     turn = send(api, terminal["id"], "please say hello")
     assert wait(api, terminal["id"], status="processing", timeout=30)["status"] == "processing"
     assert wait(api, terminal["id"], turn=turn)["status"] == "completed"

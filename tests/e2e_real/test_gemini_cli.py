@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -46,11 +45,8 @@ def status(api: ApiClient, terminal_id: str) -> str:
 
 def test_launch_task_reply_and_exit(api: ApiClient, model: ModelServer, workdir: Path) -> None:
     model.set_rules([{"match": "capital of France", "text": REPLY}])
-    began = time.monotonic()
     terminal = start(api, workdir)
-    ready = time.monotonic() - began
     assert terminal["status"] == "idle", terminal
-    assert ready < 30
     final = send_and_wait(api, terminal["id"], "Name the capital of France.", timeout=60)
     assert final["status"] == "completed"
     assert last_reply(api, terminal["id"]) == REPLY

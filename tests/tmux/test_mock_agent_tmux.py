@@ -13,28 +13,18 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cao.providers.mock import MockProvider
 from cao.status import Status
+from tests.conftest import retry_until
 
 pytestmark = pytest.mark.tmux
 _counter = itertools.count()
 PROVIDER = MockProvider()
-
-
-def wait_for(fn: Callable[[], object], timeout: float = 10.0, message: str = "") -> object:
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.01)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}; last: {last!r}")
 
 
 class MockPane:
@@ -78,10 +68,10 @@ class MockPane:
         return PROVIDER.detect(self.lines())
 
     def wait_status(self, expected: Status, timeout: float = 10.0) -> None:
-        wait_for(lambda: self.status() == expected, timeout, f"status {expected} on\n{self.text()}")
+        retry_until(lambda: self.status() == expected, timeout, message=f"status {expected} on\n{self.text()}")
 
     def wait_text(self, needle: str, timeout: float = 10.0) -> None:
-        wait_for(lambda: needle in self.text(), timeout, f"{needle!r} on screen")
+        retry_until(lambda: needle in self.text(), timeout, message=f"{needle!r} on screen")
 
     def keys(self, *keys: str, literal: bool = False) -> None:
         self.tmux("send-keys", "-t", "m", *(["-l"] if literal else []), *keys)
@@ -220,7 +210,7 @@ def test_interrupt_while_working_returns_to_prompt(pane: MockPane, key: str) -> 
 def test_exit_command_and_ctrl_c_at_empty_prompt_exit_zero(pane: MockPane) -> None:
     pane.start()
     pane.send("/exit")
-    wait_for(lambda: pane.exit_code() == 0, message="exit 0 after /exit")
+    retry_until(lambda: pane.exit_code() == 0, message="exit 0 after /exit")
     assert "Goodbye." in pane.text()
 
 
@@ -229,15 +219,15 @@ def test_ctrl_c_with_empty_input_exits(pane: MockPane) -> None:
     pane.keys("draft", literal=True)
     pane.wait_text("❯ draft")
     pane.keys("C-c")  # clears the input first
-    wait_for(lambda: "❯ draft" not in pane.text(), message="input cleared")
+    retry_until(lambda: "❯ draft" not in pane.text(), message="input cleared")
     pane.keys("C-c")
-    wait_for(lambda: pane.exit_code() == 0, message="exit 0 after Ctrl-C")
+    retry_until(lambda: pane.exit_code() == 0, message="exit 0 after Ctrl-C")
 
 
 def test_exit_step_uses_its_code(pane: MockPane) -> None:
     pane.start(script=SCRIPT)
     pane.send("quit now")
-    wait_for(lambda: pane.exit_code() == 3, message="exit 3")
+    retry_until(lambda: pane.exit_code() == 3, message="exit 3")
 
 
 def test_100kb_reply_is_printed_whole(pane: MockPane) -> None:
@@ -253,10 +243,10 @@ def test_resize_keeps_status(pane: MockPane) -> None:
     pane.send("hello")
     pane.wait_status(Status.COMPLETED)
     pane.tmux("resize-window", "-t", "m", "-x", "50", "-y", "20")
-    wait_for(lambda: "─" * 50 in pane.lines(), message="redrawn at 50 columns")
+    retry_until(lambda: "─" * 50 in pane.lines(), message="redrawn at 50 columns")
     assert pane.status() == Status.COMPLETED
     pane.send("again")
-    wait_for(lambda: pane.reply() == "Mock reply to: again", message="second reply")
+    retry_until(lambda: pane.reply() == "Mock reply to: again", message="second reply")
     assert pane.status() == Status.COMPLETED
 
 
@@ -319,7 +309,7 @@ TOOL_SCRIPT = {"rules": [
 def test_mcp_servers_connect_at_start_and_tool_steps_reuse_the_connection(pane: MockPane, tmp_path: Path) -> None:
     pane.start("--delay", "0", "--mcp-config", str(mcp_config(tmp_path, broken=True)), script=TOOL_SCRIPT)
     # tools/list happens at start, before any message
-    pid = wait_for(lambda: listed_pids(tmp_path), message="tools/list at start")[0]  # type: ignore[index]
+    pid = retry_until(lambda: listed_pids(tmp_path), message="tools/list at start")[0]  # type: ignore[index]
     pane.wait_text("  ⎿  MCP server broken failed: command not found: ")
     assert pane.status() == Status.IDLE  # a failed server is only a notice
     pane.send("call it")
@@ -327,25 +317,25 @@ def test_mcp_servers_connect_at_start_and_tool_steps_reuse_the_connection(pane: 
     assert pane.reply() == f"tool said echo: from call it pid={pid}"
     assert '⎿  Tool echo_tool {"text": "from call it"}' in pane.text()
     pane.send("call again")
-    wait_for(lambda: pane.reply() == f"tool said echo: from call again pid={pid}", message="second call")
+    retry_until(lambda: pane.reply() == f"tool said echo: from call again pid={pid}", message="second call")
     assert listed_pids(tmp_path) == [pid]  # one connection, kept open
     pane.send("bad one")
     pane.wait_status(Status.ERROR)
     assert "✗ Error: echo_tool failed: bad input: bad one" in pane.lines()
     assert (tmp_path / "calls.log").read_text() == "from call it\nfrom call again\nbad one\n"
     pane.send("/exit")
-    wait_for(lambda: pane.exit_code() == 0, message="exit 0")
-    wait_for(lambda: not alive(pid), message="the MCP server closed on exit")
+    retry_until(lambda: pane.exit_code() == 0, message="exit 0")
+    retry_until(lambda: not alive(pid), message="the MCP server closed on exit")
 
 
 def test_exit_in_the_middle_of_a_turn_exits_at_once_and_closes_servers(pane: MockPane, tmp_path: Path) -> None:
     script = {"default": [{"wait": 0.2}, {"exit": 4}, {"reply": "never"}]}
     pane.start("--delay", "0", "--mcp-config", str(mcp_config(tmp_path)), script=script)
-    pid = wait_for(lambda: listed_pids(tmp_path), message="tools/list at start")[0]  # type: ignore[index]
+    pid = retry_until(lambda: listed_pids(tmp_path), message="tools/list at start")[0]  # type: ignore[index]
     pane.send("work on it")
-    wait_for(lambda: pane.exit_code() == 4, message="exit 4")
+    retry_until(lambda: pane.exit_code() == 4, message="exit 4")
     assert "never" not in pane.text()
-    wait_for(lambda: not alive(pid), message="the MCP server closed on exit")
+    retry_until(lambda: not alive(pid), message="the MCP server closed on exit")
 
 
 def test_reply_size_reply_is_extracted_whole(pane: MockPane) -> None:
