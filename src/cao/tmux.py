@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import libtmux
+import libtmux.exc
 
 from cao.errors import TmuxError
 
 MIN_VERSION = (3, 2)
+NOT_INSTALLED = "tmux is not installed; install it (apt-get install tmux / brew install tmux)"
 HISTORY_LIMIT = 100_000
 WINDOW_SIZE = (220, 50)
 _PANE_FORMAT = "\t".join([
@@ -59,8 +61,8 @@ class TmuxBackend:
     def run(self, *args: str) -> list[str]:
         try:
             result = self.server.cmd(*args)
-        except FileNotFoundError as exc:
-            raise TmuxError("tmux is not installed; install it (apt-get install tmux / brew install tmux)") from exc
+        except (FileNotFoundError, libtmux.exc.TmuxCommandNotFound) as exc:
+            raise TmuxError(NOT_INSTALLED) from exc
         if result.returncode != 0:
             detail = " ".join(result.stderr).strip() or f"exit status {result.returncode}"
             raise TmuxError(f"tmux {args[0]} failed: {detail}")
@@ -71,7 +73,7 @@ class TmuxBackend:
         if self._version is None:
             binary = shutil.which("tmux")
             if binary is None:
-                raise TmuxError("tmux is not installed; install it (apt-get install tmux / brew install tmux)")
+                raise TmuxError(NOT_INSTALLED)
             import subprocess
 
             out = subprocess.run([binary, "-V"], capture_output=True, text=True, check=False).stdout.strip()
@@ -86,12 +88,17 @@ class TmuxBackend:
 
     # --- queries (lenient: tmux not running means nothing exists) -------------------
 
-    def list_panes(self) -> list[PaneInfo]:
-        result = self.server.cmd("list-panes", "-a", "-F", _PANE_FORMAT)
-        if result.returncode != 0:
+    def _query(self, *args: str) -> list[str]:
+        """A read that is lenient: no tmux, or no tmux server running, means nothing exists."""
+        try:
+            result = self.server.cmd(*args)
+        except (FileNotFoundError, libtmux.exc.TmuxCommandNotFound):
             return []
+        return list(result.stdout) if result.returncode == 0 else []
+
+    def list_panes(self) -> list[PaneInfo]:
         panes = []
-        for line in result.stdout:
+        for line in self._query("list-panes", "-a", "-F", _PANE_FORMAT):
             parts = line.split("\t")
             if len(parts) != 9:
                 continue
@@ -104,11 +111,8 @@ class TmuxBackend:
 
     def list_sessions(self) -> dict[str, bool]:
         """Session name → whether a client is attached."""
-        result = self.server.cmd("list-sessions", "-F", "#{session_name}\t#{session_attached}")
-        if result.returncode != 0:
-            return {}
         out = {}
-        for line in result.stdout:
+        for line in self._query("list-sessions", "-F", "#{session_name}\t#{session_attached}"):
             name, _, attached = line.partition("\t")
             out[name] = attached not in ("", "0")
         return out
@@ -119,8 +123,7 @@ class TmuxBackend:
     def default_terminal(self) -> str:
         """TERM for programs in panes (read once; before tmux runs, tmux's own default)."""
         if self._default_terminal is None:
-            result = self.server.cmd("show-options", "-gv", "default-terminal")
-            value = (result.stdout or [""])[0].strip() if result.returncode == 0 else ""
+            value = (self._query("show-options", "-gv", "default-terminal") or [""])[0].strip()
             if not value:
                 return "tmux-256color"
             self._default_terminal = value
@@ -169,7 +172,7 @@ class TmuxBackend:
         self.run("pipe-pane", "-t", pane_id, f"exec cat >> {shlex.quote(str(fifo))}")
 
     def unpipe(self, pane_id: str) -> None:
-        self.server.cmd("pipe-pane", "-t", pane_id)
+        self._query("pipe-pane", "-t", pane_id)
 
     # --- input and output -----------------------------------------------------------
 
@@ -209,7 +212,7 @@ class TmuxBackend:
     # --- teardown -------------------------------------------------------------------
 
     def kill_window(self, pane_id: str) -> None:
-        self.server.cmd("kill-pane", "-t", pane_id)
+        self._query("kill-pane", "-t", pane_id)
 
     def kill_session(self, name: str) -> None:
-        self.server.cmd("kill-session", "-t", f"={name}")
+        self._query("kill-session", "-t", f"={name}")

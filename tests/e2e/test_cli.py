@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
@@ -126,3 +129,21 @@ def test_doctor_reports_tmux_server_and_providers(server: ServerProcess) -> None
     assert "mock" in result.stdout
     providers = {p["name"]: p for p in server.client.get("/agents/providers")}
     assert providers["mock"]["installed"] is True
+
+
+def test_missing_provider_binary_names_the_package(settings: Settings, workdir: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"  # a PATH with tmux and nothing else: no claude, wherever this runs
+    bin_dir.mkdir()
+    (bin_dir / "tmux").symlink_to(shutil.which("tmux") or "/usr/bin/tmux")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    server = ServerProcess(settings)
+    server.start()
+    try:
+        result = cao("launch", "--agents", "developer", "--provider", "claude_code", "--headless", cwd=workdir)
+    finally:
+        server.stop()
+    assert result.returncode == 1
+    assert "needs the 'claude' command" in result.stderr
+    assert "npm install -g @anthropic-ai/claude-code" in result.stderr
+    assert tmux_sessions(settings) == []
