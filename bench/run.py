@@ -258,7 +258,7 @@ def main() -> None:
         finally:
             bench.stop()
     report = render(status, inp, create, idle, help_ms, list_ms, idle_s, quick=opts.quick)
-    report += render_orchestration(orchestration)
+    report += "\n" + render_orchestration(orchestration)
     print(report)
     if not opts.no_write:
         perf = ROOT / "docs" / "performance.md"
