@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from cao.model_server.app import handle
+from cao.model_server.app import handle, pace, read_object
 from cao.model_server.rules import Exchange, Reply
 
 router = APIRouter()
@@ -136,13 +136,8 @@ async def stream_events(exchange: Exchange, reply: Reply, input_tokens: int) -> 
 
 
 async def _body(request: Request) -> dict[str, Any] | JSONResponse:
-    try:
-        body = await request.json()
-    except ValueError:
-        return error_response(400, "the request body is not JSON")
-    if not isinstance(body, dict):
-        return error_response(400, "the request body must be a JSON object")
-    return body
+    body = await read_object(request)
+    return body if body is not None else error_response(400, "the request body must be a JSON object")
 
 
 @router.post("/v1/messages")
@@ -152,8 +147,8 @@ async def messages(request: Request) -> Response:
         return body
     exchange = to_exchange(body)
     reply = handle(request.app.state, exchange, request.url.path)
-    if reply.delay:
-        await asyncio.sleep(reply.delay)
+    if reply.delay and not await pace(request, reply.delay):
+        return Response(status_code=499)  # the client went away
     if reply.error is not None:
         return error_response(*reply.error)
     tokens = _estimate_tokens(body)

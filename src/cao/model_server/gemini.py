@@ -28,7 +28,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from cao.model_server.app import handle
+from cao.model_server.app import handle, pace, read_object
 from cao.model_server.rules import Exchange, Reply
 
 router = APIRouter()
@@ -160,12 +160,9 @@ def _error_response(reply: Reply) -> JSONResponse:
 
 
 async def _body(request: Request) -> dict[str, Any] | JSONResponse:
-    try:
-        body = await request.json()
-    except ValueError:
-        return JSONResponse(error_body(400, "Invalid JSON payload received."), status_code=400)
-    if not isinstance(body, dict):
-        return JSONResponse(error_body(400, "Invalid JSON payload: expected an object."), status_code=400)
+    body = await read_object(request)
+    if body is None:
+        return JSONResponse(error_body(400, "Invalid JSON payload: expected a JSON object."), status_code=400)
     return body
 
 
@@ -209,8 +206,8 @@ async def models_action(target: str, request: Request) -> Any:
         request.app.state.log.add(exchange, reply, path + " (schema)")
         return _chunk(model, [{"text": output}], "STOP", _usage(exchange, output))
     reply = handle(request.app.state, exchange, path)
-    if reply.delay:
-        await asyncio.sleep(reply.delay)
+    if reply.delay and not await pace(request, reply.delay):
+        return JSONResponse({}, status_code=499)  # the client went away
     if reply.error is not None:
         return _error_response(reply)
     if not stream:

@@ -25,7 +25,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from cao.model_server.app import handle
+from cao.model_server.app import handle, pace, read_object
 from cao.model_server.rules import Exchange, Reply
 
 router = APIRouter()
@@ -154,25 +154,12 @@ def error_response(reply: Reply) -> JSONResponse:
 
 
 async def _body(request: Request) -> dict[str, Any] | JSONResponse:
-    try:
-        body = await request.json()
-    except Exception:
-        body = None
-    if not isinstance(body, dict):
+    body = await read_object(request)
+    if body is None:
         return JSONResponse({"error": {"message": "the request body must be a JSON object",
                                        "type": "invalid_request_error", "param": None, "code": None}},
                             status_code=400)
     return body
-
-
-async def _wait(request: Request, delay: float) -> bool:
-    """Sleep ``delay`` seconds; False if the client went away meanwhile (an interrupted turn)."""
-    deadline = time.monotonic() + delay
-    while (left := deadline - time.monotonic()) > 0:
-        await asyncio.sleep(min(left, 0.1))
-        if await request.is_disconnected():
-            return False
-    return True
 
 
 def _fit_format(body: dict[str, Any], text: str) -> str:
@@ -271,7 +258,7 @@ async def responses(request: Request) -> Any:
         return body
     exchange = responses_exchange(body)
     reply = handle(request.app.state, exchange, request.url.path)
-    if reply.delay and not await _wait(request, reply.delay):
+    if reply.delay and not await pace(request, reply.delay):
         return JSONResponse({}, status_code=499)
     if reply.error is not None:
         return error_response(reply)
@@ -325,7 +312,7 @@ async def chat_completions(request: Request) -> Any:
         return body
     exchange = chat_exchange(body)
     reply = handle(request.app.state, exchange, request.url.path)
-    if reply.delay and not await _wait(request, reply.delay):
+    if reply.delay and not await pace(request, reply.delay):
         return JSONResponse({}, status_code=499)
     if reply.error is not None:
         return error_response(reply)
