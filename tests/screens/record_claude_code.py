@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from cao.profiles import AgentProfile
@@ -31,6 +30,10 @@ from cao.status import Status
 from cao.tmux import WINDOW_SIZE
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # run as a script from the project root: make `tests.screens` importable
+
+from tests.screens.recording import RecordingPane, real_clis_bin  # noqa: E402
+
 OUT = Path(__file__).resolve().parent / "claude_code"
 KEY = "sk-ant-fake-key-0123456789abcdef"
 MULTILINE = "Line one of the reply.\nLine two, with **bold** text.\n\n- item a\n- item b\nFinal line."
@@ -58,8 +61,7 @@ def free_port() -> int:
 
 
 def real_claude() -> Path:
-    out = subprocess.run([str(ROOT / "scripts" / "install-real-clis")], capture_output=True, text=True, check=True)
-    return Path(out.stdout.strip().splitlines()[-1])
+    return real_clis_bin()
 
 
 class World:
@@ -101,7 +103,9 @@ class World:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class Pane:
+class Pane(RecordingPane):
+    wait_timeout = 30.0
+
     def __init__(self, world: World, *, yolo: bool = False, trusted: bool = True, key_approved: bool = True,
                  keep_settings_flag: bool = True) -> None:
         self.socket = f"cao-record-claude-{os.getpid()}-{next(_counter)}"
@@ -127,26 +131,6 @@ class Pane:
         self.started = time.monotonic()
         self.tmux("new-session", "-d", "-x", str(width), "-y", str(height), "-s", "rec", "-c", str(project),
                   "--", "env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv)
-
-    def tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args], capture_output=True, text=True,
-                              check=True).stdout
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "rec")
-
-    def scrollback(self) -> str:
-        return self.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "rec")
-
-    def wait(self, cue: Callable[[str], bool] | str, timeout: float = 30) -> str:
-        test = (lambda text: cue in text) if isinstance(cue, str) else cue
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self.screen()
-            if test(text):
-                return text
-            time.sleep(0.02)
-        raise AssertionError(f"{self.socket}: cue {cue!r} not seen; screen:\n{self.screen()}")
 
     def wait_status(self, *statuses: Status, timeout: float = 30) -> str:
         return self.wait(lambda text: PROVIDER.detect(text.splitlines()) in statuses, timeout)

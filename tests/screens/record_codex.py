@@ -24,6 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # run as a script from the project root: make `tests.screens` importable
+
+from tests.screens.recording import RecordingPane, real_clis_bin  # noqa: E402
+
 sys.path.insert(0, str(ROOT / "src"))
 
 from cao.providers.base import LaunchContext  # noqa: E402
@@ -72,8 +76,7 @@ def seed_codex_home(home: Path, model_url: str, key_var: str = "FAKE_OPENAI_KEY"
 
 
 def codex_bin() -> str:
-    out = subprocess.run([str(ROOT / "scripts" / "install-real-clis")], capture_output=True, text=True, check=True)
-    return str(Path(out.stdout.strip().splitlines()[-1]) / "codex")
+    return str(real_clis_bin() / "codex")
 
 
 class ModelServer:
@@ -110,7 +113,10 @@ class ModelServer:
             self.process.wait(10)
 
 
-class Pane:
+class Pane(RecordingPane):
+    wait_timeout = 20.0
+    settle = 0.3
+
     def __init__(self, model: ModelServer, *, yolo: bool = False, profile: object = None, git: bool = False,
                  trust_override: bool = True) -> None:
         self.socket = f"cao-record-codex-{os.getpid()}-{next(_counter)}"
@@ -135,28 +141,6 @@ class Pane:
                "PATH": os.environ["PATH"], "FAKE_OPENAI_KEY": "sk-scripted"}
         self.tmux("new-session", "-d", "-x", str(WIDTH), "-y", str(HEIGHT), "-s", "rec", "-c", str(project),
                   "--", "env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv)
-
-    def tmux(self, *args: str) -> str:
-        result = subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
-                                capture_output=True, text=True, check=True)
-        return result.stdout
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "rec")
-
-    def scrollback(self) -> str:
-        return self.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "rec")
-
-    def wait(self, cue: Callable[[str], bool] | str, timeout: float = 20) -> str:
-        test = (lambda text: cue in text) if isinstance(cue, str) else cue
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self.screen()
-            if test(text):
-                time.sleep(0.3)  # let the frame settle (blinking glyphs, footer)
-                return self.screen()
-            time.sleep(0.05)
-        raise AssertionError(f"{self.socket}: cue {cue!r} not seen; screen:\n{self.screen()}")
 
     def send(self, text: str) -> None:
         self.tmux("send-keys", "-t", "rec", "-l", text)

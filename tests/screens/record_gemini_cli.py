@@ -19,10 +19,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # run as a script from the project root: make `tests.screens` importable
+
+from tests.screens.recording import RecordingPane, real_clis_bin  # noqa: E402
+
 OUT = Path(__file__).resolve().parent / "gemini_cli"
 MULTI = "First line of the answer.\n\nThird line, after a blank one.\n  indented code line\nLast line."
 RULES = {"rules": [
@@ -41,7 +44,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class Gemini:
+class Gemini(RecordingPane):
+    wait_timeout = 30.0
+    check = False
+
     def __init__(self, base: Path, url: str, n: int, *, trust: bool = True, auth: bool = True,
                  args: tuple[str, ...] = ()) -> None:
         self.socket = f"cao-record-gemini-{os.getpid()}-{n}"
@@ -53,29 +59,12 @@ class Gemini:
                 json.dumps({"security": {"auth": {"selectedType": "gemini-api-key"}}}))
         if trust:
             (home / ".gemini" / "trustedFolders.json").write_text(json.dumps({str(work): "TRUST_FOLDER"}))
-        binary = subprocess.run([str(ROOT / "scripts" / "install-real-clis")], capture_output=True, text=True,
-                                check=True).stdout.strip().splitlines()[-1] + "/gemini"
+        binary = str(real_clis_bin() / "gemini")
         env = [f"HOME={home}", f"TMPDIR={tmp}", "PATH=/usr/local/bin:/usr/bin:/bin", "TERM=tmux-256color",
                "LANG=C.UTF-8", f"GOOGLE_GEMINI_BASE_URL={url}", "GEMINI_API_KEY=fake-key",
                "GEMINI_CLI_NO_RELAUNCH=true"]  # as cao runs it: the relauncher outlives its window
         self.tmux("new-session", "-d", "-x", "220", "-y", "50", "-s", "rec", "-c", str(work),
                   "/usr/bin/env", "-i", *env, binary, *args)
-
-    def tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args], capture_output=True,
-                              text=True, check=False).stdout
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "rec")
-
-    def wait(self, cue: Callable[[str], bool], timeout: float = 30) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self.screen()
-            if cue(text):
-                return text
-            time.sleep(0.02)
-        raise SystemExit(f"timed out waiting; screen:\n{self.screen()}")
 
     def ready(self) -> None:
         self.wait(lambda s: "Type your message" in s and "Gemini CLI v" in s)

@@ -18,9 +18,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # run as a script from the project root: make `tests.screens` importable
+
+from tests.screens.recording import RecordingPane  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "mock"
 WIDTH, HEIGHT = 100, 30
@@ -37,7 +41,7 @@ SCRIPT = {
 _counter = itertools.count()
 
 
-class Pane:
+class Pane(RecordingPane):
     def __init__(self, *args: str, width: int = WIDTH, height: int = HEIGHT) -> None:
         self.socket = f"cao-record-{os.getpid()}-{next(_counter)}"
         self.tmp = tempfile.mkdtemp(prefix="cao-record-")
@@ -45,27 +49,6 @@ class Pane:
         script.write_text(json.dumps(SCRIPT))
         argv = [sys.executable, "-m", "cao.mock_agent", "--script", str(script), *args]
         self.tmux("new-session", "-d", "-x", str(width), "-y", str(height), "-s", "rec", "-c", "/tmp", *argv)
-
-    def tmux(self, *args: str) -> str:
-        result = subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
-                                capture_output=True, text=True, check=True)
-        return result.stdout
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "rec")
-
-    def scrollback(self) -> str:
-        return self.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "rec")
-
-    def wait(self, cue: Callable[[str], bool] | str, timeout: float = 10) -> str:
-        test = (lambda text: cue in text) if isinstance(cue, str) else cue
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self.screen()
-            if test(text):
-                return text
-            time.sleep(0.02)
-        raise AssertionError(f"{self.socket}: cue {cue!r} not seen; screen:\n{self.screen()}")
 
     def keys(self, *keys: str, literal: bool = False) -> None:
         self.tmux("send-keys", "-t", "rec", *(["-l"] if literal else []), *keys)
