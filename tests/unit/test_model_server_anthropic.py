@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,10 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from cao.model_server.app import create_app
-from tests.conftest import free_port, retry_until
+from tests.threaded_model_server import ThreadedModelServer
 
 RULES = {"rules": [
     {"match": "use the tool", "needs_tools": True, "tool": "send_message", "args": {"message": "hi {{text}}"}},
@@ -33,13 +30,8 @@ class Served:
         script = tmp_path / "script.json"
         script.write_text(json.dumps(RULES))
         self.log = tmp_path / "requests.jsonl"
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(create_app(script, self.log), host="127.0.0.1", port=port,
-                                                    log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        retry_until(lambda: self.server.started, 10, message="uvicorn starts")
+        self.app = ThreadedModelServer(script, self.log)
+        self.url = self.app.url
         self.http = httpx.Client(base_url=self.url, timeout=10)
 
     def post(self, body: dict[str, Any], path: str = "/v1/messages?beta=true") -> httpx.Response:
@@ -47,8 +39,7 @@ class Served:
 
     def close(self) -> None:
         self.http.close()
-        self.server.should_exit = True
-        self.thread.join(10)
+        self.app.stop()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -12,11 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from cao.model_server.app import create_app
 from cao.model_server.gemini import schema_example
-from tests.conftest import free_port, retry_until
+from tests.threaded_model_server import ThreadedModelServer
 
 TOOLS = [{"functionDeclarations": [
     {"name": "run_shell_command", "parametersJsonSchema": {"type": "object"}},
@@ -34,14 +31,8 @@ class Server:
     def __init__(self, tmp_path: Path) -> None:
         self.script = tmp_path / "rules.json"
         self.script.write_text(json.dumps(RULES))
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(self.script, tmp_path / "log.jsonl"), host="127.0.0.1", port=self.port,
-                                log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        retry_until(lambda: self.server.started, 10, message="uvicorn starts")
+        self.app = ThreadedModelServer(self.script, tmp_path / "log.jsonl")
+        self.url = self.app.url
 
     def post(self, path: str, body: Any) -> tuple[int, bytes, str]:
         request = urllib.request.Request(self.url + path, data=json.dumps(body).encode(), method="POST",
@@ -61,8 +52,7 @@ class Server:
 def srv(tmp_path: Path) -> Iterator[Server]:
     server = Server(tmp_path)
     yield server
-    server.server.should_exit = True
-    server.thread.join(10)
+    server.app.stop()
 
 
 def user(text: str) -> dict[str, Any]:

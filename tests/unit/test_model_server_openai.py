@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,10 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from cao.model_server.app import create_app
-from tests.conftest import free_port, retry_until
+from tests.threaded_model_server import ThreadedModelServer
 
 NAMESPACE_TOOL = {"type": "namespace", "name": "mcp__cao", "description": "cao tools", "tools": [
     {"type": "function", "name": "handoff", "parameters": {"type": "object"}},
@@ -34,13 +31,8 @@ class Server:
         self.script = tmp / "script.json"
         self.set_rules([])
         self.log = tmp / "requests.jsonl"
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(create_app(self.script, self.log), host="127.0.0.1", port=port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        retry_until(lambda: self.server.started, 10, message="uvicorn starts")
+        self.app = ThreadedModelServer(self.script, self.log)
+        self.url = self.app.url
         self.http = httpx.Client(base_url=self.url, timeout=30)
 
     def set_rules(self, rules: list[dict[str, Any]], default: dict[str, Any] | None = None) -> None:
@@ -58,8 +50,7 @@ class Server:
 
     def stop(self) -> None:
         self.http.close()
-        self.server.should_exit = True
-        self.thread.join(10)
+        self.app.stop()
 
 
 @pytest.fixture
