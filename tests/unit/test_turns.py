@@ -1,0 +1,58 @@
+"""Turn accounting in the status engine (pure: no tmux command runs)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from cao.engine import StatusEngine, TerminalMonitor
+from cao.events import EventBus
+from cao.providers.mock import MockProvider
+from cao.screen import VirtualScreen
+from cao.status import Status
+from cao.tmux import TmuxBackend
+
+
+def run_with_monitor(tmp_path: Path, scenario) -> None:  # type: ignore[no-untyped-def]
+    async def main() -> None:
+        engine = StatusEngine(TmuxBackend("cao_test_unused"), EventBus(), tmp_path)
+        monitor = TerminalMonitor("0a1b2c3d", MockProvider(), tmp_path / "f.fifo", VirtualScreen(80, 24))
+        engine.set_status(monitor, Status.IDLE)
+        scenario(engine, monitor)
+
+    asyncio.run(main())
+
+
+def test_a_turn_seen_working_then_settled_is_finished(tmp_path: Path) -> None:
+    def scenario(engine: StatusEngine, monitor: TerminalMonitor) -> None:
+        turn = engine.begin_turn(monitor)
+        engine.set_status(monitor, Status.COMPLETED)  # idle → completed: an answer, however fast
+        assert monitor.turns_finished == turn
+        turn = engine.begin_turn(monitor)
+        engine.set_status(monitor, Status.PROCESSING)
+        assert monitor.turns_finished == turn - 1
+        engine.set_status(monitor, Status.COMPLETED)
+        assert monitor.turns_finished == turn
+
+    run_with_monitor(tmp_path, scenario)
+
+
+def test_an_instant_error_finishes_the_turn(tmp_path: Path) -> None:
+    def scenario(engine: StatusEngine, monitor: TerminalMonitor) -> None:
+        turn = engine.begin_turn(monitor)
+        engine.set_status(monitor, Status.ERROR)  # idle → error with no working state in between
+        assert monitor.turns_finished == turn
+
+    run_with_monitor(tmp_path, scenario)
+
+
+def test_a_stale_ready_state_does_not_finish_a_new_turn(tmp_path: Path) -> None:
+    def scenario(engine: StatusEngine, monitor: TerminalMonitor) -> None:
+        engine.begin_turn(monitor)
+        engine.set_status(monitor, Status.PROCESSING)
+        engine.set_status(monitor, Status.COMPLETED)
+        turn = engine.begin_turn(monitor)
+        engine.set_status(monitor, Status.COMPLETED)  # the previous turn's screen, re-read
+        assert monitor.turns_finished == turn - 1
+
+    run_with_monitor(tmp_path, scenario)
