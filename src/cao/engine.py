@@ -187,9 +187,11 @@ class StatusEngine:
             return  # a transient unreadable screen does not erase what we know
         if status in (Status.PROCESSING, Status.WAITING_USER_ANSWER):
             monitor.turn_started = True
-        elif status.settled and status is not monitor.status and monitor.status is not Status.UNKNOWN:
-            # A new outcome after the input (say idle → error) is the agent's answer to it, even when it
-            # came too fast for any working state to be seen (an API error returned at once).
+        elif status in (Status.COMPLETED, Status.ERROR) and status is not monitor.status \
+                and monitor.status is not Status.UNKNOWN:
+            # A new outcome after the input (idle → error, idle → completed) is the agent's answer to it,
+            # even when it came too fast for any working state to be seen (an API error returned at once).
+            # Idle is no outcome: CLIs redraw an empty prompt right after taking the input.
             monitor.turn_started = True
         if status.settled and monitor.turn_started and monitor.turns_finished < monitor.turn:
             monitor.turns_finished = monitor.turn

@@ -56,3 +56,16 @@ def test_a_stale_ready_state_does_not_finish_a_new_turn(tmp_path: Path) -> None:
         assert monitor.turns_finished == turn - 1
 
     run_with_monitor(tmp_path, scenario)
+
+
+def test_falling_back_to_idle_is_no_answer(tmp_path: Path) -> None:
+    def scenario(engine: StatusEngine, monitor: TerminalMonitor) -> None:
+        engine.set_status(monitor, Status.COMPLETED)
+        turn = engine.begin_turn(monitor)
+        engine.set_status(monitor, Status.IDLE)  # the prompt redrawn empty after taking the input
+        assert monitor.turns_finished == turn - 1
+        engine.set_status(monitor, Status.PROCESSING)
+        engine.set_status(monitor, Status.COMPLETED)
+        assert monitor.turns_finished == turn
+
+    run_with_monitor(tmp_path, scenario)
