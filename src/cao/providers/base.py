@@ -46,6 +46,9 @@ class LaunchContext:
     allowed_tools: tuple[str, ...] | None = None
     yolo: bool = False
     api_url: str = "http://127.0.0.1:9889"
+    # The terminal's secret capability token for cao's MCP endpoint. It goes only into this terminal's
+    # own CLI configuration (written 0600), never into the agent's environment.
+    mcp_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,12 +61,18 @@ class LaunchSpec:
 
 CAO_SERVER = "cao"  # the name cao's own MCP server has in every CLI's configuration
 CAO_MCP_COMMAND = "cao-mcp-server"
+CAO_MCP_PATH = "/mcp"  # cao-server's MCP endpoint (streamable HTTP)
+
+
+def cao_mcp_http(ctx: LaunchContext) -> dict[str, Any]:
+    """cao's MCP endpoint for this terminal: ``{"url", "headers"}`` (each CLI spells the keys its own way)."""
+    return {"url": ctx.api_url + CAO_MCP_PATH, "headers": {"Authorization": f"Bearer {ctx.mcp_token}"}}
 
 
 def cao_mcp_server(ctx: LaunchContext) -> dict[str, Any]:
-    """cao's MCP server for this terminal (each CLI adds its own keys: type, timeout, approval…)."""
+    """The stdio bridge to cao's MCP endpoint, for CLIs that only speak stdio (carries the same token)."""
     return {"command": sys.executable, "args": ["-m", "cao.mcp.server"],
-            "env": {"CAO_TERMINAL_ID": ctx.terminal_id, "CAO_API_URL": ctx.api_url}}
+            "env": {"CAO_API_URL": ctx.api_url, "CAO_MCP_TOKEN": ctx.mcp_token}}
 
 
 def profile_mcp_servers(ctx: LaunchContext) -> dict[str, McpServerConfig]:
