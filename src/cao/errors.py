@@ -5,6 +5,7 @@
     │   └── InvalidProfile        a profile file is malformed; the message names the field
     ├── NotFound                  a session, terminal or profile does not exist (404)
     │   └── ProfileNotFound       lists the installed profiles
+    ├── PermissionDenied          the caller may not do this (403): e.g. speak as someone else
     ├── Conflict                  the request collides with current state (409)
     ├── TmuxError                 tmux is missing, too old, or a tmux command failed
     ├── ProviderUnavailable       the provider's binary is not installed; names the package
@@ -36,6 +37,10 @@ class NotFound(CaoError):
 
 class ProfileNotFound(NotFound):
     pass
+
+
+class PermissionDenied(CaoError):
+    http_status = 403
 
 
 class Conflict(CaoError):

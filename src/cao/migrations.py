@@ -63,6 +63,12 @@ def m001_initial(conn: Connection) -> None:
     meta.create_all(conn)
 
 
+@migration
+def m002_terminal_tokens(conn: Connection) -> None:
+    # Each terminal's MCP capability token (the file holding the store is the owner's alone, 0600).
+    conn.execute(sa.text("ALTER TABLE terminals ADD COLUMN mcp_token VARCHAR"))
+
+
 def migrate(engine: sa.Engine) -> list[str]:
     """Apply pending migrations; return the names applied."""
     applied_now: list[str] = []

@@ -44,6 +44,7 @@ class TerminalRecord(SQLModel, table=True):
     caller_id: str | None = None
     allowed_tools_json: str | None = None
     model: str | None = None
+    mcp_token: str | None = Field(default=None, repr=False)  # the terminal's MCP capability token
     created_at: datetime = Field(default_factory=utcnow)
     status_changed_at: datetime = Field(default_factory=utcnow)
     last_active: datetime = Field(default_factory=utcnow)
@@ -98,6 +99,11 @@ class Terminal(BaseModel):
     turns_finished: int = 0
     created_at: datetime
     last_active: datetime
+
+
+class McpConnection(BaseModel):
+    url: str
+    headers: dict[str, str]
 
 
 class SessionSummary(BaseModel):

@@ -25,6 +25,7 @@ class Settings:
     database_url: str | None = None
     auto_start: bool = True
     eager_inbox: bool = False  # type messages into busy agents whose CLI queues input (see docs/orchestration.md)
+    auth: bool = True  # CAO_AUTH=off: no owner token on the API (docs/security.md)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -43,6 +44,7 @@ class Settings:
             database_url=env.get("CAO_DATABASE_URL") or None,
             auto_start=_flag(env.get("CAO_AUTO_START"), True),
             eager_inbox=_flag(env.get("CAO_EAGER_INBOX_DELIVERY"), False),
+            auth=_flag(env.get("CAO_AUTH"), True),
         )
 
     @property

@@ -64,9 +64,14 @@ CAO_MCP_COMMAND = "cao-mcp-server"
 CAO_MCP_PATH = "/mcp"  # cao-server's MCP endpoint (streamable HTTP)
 
 
+def mcp_endpoint(api_url: str, token: str) -> dict[str, Any]:
+    """How to reach cao's MCP endpoint as the terminal holding ``token``: ``{"url", "headers"}``."""
+    return {"url": api_url + CAO_MCP_PATH, "headers": {"Authorization": f"Bearer {token}"}}
+
+
 def cao_mcp_http(ctx: LaunchContext) -> dict[str, Any]:
-    """cao's MCP endpoint for this terminal: ``{"url", "headers"}`` (each CLI spells the keys its own way)."""
-    return {"url": ctx.api_url + CAO_MCP_PATH, "headers": {"Authorization": f"Bearer {ctx.mcp_token}"}}
+    """cao's MCP endpoint for this terminal (each CLI spells the keys its own way)."""
+    return mcp_endpoint(ctx.api_url, ctx.mcp_token)
 
 
 def cao_mcp_server(ctx: LaunchContext) -> dict[str, Any]:

@@ -7,11 +7,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from cao.server.auth import refuse
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -41,12 +42,12 @@ class LocalOnlyMiddleware:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         host = headers.get("host", "")
         if "*" not in self.allowed_hosts and _split_host(host).lower() not in self.allowed_hosts:
-            await _refuse(scope, send, 400, "Invalid host header")
+            await refuse(scope, send, 400, "Invalid host header")
             return
         origin = headers.get("origin")
         unsafe = scope["type"] == "websocket" or scope.get("method") in UNSAFE_METHODS
         if unsafe and origin is not None and not self._origin_ok(origin, host):
-            await _refuse(scope, send, 403, "Cross-origin request blocked")
+            await refuse(scope, send, 403, "Cross-origin request blocked")
             return
         await self.app(scope, receive, send)
 
@@ -55,13 +56,3 @@ class LocalOnlyMiddleware:
             return True
         parts = urlsplit(origin)
         return parts.scheme in ("http", "https") and bool(parts.netloc) and parts.netloc.lower() == host.lower()
-
-
-async def _refuse(scope: Scope, send: Send, status: int, detail: str) -> None:
-    if scope["type"] == "websocket":
-        await send({"type": "websocket.close", "code": 4403})
-        return
-    body = json.dumps({"detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from cao.engine import TerminalMonitor
 from cao.errors import AgentTimeout, CaoError, InvalidInput
 from cao.models import InboxMessageRecord, TerminalRecord
 from cao.services import delivery, terminals
+from cao.services.inbox import SYSTEM_SENDER
 from cao.services.runtime import Runtime
 from cao.status import Status
 
 EXIT_GRACE_S = 3.0
+PROGRESS_INTERVAL_S = 5.0
+# (elapsed seconds, total seconds, a line for a person)
+Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 
 
 def _caller(rt: Runtime, caller_id: str) -> TerminalRecord:
@@ -30,10 +38,12 @@ def _where(worker: TerminalRecord) -> str:
 
 
 async def handoff(rt: Runtime, *, caller_id: str, agent_profile: str, message: str, timeout: float,
-                  working_directory: str | None = None) -> tuple[str, str]:
+                  working_directory: str | None = None, progress: Progress | None = None) -> tuple[str, str]:
     """Run a worker on ``message`` and return (worker id, its whole reply); then remove the worker.
 
-    On timeout or failure the worker is kept for inspection and the error names it.
+    On timeout or failure the worker is kept for inspection and the error names it. ``progress`` is
+    told how long the worker has been at it, every few seconds. If the caller cancels (the task
+    running this is cancelled), the worker is kept and the caller is told where it is.
     """
     caller = _caller(rt, caller_id)
     worker = await _start_worker(rt, caller, agent_profile, working_directory)
@@ -44,8 +54,13 @@ async def handoff(rt: Runtime, *, caller_id: str, agent_profile: str, message: s
         turn = await delivery.deliver(rt, monitor, task, probe=(message.splitlines() or [''])[0][:60])
     except CaoError as exc:
         raise CaoError(f"{_where(worker)} did not take the task: {exc}") from exc
-    finished = await rt.engine.wait(monitor, lambda m: m.turns_finished >= turn or m.exit_reason is not None,
-                                    timeout)
+    try:
+        finished = await _wait_for_turn(rt, monitor, turn, timeout, progress)
+    except asyncio.CancelledError:
+        rt.inbox.enqueue(sender_id=SYSTEM_SENDER, receiver_id=caller.id, message=(
+            f"You cancelled the handoff to {_where(worker)}. The worker is kept and may still be working; "
+            f"remove it with the delete_terminal tool (terminal_id {worker.id}) if you no longer need it."))
+        raise
     if monitor.exit_reason:
         raise CaoError(f"{_where(worker)} stopped: {monitor.exit_reason}")
     if not finished:
@@ -57,6 +72,25 @@ async def handoff(rt: Runtime, *, caller_id: str, agent_profile: str, message: s
     output = await terminals.get_output(rt, worker.id, "last")
     await _exit_and_delete(rt, worker.id)
     return worker.id, output
+
+
+async def _wait_for_turn(rt: Runtime, monitor: TerminalMonitor, turn: int, timeout: float,
+                         progress: Progress | None) -> bool:
+    """Wait until ``turn`` has finished (or the agent exited); report progress between slices."""
+    def done(m: TerminalMonitor) -> bool:
+        return m.turns_finished >= turn or m.exit_reason is not None
+
+    start = rt.engine.loop.time()
+    while True:
+        elapsed = rt.engine.loop.time() - start
+        if await rt.engine.wait(monitor, done, min(PROGRESS_INTERVAL_S, timeout - elapsed)):
+            return True
+        elapsed = rt.engine.loop.time() - start
+        if elapsed >= timeout:
+            return False
+        if progress is not None:
+            await progress(elapsed, timeout, f"worker {monitor.terminal_id} is {monitor.status.value} "
+                                             f"({elapsed:.0f}s)")
 
 
 async def _exit_and_delete(rt: Runtime, terminal_id: str) -> None:
@@ -76,7 +110,7 @@ async def assign(rt: Runtime, *, caller_id: str, agent_profile: str, message: st
     caller = _caller(rt, caller_id)
 
     async def report_failure(worker: TerminalRecord, exc: Exception) -> None:
-        rt.inbox.enqueue(sender_id="cao", receiver_id=caller.id,
+        rt.inbox.enqueue(sender_id=SYSTEM_SENDER, receiver_id=caller.id,
                          message=f"The {agent_profile} worker {worker.id} you assigned could not start: {exc}. "
                                  "It has been removed; assign the task again.")
 
@@ -99,6 +133,7 @@ def send_message(rt: Runtime, *, sender_id: str, message: str, receiver_id: str 
 
 
 async def delete_worker(rt: Runtime, *, terminal_id: str, requester_id: str | None) -> None:
+    """Remove a terminal; an agent (``requester_id``) may remove only the workers it created."""
     record = terminals.get_record(rt, terminal_id)
     if requester_id is not None and record.caller_id != requester_id:
         raise InvalidInput(f"terminal {terminal_id} was not created by terminal {requester_id}; "

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from cao.engine import StatusEngine
 from cao.events import EventBus
+from cao.services.identity import Identities
 from cao.settings import Settings
 from cao.store import make_engine
 from cao.tmux import TmuxBackend
@@ -31,6 +32,7 @@ class Runtime:
     engine: StatusEngine
     # Terminal creation holds this so two requests cannot create the same session at once.
     create_lock: asyncio.Lock
+    identities: Identities
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     inbox: Inbox = field(init=False)
 
@@ -52,7 +54,7 @@ class Runtime:
             log.error("background task failed", exc_info=task.exception())
 
     @classmethod
-    def start(cls, settings: Settings) -> Runtime:
+    def start(cls, settings: Settings, identities: Identities) -> Runtime:
         settings.ensure_dirs()
         tmux = TmuxBackend(settings.tmux_socket)
         bus = EventBus()
@@ -63,4 +65,5 @@ class Runtime:
             bus=bus,
             engine=StatusEngine(tmux, bus, settings.run_dir / "fifos"),
             create_lock=asyncio.Lock(),
+            identities=identities,
         )

@@ -17,7 +17,7 @@ def save(rt: Runtime, record: TerminalRecord, scrollback: str) -> None:
     logs = rt.settings.terminal_logs_dir
     logs.mkdir(parents=True, exist_ok=True, mode=0o700)
     (logs / f"{record.id}.scrollback").write_text(scrollback, encoding="utf-8")
-    meta = record.model_dump()
+    meta = record.model_dump(exclude={"mcp_token"})  # a secret: never in the logs
     meta["deleted_at"] = utcnow()
     (logs / f"{record.id}.snapshot.json").write_text(
         json.dumps(meta, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v), indent=2),

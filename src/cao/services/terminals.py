@@ -21,7 +21,7 @@ from cao.errors import AgentTimeout, CaoError, Conflict, NotFound
 from cao.models import SessionRecord, Terminal, TerminalRecord, utcnow
 from cao.profiles import load_profile, resolve_allowed_tools
 from cao.providers import DEFAULT_PROVIDER, LaunchContext, get_provider
-from cao.services import snapshots
+from cao.services import identity, snapshots
 from cao.services.environment import agent_environment, env_argv
 from cao.services.runtime import Runtime
 from cao.status import Status
@@ -123,9 +123,10 @@ async def create_terminal(
         terminal_id = _new_terminal_id(rt)
         window = f"{profile.name}-{secrets.token_hex(2)}"[-64:]
         runtime_dir = rt.settings.run_dir / terminal_id
+        token = identity.new_token()
         ctx = LaunchContext(terminal_id=terminal_id, working_directory=cwd, runtime_dir=runtime_dir,
                             profile=profile, model=model or profile.model, allowed_tools=tuple(tools),
-                            yolo=yolo, api_url=rt.settings.api_url)
+                            yolo=yolo, api_url=rt.settings.api_url, mcp_token=token)
         spec = prov.build_launch(ctx)
         environment = agent_environment(
             terminal_id=terminal_id, api_url=rt.settings.api_url, term=rt.tmux.default_terminal(),
@@ -133,9 +134,10 @@ async def create_terminal(
         record = TerminalRecord(
             id=terminal_id, session_name=session_name, window_name=window, provider=prov.name,
             agent_profile=profile.name, working_directory=str(cwd), caller_id=caller_id,
-            allowed_tools_json=json.dumps(tools), model=ctx.model)
+            allowed_tools_json=json.dumps(tools), model=ctx.model, mcp_token=token)
         monitor = None
         try:
+            rt.identities.add_terminal(terminal_id, token)
             _write_files(runtime_dir, spec.files)
             monitor = rt.engine.open(terminal_id, prov, WINDOW_SIZE)
             monitor.needs_mcp = spec.uses_cao_mcp
@@ -226,6 +228,7 @@ def _dialog_gone(pattern: re.Pattern[str], monitor: TerminalMonitor) -> bool:
 
 async def _discard(rt: Runtime, terminal_id: str, monitor: TerminalMonitor | None, new_session: str | None,
                    runtime_dir: Path) -> None:
+    rt.identities.remove_terminal(terminal_id)
     rt.engine.close(terminal_id)
     if new_session:
         await asyncio.to_thread(rt.tmux.kill_session, new_session)
@@ -347,6 +350,7 @@ async def delete_terminal(rt: Runtime, terminal_id: str) -> None:
         with contextlib.suppress(CaoError):
             text = await asyncio.to_thread(rt.tmux.capture, monitor.pane_id, history=True)
             snapshots.save(rt, record, text)
+    rt.identities.remove_terminal(terminal_id)
     rt.engine.close(terminal_id)
     if monitor is not None and monitor.pane_id:
         await asyncio.to_thread(rt.tmux.kill_window, monitor.pane_id)

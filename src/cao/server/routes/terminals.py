@@ -5,10 +5,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel
 
-from cao.errors import InvalidInput
-from cao.models import InputAccepted, Output, Restored, Success, Terminal
+from cao.errors import Conflict, InvalidInput
+from cao.models import InputAccepted, McpConnection, Output, Restored, Success, Terminal
+from cao.providers.base import mcp_endpoint
 from cao.server.deps import RuntimeDep, TerminalId
-from cao.services import orchestration, snapshots, terminals
+from cao.services import snapshots, terminals
 from cao.status import Status
 
 router = APIRouter(prefix="/terminals", tags=["terminals"])
@@ -24,14 +25,19 @@ async def get_terminal(rt: RuntimeDep, terminal_id: TerminalId) -> Terminal:
 
 
 @router.delete("/{terminal_id}")
-async def delete_terminal(
-    rt: RuntimeDep, terminal_id: TerminalId,
-    requester_id: Annotated[str | None, Query(pattern=r"^[a-f0-9]{8}$",
-                                              description="only delete if this terminal created it")] = None,
-) -> Success:
+async def delete_terminal(rt: RuntimeDep, terminal_id: TerminalId) -> Success:
     """Save the terminal's scrollback and metadata under logs/terminal/, then remove its window."""
-    await orchestration.delete_worker(rt, terminal_id=terminal_id, requester_id=requester_id)
+    await terminals.delete_terminal(rt, terminal_id)
     return Success()
+
+
+@router.get("/{terminal_id}/mcp-config")
+async def mcp_config(rt: RuntimeDep, terminal_id: TerminalId) -> McpConnection:
+    """How to connect an MCP client as this terminal (the owner only): cao's endpoint and its token header."""
+    record = terminals.get_record(rt, terminal_id)
+    if not record.mcp_token:
+        raise Conflict(f"terminal {terminal_id} has no MCP token (it was created by an older cao)")
+    return McpConnection(**mcp_endpoint(rt.settings.api_url, record.mcp_token))
 
 
 @router.post("/{terminal_id}/input")
