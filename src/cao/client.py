@@ -12,10 +12,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from cao import errors
+from cao.private_files import open_private_append
 from cao.settings import Settings
 
 _BY_STATUS: dict[int, type[errors.CaoError]] = {
-    400: errors.InvalidInput, 404: errors.NotFound, 409: errors.Conflict, 422: errors.InvalidInput,
+    400: errors.InvalidInput, 401: errors.Unauthorized, 403: errors.PermissionDenied, 404: errors.NotFound,
+    409: errors.Conflict, 422: errors.InvalidInput,
     504: errors.AgentTimeout,
 }
 START_TIMEOUT_S = 20.0
@@ -24,14 +26,36 @@ START_TIMEOUT_S = 20.0
 class ApiClient:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._token: str | None = None
+
+    def token(self, *, reread: bool = False) -> str | None:
+        """The owner's API token, from the file the server made at its first start."""
+        if self._token is None or reread:
+            try:
+                self._token = self.settings.api_token_file.read_text(encoding="utf-8").strip() or None
+            except OSError:
+                self._token = None
+        return self._token
 
     def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                 body: Any = None, timeout: float = 30.0) -> Any:
         query = {k: v for k, v in (params or {}).items() if v is not None}
         if query:
             path += "?" + urlencode(query, doseq=True)
+        try:
+            return self._send(method, path, body, timeout)
+        except errors.Unauthorized:
+            before = self._token
+            if self.token(reread=True) == before:
+                raise
+            return self._send(method, path, body, timeout)  # the server made a new token since we read it
+
+    def _send(self, method: str, path: str, body: Any, timeout: float) -> Any:
         conn = http.client.HTTPConnection(self.settings.api_host, self.settings.api_port, timeout=timeout)
         headers = {"Accept": "application/json"}
+        token = self.token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         payload = None
         if body is not None:
             payload = json.dumps(body).encode()
@@ -53,6 +77,10 @@ class ApiClient:
             if isinstance(detail, list):  # FastAPI validation errors
                 detail = "; ".join(f"{'.'.join(str(p) for p in d.get('loc', [])[1:])}: {d.get('msg')}"
                                    for d in detail)
+            if response.status == 401:
+                where = self.settings.api_token_file
+                found = f"the API token in {where}" if self._token else f"the request: there is no API token at {where}"
+                detail = f"cao-server at {self.settings.api_url} refused {found}; is it using another CAO_HOME?"
             raise _BY_STATUS.get(response.status, errors.CaoError)(detail or f"HTTP {response.status}")
         return result
 
@@ -77,10 +105,13 @@ class ApiClient:
         self.settings.ensure_dirs()
         log_path = self.settings.logs_dir / "server.log"
         print(f"Starting cao-server on {self.settings.api_url} (log: {log_path})", file=sys.stderr)
-        with open(log_path, "ab") as log:
+        log = open_private_append(log_path)
+        try:
             process = subprocess.Popen(
                 [sys.executable, "-m", "cao.server.main"], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True, env=os.environ.copy())
+        finally:
+            os.close(log)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.is_up():

@@ -5,6 +5,7 @@
     │   └── InvalidProfile        a profile file is malformed; the message names the field
     ├── NotFound                  a session, terminal or profile does not exist (404)
     │   └── ProfileNotFound       lists the installed profiles
+    ├── Unauthorized              no valid credential: the owner's token is missing or wrong (401)
     ├── PermissionDenied          the caller may not do this (403): e.g. speak as someone else
     ├── Conflict                  the request collides with current state (409)
     ├── TmuxError                 tmux is missing, too old, or a tmux command failed
@@ -37,6 +38,10 @@ class NotFound(CaoError):
 
 class ProfileNotFound(NotFound):
     pass
+
+
+class Unauthorized(CaoError):
+    http_status = 401
 
 
 class PermissionDenied(CaoError):

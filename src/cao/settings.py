@@ -70,6 +70,11 @@ class Settings:
         return self.home / "run"
 
     @property
+    def api_token_file(self) -> Path:
+        """The owner's API token (0600), made at the server's first start, read by the CLI."""
+        return self.run_dir / "api-token"
+
+    @property
     def agent_store_dir(self) -> Path:
         return self.home / "agent-store"
 

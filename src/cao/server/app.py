@@ -11,13 +11,21 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import Scope
 
 from cao import __version__
 from cao.errors import CaoError
-from cao.server.routes import agents, health, orchestration, sessions, terminals
+from cao.mcp import tools
+from cao.mcp.http import McpHttpApp
+from cao.private_files import tighten
+from cao.providers.base import CAO_MCP_PATH
+from cao.server.auth import OwnerAuthMiddleware, principal_of
+from cao.server.routes import agents, auth, health, orchestration, sessions, terminals
 from cao.server.security import LocalOnlyMiddleware, extra_allowed_hosts
 from cao.services import terminals as terminal_service
 from cao.services.adoption import adopt_terminals
+from cao.services.identity import Identities, Principal, load_or_create_api_token
 from cao.services.runtime import Runtime
 from cao.settings import Settings
 
@@ -37,9 +45,19 @@ async def _reconcile_forever(rt: Runtime) -> None:
 def create_app(settings: Settings | None = None, pid_file: Path | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
 
+    settings.ensure_dirs()
+    tighten(settings.home)
+    api_token = load_or_create_api_token(settings.api_token_file) if settings.auth else None
+    identities = Identities(api_token)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = Runtime.start(settings)
+        if not settings.auth:
+            log.warning("CAO_AUTH=off: any local user or program can use cao-server's API and type into your agents")
+        rt = Runtime.start(settings, identities)
+        for record in terminal_service.list_records(rt):
+            if record.mcp_token and not record.exit_reason:
+                identities.add_terminal(record.id, record.mcp_token)
         rt.engine.listeners.append(lambda monitor, previous: terminal_service.persist_status(rt, monitor, previous))
         adopted, vanished = adopt_terminals(rt)
         if adopted or vanished:
@@ -64,12 +82,28 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
 
     app = FastAPI(title="cao-server", version=__version__, lifespan=lifespan,
                   description="Local orchestrator for AI coding CLIs running in tmux.")
-    for module in (health, sessions, terminals, orchestration, agents):
+    app.state.api_token = api_token
+    for module in (health, auth, sessions, terminals, orchestration, agents):
         app.include_router(module.router)
+    app.router.routes.append(Route(CAO_MCP_PATH, _mcp_endpoint(app), include_in_schema=False))
 
     @app.exception_handler(CaoError)
     async def cao_error(_request: Request, exc: CaoError) -> JSONResponse:
         return JSONResponse(status_code=exc.http_status, content={"detail": str(exc)})
 
+    # Added last, runs first: a foreign Host or Origin is refused before any credential is looked at.
+    app.add_middleware(OwnerAuthMiddleware, identities=identities)
     app.add_middleware(LocalOnlyMiddleware, allowed_hosts=extra_allowed_hosts())
     return app
+
+
+def _mcp_endpoint(app: FastAPI) -> McpHttpApp:
+    """cao's agent tools over MCP's streamable HTTP transport; the caller is the terminal of the token."""
+    def authenticate(scope: Scope) -> Principal | None:
+        principal = principal_of(scope)
+        return principal if principal is not None and not principal.is_owner else None
+
+    return McpHttpApp(
+        name="cao", version=__version__, instructions=tools.INSTRUCTIONS, authenticate=authenticate,
+        tools_for=lambda principal: tools.tools_for(app.state.runtime, principal),
+        on_tools_listed=lambda principal: tools.tools_listed(app.state.runtime, principal))

@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cao.private_files import write_private
+
 USER = "user"  # how the owner appears as a sender
 LOGIN_CODE_TTL_S = 120.0
 COOKIE_NAME = "cao_token"
@@ -47,21 +49,8 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to a file only the owner can read (created 0600, never briefly wider)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(path, 0o600)
-
-
-def api_token_path(run_dir: Path) -> Path:
-    return run_dir / "api-token"
-
-
-def load_or_create_api_token(run_dir: Path) -> str:
-    path = api_token_path(run_dir)
+def load_or_create_api_token(path: Path) -> str:
+    """The owner's token from ``path``; made (0600) at the first start."""
     try:
         token = path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
@@ -72,14 +61,6 @@ def load_or_create_api_token(run_dir: Path) -> str:
     else:
         os.chmod(path, 0o600)
     return token
-
-
-def read_api_token(run_dir: Path) -> str | None:
-    """The owner's token as the CLI finds it (None before the server's first start)."""
-    try:
-        return api_token_path(run_dir).read_text(encoding="utf-8").strip() or None
-    except OSError:
-        return None
 
 
 class Identities:

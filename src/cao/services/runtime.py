@@ -6,12 +6,14 @@ import asyncio
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from cao.engine import StatusEngine
 from cao.events import EventBus
+from cao.private_files import precreate_private
 from cao.services.identity import Identities
 from cao.settings import Settings
 from cao.store import make_engine
@@ -56,6 +58,8 @@ class Runtime:
     @classmethod
     def start(cls, settings: Settings, identities: Identities) -> Runtime:
         settings.ensure_dirs()
+        if settings.effective_database_url.startswith("sqlite:///"):
+            precreate_private(Path(settings.effective_database_url.removeprefix("sqlite:///")))
         tmux = TmuxBackend(settings.tmux_socket)
         bus = EventBus()
         return cls(
