@@ -22,7 +22,8 @@ COMMANDS = {
     "launch": ("cao.cli.launch:launch", "Start an agent in its own tmux session; attach or run a task."),
     "session": ("cao.cli.session:session", "Inspect and talk to running sessions."),
     "shutdown": ("cao.cli.shutdown:shutdown", "Stop agents: kill their tmux session(s)."),
-    "terminal": ("cao.cli.terminal:terminal", "Work with single terminals (restore a deleted one's scrollback)."),
+    "terminal": ("cao.cli.terminal:terminal", "Work with single terminals: restore one, connect an MCP client as one."),
+    "ui": ("cao.cli.ui:ui", "Sign your browser in to cao-server with a one-time URL."),
 }
 
 

@@ -25,13 +25,20 @@ def info(as_json: bool) -> None:
         "server": settings.api_url, "tmux_socket": settings.tmux_socket or "(default)",
         "tmux": shutil.which("tmux"),
     }
+    api = make_client()
     try:
-        health = make_client().get("/health")
+        health = api.get("/health")
         data["server_status"] = "running"
         data["tmux_version"] = health["tmux_version"]
         data["terminals"] = health["terminals"]
     except CaoError:
         data["server_status"] = "not running"
+    data["api_token"] = str(settings.api_token_file)
+    if data["server_status"] == "running":
+        try:
+            data["login_url"] = api.request("POST", "/auth/login-url")["url"]  # one-time, for the browser
+        except CaoError as exc:
+            data["login_url"] = f"(unavailable: {exc})"
     if os.environ.get("TMUX") and shutil.which("tmux"):
         current = subprocess.run(["tmux", "display-message", "-p", "#S"], capture_output=True, text=True)
         data["current_session"] = current.stdout.strip() or None

@@ -1,10 +1,11 @@
-"""``cao terminal restore ID``."""
+"""``cao terminal restore ID`` and ``cao terminal mcp-config ID``."""
 
 from __future__ import annotations
 
 import click
 
 from cao.cli.common import client as make_client
+from cao.cli.common import echo_json
 
 
 @click.group()
@@ -19,3 +20,18 @@ def terminal_restore(terminal_id: str) -> None:
     result = make_client().request("POST", f"/terminals/{terminal_id}/restore")
     click.echo(f"Restored into window {result['window_name']}; see it with: "
                f"tmux attach -t {result['session_name']}")
+
+
+@terminal.command(name="mcp-config")
+@click.argument("terminal_id")
+@click.option("--json", "as_json", is_flag=True, help="Print {\"url\", \"headers\"} as JSON.")
+def terminal_mcp_config(terminal_id: str, as_json: bool) -> None:
+    """How to connect any MCP client as this terminal (its secret token: keep it private)."""
+    connection = make_client().get(f"/terminals/{terminal_id}/mcp-config")
+    if as_json:
+        echo_json(connection)
+        return
+    click.echo(f"url:     {connection['url']}  (MCP streamable HTTP)")
+    for key, value in connection["headers"].items():
+        click.echo(f"header:  {key}: {value}")
+    click.echo("Anyone holding this token can act as the terminal; the token ends with the terminal.", err=True)

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from typing import ClassVar
 
-from cao.providers.base import CAO_SERVER, LaunchContext, LaunchSpec, Provider, cao_mcp_server, profile_mcp_servers
+from cao.providers.base import CAO_SERVER, LaunchContext, LaunchSpec, Provider, cao_mcp_http, profile_mcp_servers
 from cao.status import Status
 
 RULE_RE = re.compile(r"^─+$")
@@ -62,7 +62,7 @@ class MockProvider(Provider):
 
     def mcp_config(self, ctx: LaunchContext) -> dict[str, dict[str, object]]:
         """cao's own MCP server (as ``cao``) plus the profile's servers, in the CLI config shape."""
-        servers: dict[str, dict[str, object]] = {CAO_SERVER: cao_mcp_server(ctx)}
+        servers: dict[str, dict[str, object]] = {CAO_SERVER: {"type": "http", **cao_mcp_http(ctx)}}
         for name, server in profile_mcp_servers(ctx).items():
             servers[name] = {"command": server.command, "args": list(server.args), "env": dict(server.env)}
         return {"mcpServers": servers}
