@@ -18,7 +18,7 @@ from cao import __version__
 from cao.errors import CaoError
 from cao.mcp import tools
 from cao.mcp.http import McpHttpApp
-from cao.private_files import tighten
+from cao.private_files import tighten, write_private
 from cao.providers.base import CAO_MCP_PATH
 from cao.server.auth import OwnerAuthMiddleware, principal_of
 from cao.server.routes import agents, auth, health, orchestration, sessions, terminals
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
         sweeper = asyncio.create_task(rt.inbox.sweep_forever())
         rt.inbox.pump_all()
         if pid_file:
-            pid_file.write_text(str(os.getpid()))
+            write_private(pid_file, str(os.getpid()))
         try:
             yield
         finally:

@@ -10,18 +10,18 @@ from pathlib import Path
 from cao import validation
 from cao.errors import NotFound
 from cao.models import TerminalRecord, utcnow
+from cao.private_files import write_private
 from cao.services.runtime import Runtime
 
 
 def save(rt: Runtime, record: TerminalRecord, scrollback: str) -> None:
     logs = rt.settings.terminal_logs_dir
     logs.mkdir(parents=True, exist_ok=True, mode=0o700)
-    (logs / f"{record.id}.scrollback").write_text(scrollback, encoding="utf-8")
+    write_private(logs / f"{record.id}.scrollback", scrollback)
     meta = record.model_dump(exclude={"mcp_token"})  # a secret: never in the logs
     meta["deleted_at"] = utcnow()
-    (logs / f"{record.id}.snapshot.json").write_text(
-        json.dumps(meta, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v), indent=2),
-        encoding="utf-8")
+    write_private(logs / f"{record.id}.snapshot.json",
+                  json.dumps(meta, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v), indent=2))
 
 
 async def restore(rt: Runtime, terminal_id: str) -> tuple[str, str]:

@@ -19,6 +19,7 @@ from cao import validation
 from cao.engine import TerminalMonitor
 from cao.errors import AgentTimeout, CaoError, Conflict, NotFound
 from cao.models import SessionRecord, Terminal, TerminalRecord, utcnow
+from cao.private_files import write_private
 from cao.profiles import load_profile, resolve_allowed_tools
 from cao.providers import DEFAULT_PROVIDER, LaunchContext, get_provider
 from cao.services import identity, snapshots
@@ -175,9 +176,7 @@ async def create_terminal(
 def _write_files(runtime_dir: Path, files: dict[Path, str]) -> None:
     runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     for path, content in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.write_text(content, encoding="utf-8")
-        path.chmod(0o600)
+        write_private(path, content)  # they may hold the terminal's token: never readable by others
 
 
 async def _wait_until_started(rt: Runtime, monitor: TerminalMonitor) -> None:
