@@ -12,11 +12,12 @@ from cao.errors import InvalidInput, NotFound
 from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
 from tests.helpers import last_reply, launch, pane_of, send_and_wait, tmux, write_script
+from tests.mcp_helpers import call_tool
 
 
-def post(api: ApiClient, receiver: str, message: str, sender: str = "tester") -> int:
-    return api.request("POST", f"/terminals/{receiver}/inbox/messages",
-                       body={"sender_id": sender, "message": message})["message_id"]
+def post(api: ApiClient, receiver: str, message: str) -> int:
+    """A message from the owner (the sender is whoever is authenticated: ``user``)."""
+    return api.request("POST", f"/terminals/{receiver}/inbox/messages", body={"message": message})["message_id"]
 
 
 def messages(api: ApiClient, terminal_id: str, **params: str) -> list[dict]:
@@ -47,7 +48,7 @@ def test_ten_messages_to_a_busy_receiver_arrive_in_order_once_each(
                 message="all delivered")
     retry_until(lambda: api.get(f"/terminals/{receiver['id']}")["status"] == "completed")
     text = scrollback(settings, receiver)
-    seen = [int(n) for n in re.findall(r"^> \[Message (\d+) from tester\]", text, re.MULTILINE)]
+    seen = [int(n) for n in re.findall(r"^> \[Message (\d+) from user\]", text, re.MULTILINE)]
     assert seen == ids
 
 
@@ -82,7 +83,7 @@ def test_pending_messages_survive_sigkill_and_are_delivered_once(
                 message="delivered after restart")
     retry_until(lambda: api.get(f"/terminals/{receiver['id']}")["status"] == "completed")
     text = scrollback(settings, receiver)
-    seen = [int(n) for n in re.findall(r"^> \[Message (\d+) from tester\]", text, re.MULTILINE)]
+    seen = [int(n) for n in re.findall(r"^> \[Message (\d+) from user\]", text, re.MULTILINE)]
     assert seen == ids
 
 
@@ -93,7 +94,9 @@ def test_message_to_an_exited_receiver_fails_and_the_sender_hears_of_it(api: Api
     send_and_wait(api, receiver["id"], "busy for a moment")
     api.request("POST", f"/terminals/{receiver['id']}/key", params={"key": "C-d"})  # the agent exits
     retry_until(lambda: api.get(f"/terminals/{receiver['id']}")["exit_reason"], message="receiver exited")
-    post(api, receiver["id"], "are you there?", sender=sender["id"])
+    text, is_error = call_tool(api, sender["id"], "send_message",
+                               {"message": "are you there?", "receiver_id": receiver["id"]})
+    assert not is_error, text
     failed = retry_until(lambda: messages(api, receiver["id"], status="failed"), 20)
     assert "is not running" in failed[0]["error"]
     notice = retry_until(lambda: messages(api, sender["id"]), 20, message="sender notified")
@@ -104,13 +107,13 @@ def test_unknown_receiver_and_bad_requests(api: ApiClient, workdir: Path) -> Non
     receiver = launch(api, workdir)
     with pytest.raises(NotFound):
         post(api, "0badcafe", "hello")
-    with pytest.raises(InvalidInput, match="itself"):
-        post(api, receiver["id"], "me", sender=receiver["id"])
+    text, is_error = call_tool(api, receiver["id"], "send_message", {"message": "me", "receiver_id": receiver["id"]})
+    assert is_error and "itself" in text
     with pytest.raises(InvalidInput, match="invalid status"):
         api.get(f"/terminals/{receiver['id']}/inbox/messages", status="lost")
     compat = api.request("POST", f"/terminals/{receiver['id']}/inbox/messages",
-                         params={"sender_id": "legacy", "message": "query form"})
-    assert compat["success"] and compat["sender_id"] == "legacy"
+                         params={"sender_id": "user", "message": "query form"})  # the public CAO's form
+    assert compat["success"] and compat["sender_id"] == "user"
 
 
 def test_eager_delivery_types_into_a_busy_cli_that_queues_input(
