@@ -199,17 +199,17 @@ def test_build_launch_writes_cao_server_plus_profile_servers(tmp_path: Path) -> 
         "legacy": McpServerConfig(command="/opt/bin/cao-mcp-server"),
     })
     ctx = LaunchContext(terminal_id="abcd1234", working_directory=tmp_path, runtime_dir=tmp_path / "rt",
-                        profile=profile, api_url="http://127.0.0.1:9999")  # type: ignore[arg-type]
+                        profile=profile, api_url="http://127.0.0.1:9999", mcp_token="s3cret")  # type: ignore[arg-type]
     spec = MockProvider().build_launch(ctx)
     path = tmp_path / "rt" / "mcp.json"
     assert spec.argv[spec.argv.index("--mcp-config") + 1] == str(path)
     assert spec.uses_cao_mcp
     servers = json.loads(spec.files[path])["mcpServers"]
     assert servers == {
-        "cao": {"command": sys.executable, "args": ["-m", "cao.mcp.server"],
-                "env": {"CAO_TERMINAL_ID": "abcd1234", "CAO_API_URL": "http://127.0.0.1:9999"}},
+        "cao": {"type": "http", "url": "http://127.0.0.1:9999/mcp", "headers": {"Authorization": "Bearer s3cret"}},
         "files": {"command": "/usr/bin/files-mcp", "args": ["--ro"], "env": {"ROOT": "/srv"}},
     }
+    assert "s3cret" not in " ".join(spec.argv) and "s3cret" not in " ".join(spec.env.values())
 
 
 def test_build_launch_passes_script_and_trace_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
