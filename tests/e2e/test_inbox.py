@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cao.client import ApiClient
-from cao.errors import InvalidInput, NotFound
+from cao.errors import Conflict, InvalidInput, NotFound
 from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
 from tests.helpers import last_reply, launch, pane_of, send_and_wait, tmux, write_script
@@ -132,3 +132,21 @@ def test_eager_delivery_types_into_a_busy_cli_that_queues_input(
                     message="the queued message was taken after the busy turn")
     finally:
         server.stop()
+
+
+def test_nothing_is_typed_into_an_open_dialog(api: ApiClient, settings: Settings, workdir: Path,
+                                              tmp_path: Path) -> None:
+    script = write_script(tmp_path / "ask.json", [{"match": "^delete", "steps": [
+        {"ask_permission": "rm -rf build"}, {"reply": "permission {{permission}}"}]}])
+    terminal = launch(api, workdir, env={"CAO_MOCK_SCRIPT": str(script)})
+    api.request("POST", f"/terminals/{terminal['id']}/input", body={"message": "delete the build folder"})
+    retry_until(lambda: api.get(f"/terminals/{terminal['id']}")["status"] == "waiting_user_answer")
+    with pytest.raises(Conflict, match="waiting for an answer, so nothing is typed into it"):
+        api.request("POST", f"/terminals/{terminal['id']}/input", body={"message": "1"})
+    post(api, terminal["id"], "queued behind the question")
+    assert messages(api, terminal["id"])[0]["status"] == "pending"
+    assert "queued behind the question" not in scrollback(settings, terminal)
+    api.request("POST", f"/terminals/{terminal['id']}/key", params={"key": "Escape"})  # the person answers
+    retry_until(lambda: messages(api, terminal["id"], status="delivered"), 20,
+                message="delivered once the question was answered")
+    assert "permission denied" in scrollback(settings, terminal)

@@ -265,6 +265,7 @@ async def send_input(rt: Runtime, terminal_id: str, message: str, *, new_turn: b
     """Paste ``message`` into the agent and submit it. Returns the turn number it starts."""
     validation.message(message)
     monitor = live_monitor(rt, terminal_id)
+    refuse_if_asking(monitor)
     provider = monitor.provider
     await monitor.input_lock.acquire()
     try:
@@ -282,6 +283,16 @@ async def send_input(rt: Runtime, terminal_id: str, message: str, *, new_turn: b
         rt.engine.loop.create_task(_press_enter_later(rt, monitor, provider.enter_delay))
     _touch(rt, terminal_id)
     return turn
+
+
+def refuse_if_asking(monitor: TerminalMonitor) -> None:
+    """Text typed into an open dialog would answer it (an Enter picks the highlighted choice): never do that."""
+    if monitor.status is not Status.WAITING_USER_ANSWER:
+        return
+    question = " / ".join(row.strip() for row in monitor.screen.rows() if row.strip())[-300:]
+    raise Conflict(f"terminal {monitor.terminal_id} is waiting for an answer, so nothing is typed into it: "
+                   f"…{question}. Answer it yourself (tmux attach, or POST /terminals/{monitor.terminal_id}/key), "
+                   "then send again")
 
 
 async def _press_enter_later(rt: Runtime, monitor: TerminalMonitor, delay: float) -> None:
