@@ -34,10 +34,21 @@ class Exchange:
     def __init__(self, conn: http.client.HTTPConnection, endpoint: Endpoint, session_id: str | None) -> None:
         self.conn, self.endpoint = conn, endpoint
         self.session_id = session_id  # the session the message was sent in
+        self._response: http.client.HTTPResponse | None = None
+
+    def response(self) -> http.client.HTTPResponse:
+        """Wait for the response's status and headers (the server has taken the message in hand)."""
+        if self._response is None:
+            try:
+                self._response = self.conn.getresponse()
+            except BaseException:
+                self.conn.close()
+                raise
+        return self._response
 
     def messages(self) -> Iterator[dict[str, Any]]:
         try:
-            response = self.conn.getresponse()
+            response = self.response()
             session_id = response.getheader("mcp-session-id")
             if session_id:
                 self.endpoint.session_id = session_id

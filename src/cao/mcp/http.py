@@ -268,12 +268,14 @@ class McpHttpApp:
             if open_:
                 queue.put_nowait((True, response))
 
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache, no-transform"),
-            (b"x-accel-buffering", b"no")]})
         call_task = asyncio.ensure_future(call())
         gone = asyncio.ensure_future(_until_disconnect(receive))
+        await asyncio.sleep(0)  # the call is registered before the client sees the stream open, so a
+        # client that waits for the response headers before it sends anything else cannot cancel too early
         try:
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache, no-transform"),
+                (b"x-accel-buffering", b"no")]})
             while True:
                 item = asyncio.ensure_future(queue.get())
                 done, _ = await asyncio.wait({item, gone}, timeout=self.keepalive_interval,
@@ -291,6 +293,8 @@ class McpHttpApp:
                 if final:
                     await send({"type": "http.response.body", "body": b""})
                     return
+        except OSError:
+            return  # some ASGI servers raise when the client has gone: the same as a disconnect
         finally:
             open_ = False
             gone.cancel()

@@ -151,7 +151,10 @@ class Bridge:
             self.relay(body, message)  # everything after it needs its session id
             return
         try:
-            exchange = self.open(body)  # sent before the next line is read: the server sees stdin's order
+            exchange = self.open(body)
+            # Wait until the server has the request in hand (its response headers) before the next line
+            # is sent, so a notifications/cancelled that follows can never overtake its request.
+            exchange.response()
         except (OSError, http.client.HTTPException) as exc:
             self.fail(message, f"cao-server at {self.endpoint.url} is not reachable: {exc or type(exc).__name__}")
             return
