@@ -254,15 +254,16 @@ def test_resize_keeps_status(pane: MockPane) -> None:
 # tools are listed, and each call's text to $CALLS.
 ECHO_SERVER = """
 import os
-from cao.mcp.protocol import StdioServer, Tool, ToolError
+from cao.mcp.protocol import Server, Tool, ToolError
+from cao.mcp.stdio import serve_stdio
 
 
-def listed():
+def listed(_principal):
     with open(os.environ["LISTED"], "a") as fh:
         fh.write(f"{os.getpid()}\\n")
 
 
-def echo(args):
+async def echo(args, ctx):
     with open(os.environ["CALLS"], "a") as fh:
         fh.write(args["text"] + "\\n")
     if args["text"].startswith("bad"):
@@ -270,8 +271,8 @@ def echo(args):
     return f"echo: {args['text']} pid={os.getpid()}"
 
 
-StdioServer("echo", "1", [Tool("echo_tool", "echo text", {"type": "object"}, echo)],
-            on_tools_listed=listed).serve()
+TOOLS = [Tool("echo_tool", "echo text", {"type": "object"}, echo)]
+serve_stdio(Server("echo", "1", "", lambda _principal: TOOLS, on_tools_listed=listed))
 """
 
 

@@ -221,7 +221,12 @@ def test_agent_rejects_a_broken_script(tmp_path: Path) -> None:
     ('{"servers": {}}', 'expected {"mcpServers"'),
     ('{"mcpServers": {"cao": {"args": []}}}', "mcpServers.cao: needs a 'command' string"),
     ('{"mcpServers": {"cao": {"command": "x", "env": {"A": 1}}}}', "'env' must be a mapping of strings"),
-], ids=["no_mcpServers", "no_command", "bad_env"])
+    ('{"mcpServers": {"cao": {"type": "http"}}}', "an HTTP server needs a 'url'"),
+    ('{"mcpServers": {"cao": {"url": "file:///x"}}}', "an HTTP server needs a 'url'"),
+    ('{"mcpServers": {"cao": {"type": "sse", "url": "http://h/mcp"}}}', "'type' must be \"http\""),
+    ('{"mcpServers": {"cao": {"type": "http", "url": "http://h/mcp", "headers": {"X": 1}}}}',
+     "'headers' must be a mapping of strings"),
+], ids=["no_mcpServers", "no_command", "bad_env", "http_no_url", "http_bad_url", "http_bad_type", "http_bad_headers"])
 def test_agent_rejects_a_broken_mcp_config(tmp_path: Path, config: str, error: str) -> None:
     path = tmp_path / "mcp.json"
     path.write_text(config)

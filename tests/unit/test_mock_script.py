@@ -17,7 +17,8 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from cao.mock_agent.agent import Agent, Config
+from cao.mock_agent.agent import Agent
+from cao.mock_agent.config import Config
 from cao.mock_agent.script import LONG_REPLY_END, ScriptError, long_reply, parse_script, split_task
 from cao.mock_agent.turn import ExitRequested
 from cao.mock_agent.ui import Screen
@@ -223,14 +224,16 @@ def test_build_launch_passes_script_and_trace_env(tmp_path: Path, monkeypatch: p
 
 ECHO_SERVER = textwrap.dedent('''
     import os
-    from cao.mcp.protocol import StdioServer, Tool, ToolError
+    from cao.mcp.protocol import Server, Tool, ToolError
+    from cao.mcp.stdio import serve_stdio
 
-    def echo(args):
+    async def echo(args, ctx):
         if args["text"] == "bad":
             raise ToolError("bad input")
         return f"echo: {args['text']} pid={os.getpid()}"
 
-    StdioServer("echo", "1", [Tool("echo", "echo text", {"type": "object"}, echo)]).serve()
+    TOOLS = [Tool("echo", "echo text", {"type": "object"}, echo)]
+    serve_stdio(Server("echo", "1", "", lambda _principal: TOOLS))
 ''')
 
 

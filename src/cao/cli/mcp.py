@@ -7,7 +7,7 @@ import click
 
 @click.command(name="mcp-server")
 def mcp_server() -> None:
-    """Run cao's MCP server for the agent in this terminal (stdio)."""
+    """Bridge stdio MCP to cao-server's MCP endpoint (needs CAO_MCP_TOKEN)."""
     from cao.mcp.server import main
 
     main()

@@ -7,30 +7,17 @@ import os
 import re
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from cao.mock_agent.config import Config
 from cao.mock_agent.mcp_call import McpPool
-from cao.mock_agent.script import Script, ScriptError, Step, load_script
+from cao.mock_agent.script import ScriptError, Step, load_script
 from cao.mock_agent.tty import Key, Terminal
 from cao.mock_agent.turn import ExitRequested, TurnMixin
 from cao.mock_agent.ui import Screen, box, clean
 
 ECHO_LINES = 5
 SLASH_RE = re.compile(r"^/[A-Za-z][\w-]*$")
-
-
-@dataclass
-class Config:
-    name: str | None = None
-    model: str = "mock-1"
-    system_prompt: str = ""
-    script: Script = field(default_factory=Script)
-    script_path: str | None = None
-    mcp_servers: dict | None = None
-    delay: float = 0.2
-    yolo: bool = False
-    trace_path: str | None = None
 
 
 class Agent(TurnMixin):

@@ -7,7 +7,8 @@ import os
 import signal
 import sys
 
-from cao.mock_agent.agent import Agent, Config
+from cao.mock_agent.agent import Agent
+from cao.mock_agent.config import Config
 from cao.mock_agent.script import Script, ScriptError, load_mcp_config, load_script
 from cao.mock_agent.tty import Terminal
 from cao.mock_agent.ui import Screen

@@ -2,8 +2,9 @@
 
 Like a real CLI, the agent starts every server of ``--mcp-config`` right after it has drawn
 its first prompt, in background threads (``initialize`` + ``tools/list``), and keeps the
-connections open until it exits. It uses cao's lean ``cao.mcp.client.StdioClient``, never
-the ``mcp`` SDK, whose import alone takes longer than the agent's whole start.
+connections open until it exits. It uses cao's lean clients, ``cao.mcp.client.HttpClient`` for a
+``"type": "http"`` entry and ``StdioClient`` for one with a ``command``, never the ``mcp`` SDK,
+whose import alone takes longer than the agent's whole start.
 ``cao.mcp.client`` is imported inside the connecting threads, so it never delays the prompt.
 """
 
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from cao.mock_agent.script import ScriptError, Step, substitute
 
 if TYPE_CHECKING:
-    from cao.mcp.client import StdioClient
+    from cao.mcp.client import HttpClient, StdioClient
 
 CONNECT_WAIT = 30.0  # how long a tool step waits for a server that is still connecting
 CLOSE_GRACE = 1.0  # seconds the servers get to exit on their own when the agent exits
@@ -51,7 +52,7 @@ class Connection:
     def __init__(self, name: str, spec: dict[str, Any]) -> None:
         self.name = name
         self.spec = spec
-        self.client: StdioClient | None = None
+        self.client: StdioClient | HttpClient | None = None
         self.tools: list[str] = []
         self.error: str | None = None
         self.done = threading.Event()
@@ -59,9 +60,14 @@ class Connection:
 
     def connect(self, on_failure: Callable[[str, str], None]) -> None:
         try:
-            from cao.mcp.client import StdioClient
+            from cao.mcp.client import HttpClient, StdioClient
 
-            client = StdioClient(self.spec["command"], list(self.spec.get("args", [])), dict(self.spec.get("env", {})))
+            spec = self.spec
+            client: StdioClient | HttpClient
+            if spec.get("type") == "http" or "url" in spec:
+                client = HttpClient(spec["url"], dict(spec.get("headers", {})))
+            else:
+                client = StdioClient(spec["command"], list(spec.get("args", [])), dict(spec.get("env", {})))
             self.client = client
             tools = client.initialize()
             self.tools = [tool.get("name", "") for tool in tools if isinstance(tool, dict)]
@@ -127,19 +133,13 @@ class McpPool:
             raise ScriptError(f"MCP server {conn.name}: {describe(err)}") from err
 
     def close(self) -> None:
-        """Close every connection: stdin first, a short grace, then kill what is left."""
+        """Close every connection at once (stdio: stdin, a short grace, then kill; HTTP: DELETE)."""
         clients = [c.client for c in self.connections.values() if c.client is not None and not c.closed]
         for conn in self.connections.values():
             conn.closed = True
-        for client in clients:
-            try:
-                if client.process.stdin:
-                    client.process.stdin.close()
-            except OSError:
-                pass
-        deadline = time.monotonic() + CLOSE_GRACE
-        for client in clients:
-            try:
-                client.process.wait(max(0.0, deadline - time.monotonic()))
-            except Exception:
-                client.process.kill()
+        threads = [threading.Thread(target=client.close, args=(CLOSE_GRACE,), daemon=True) for client in clients]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + CLOSE_GRACE + 0.5
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))

@@ -248,7 +248,11 @@ def load_script(path: str | os.PathLike[str]) -> Script:
 
 
 def load_mcp_config(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """Validate an ``{"mcpServers": {name: {command, args, env}}}`` file; return the servers."""
+    """Validate an ``{"mcpServers": {name: spec}}`` file; return the servers.
+
+    A spec is a stdio server (``command``, ``args``, ``env``) or a streamable HTTP one
+    (``"type": "http"``, ``url``, ``headers``).
+    """
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
@@ -261,12 +265,34 @@ def load_mcp_config(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
         raise ScriptError(f"MCP config {p.name}: expected {{\"mcpServers\": {{name: {{...}}}}}}")
     for name, spec in servers.items():
         where = f"MCP config {p.name}: mcpServers.{name}"
-        if not isinstance(spec, dict) or not isinstance(spec.get("command"), str) or not spec["command"]:
-            raise ScriptError(f"{where}: needs a 'command' string")
-        args = spec.get("args", [])
-        if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-            raise ScriptError(f"{where}: 'args' must be a list of strings")
-        env = spec.get("env", {})
-        if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
-            raise ScriptError(f"{where}: 'env' must be a mapping of strings")
+        if not isinstance(spec, dict):
+            raise ScriptError(f"{where}: must be an object")
+        if spec.get("type") == "http" or "url" in spec:
+            _check_http_server(spec, where)
+        else:
+            _check_stdio_server(spec, where)
     return servers
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+def _check_http_server(spec: dict[str, Any], where: str) -> None:
+    url = spec.get("url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ScriptError(f"{where}: an HTTP server needs a 'url' such as http://127.0.0.1:9889/mcp")
+    if spec.get("type", "http") != "http":
+        raise ScriptError(f"{where}: 'type' must be \"http\" for a server with a 'url'")
+    if not _strings(spec.get("headers", {})):
+        raise ScriptError(f"{where}: 'headers' must be a mapping of strings")
+
+
+def _check_stdio_server(spec: dict[str, Any], where: str) -> None:
+    if not isinstance(spec.get("command"), str) or not spec["command"]:
+        raise ScriptError(f"{where}: needs a 'command' string (stdio) or \"type\": \"http\" with a 'url'")
+    args = spec.get("args", [])
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise ScriptError(f"{where}: 'args' must be a list of strings")
+    if not _strings(spec.get("env", {})):
+        raise ScriptError(f"{where}: 'env' must be a mapping of strings")

@@ -13,7 +13,7 @@ from cao.mock_agent.tty import Key, Terminal
 from cao.mock_agent.ui import BLUE, GREEN, RED, RESET, Screen, clean
 
 if TYPE_CHECKING:
-    from cao.mock_agent.agent import Config
+    from cao.mock_agent.config import Config
     from cao.mock_agent.mcp_call import McpPool
 
 FRAME = 0.1  # spinner frame interval, seconds
