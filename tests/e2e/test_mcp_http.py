@@ -180,8 +180,8 @@ def test_session_is_required_known_and_bound_to_its_principal(server: ThreadedMc
     call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "x"}}}
     assert post(server, call).status_code == 400  # a tool call before initialize has no session
     alice = open_session(server)
-    assert post(server, call, session_id="not-a-session").status_code == 404
     assert post(server, call, BOB, session_id=alice).status_code == 404  # bob cannot use alice's session
+    assert post(server, {"jsonrpc": "2.0", "id": 9, "method": "ping"}, session_id=alice).status_code == 200  # still hers
     bad_version = post(server, {"jsonrpc": "2.0", "id": 2, "method": "ping"}, {"MCP-Protocol-Version": "1999-01-01"},
                        session_id=alice)
     assert bad_version.status_code == 400 and "1999-01-01" in bad_version.json()["error"]["message"]
@@ -189,6 +189,15 @@ def test_session_is_required_known_and_bound_to_its_principal(server: ThreadedMc
                 session_id=alice)
     assert ping.status_code == 200 and ping.headers["content-type"] == "application/json"
     assert ping.json() == {"jsonrpc": "2.0", "id": 3, "result": {}}
+
+
+def test_a_session_issued_before_a_restart_is_taken_up(server: ThreadedMcpServer) -> None:
+    """A re-adopted agent's CLI keeps its Mcp-Session-Id when cao-server restarts; it must go on working."""
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "x"}}}
+    response = post(server, call, {"MCP-Protocol-Version": "2025-06-18"}, session_id="issued-by-the-last-server")
+    assert response.status_code == 200 and '"isError":false' in response.text.replace(" ", "")
+    httpx.delete(server.url, headers={**ALICE, "Mcp-Session-Id": "issued-by-the-last-server"})
+    assert post(server, call, session_id="issued-by-the-last-server").status_code == 404  # ended stays ended
 
 
 def test_a_failed_initialize_opens_no_session(server: ThreadedMcpServer) -> None:

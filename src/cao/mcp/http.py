@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 SESSION_HEADER = "mcp-session-id"
 VERSION_HEADER = "mcp-protocol-version"
 MAX_BODY = 4 * 1024 * 1024
+MAX_ENDED_REMEMBERED = 4096
 
 
 def _json_bytes(message: Any) -> bytes:
@@ -100,6 +101,7 @@ class McpHttpApp:
         self._sessions: dict[str, Session] = {}
         self._by_principal: dict[Hashable, dict[str, None]] = {}  # session ids, least recently used first
         self._background: set[asyncio.Task[Any]] = set()  # calls outliving their stream, sessions closing
+        self._ended: dict[str, None] = {}  # ids of sessions ended here, oldest first (bounded)
 
     # -- ASGI ----------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -149,17 +151,35 @@ class McpHttpApp:
         ids[session_id] = None
         return session
 
-    def _add(self, principal: Hashable, session: Session) -> str:
+    def _add(self, principal: Hashable, session: Session, session_id: str | None = None) -> str:
         ids = self._by_principal.setdefault(principal, {})
         while len(ids) >= self.max_sessions_per_principal:
             victim = next((sid for sid in ids if not self._sessions[sid].busy), next(iter(ids)))
             self._background_close(self._remove(principal, victim))
-        session_id = secrets.token_urlsafe(24)
+        session_id = session_id or secrets.token_urlsafe(24)
         ids[session_id] = None
         self._sessions[session_id] = session
         return session_id
 
+    def _resume(self, principal: Hashable, session_id: str, headers: dict[str, str]) -> Session | None:
+        """Take up a session this process never saw: one a restarted cao-server had issued.
+
+        A re-adopted agent's CLI keeps its Mcp-Session-Id across a server restart and many CLIs never
+        re-initialize on 404, so the session is carried on as initialized (at the version the client
+        names in its MCP-Protocol-Version header). The caller is known from its token, so this grants
+        nothing an initialize would not. Sessions ended here (DELETE, eviction) stay ended.
+        """
+        if session_id in self._ended or session_id in self._sessions or len(session_id) > 128:
+            return None  # ended, or another principal's: never taken over
+        session = Session(self.server, principal)
+        session.protocol_version = headers.get(VERSION_HEADER) or "2025-03-26"
+        self._add(principal, session, session_id)
+        return session
+
     def _remove(self, principal: Hashable, session_id: str) -> Session:
+        self._ended[session_id] = None
+        while len(self._ended) > MAX_ENDED_REMEMBERED:
+            self._ended.pop(next(iter(self._ended)))
         session = self._sessions.pop(session_id)
         ids = self._by_principal[principal]
         del ids[session_id]
@@ -230,9 +250,9 @@ class McpHttpApp:
         if session_id is None:
             await _refuse(send, 400, "the Mcp-Session-Id header is required after initialize")
             return
-        session = self._session(principal, session_id)
+        session = self._session(principal, session_id) or self._resume(principal, session_id, headers)
         if session is None:
-            await _refuse(send, 404, "no such MCP session (it ended, or the server restarted): initialize again")
+            await _refuse(send, 404, "no such MCP session (it ended): initialize again")
             return
         if kind != "request":
             await session.handle(message, _drop_emit)
