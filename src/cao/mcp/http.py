@@ -5,6 +5,10 @@ stream for ``tools/call`` so progress can precede the result; a notification or 
 DELETE ends a session, GET is 405 (cao sends nothing unprompted). Sessions are bound to the
 principal ``authenticate(scope)`` returned when they were created, and a principal holds at most
 ``max_sessions_per_principal`` of them (the least recently used idle one is dropped first).
+
+Serve it as a route, ``Route("/mcp", endpoint=app)`` (a ``Mount`` would redirect ``/mcp`` to ``/mcp/``);
+inside another app no lifespan event reaches it, so call ``close()`` at shutdown. Origin/Host checks are
+the enclosing server's middleware's job.
 """
 
 from __future__ import annotations
