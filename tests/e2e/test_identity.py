@@ -157,7 +157,7 @@ def test_a_cancelled_handoff_stops_waiting_and_tells_the_caller(
     assert asyncio.run(asyncio.wait_for(handoff_then_cancel(), 60)) == "cancelled"
     notice = retry_until(lambda: api.get(f"/terminals/{boss['id']}/inbox/messages", limit=10), 20,
                          message="the caller is told about the cancelled handoff")
-    assert notice[0]["sender_id"] == "cao" and "cancelled the handoff" in notice[0]["message"]
+    assert notice[0]["sender_id"] == "cao" and "was cancelled before it finished" in notice[0]["message"]
     workers = [t for t in api.get("/sessions/t1")["terminals"] if t["id"] != boss["id"]]
     assert len(workers) == 1 and workers[0]["id"] in notice[0]["message"]  # kept, and named
 

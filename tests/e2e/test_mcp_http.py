@@ -181,7 +181,7 @@ def test_session_is_required_known_and_bound_to_its_principal(server: ThreadedMc
     assert post(server, call).status_code == 400  # a tool call before initialize has no session
     alice = open_session(server)
     assert post(server, call, BOB, session_id=alice).status_code == 404  # bob cannot use alice's session
-    assert post(server, {"jsonrpc": "2.0", "id": 9, "method": "ping"}, session_id=alice).status_code == 200  # still hers
+    assert post(server, {"jsonrpc": "2.0", "id": 9, "method": "ping"}, session_id=alice).status_code == 200
     bad_version = post(server, {"jsonrpc": "2.0", "id": 2, "method": "ping"}, {"MCP-Protocol-Version": "1999-01-01"},
                        session_id=alice)
     assert bad_version.status_code == 400 and "1999-01-01" in bad_version.json()["error"]["message"]

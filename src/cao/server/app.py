@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
         if not settings.auth:
             log.warning("CAO_AUTH=off: any local user or program can use cao-server's API and type into your agents")
         rt = Runtime.start(settings, identities)
+        identities.on_revoked.append(lambda principal: rt.background(mcp.end_sessions(principal)))
         for record in terminal_service.list_records(rt):
             if record.mcp_token and not record.exit_reason:
                 identities.add_terminal(record.id, record.mcp_token)
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
         try:
             yield
         finally:
+            await mcp.close()
             reconciler.cancel()
             sweeper.cancel()
             rt.engine.close_all()
@@ -85,7 +87,8 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
     app.state.api_token = api_token
     for module in (health, auth, sessions, terminals, orchestration, agents):
         app.include_router(module.router)
-    app.router.routes.append(Route(CAO_MCP_PATH, _mcp_endpoint(app), include_in_schema=False))
+    mcp = _mcp_endpoint(app)
+    app.router.routes.append(Route(CAO_MCP_PATH, mcp, include_in_schema=False))
 
     @app.exception_handler(CaoError)
     async def cao_error(_request: Request, exc: CaoError) -> JSONResponse:

@@ -13,6 +13,7 @@ import hmac
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +71,7 @@ class Identities:
         self._api_digest = _digest(api_token) if api_token else None
         self._terminals: dict[bytes, str] = {}
         self._login_codes: dict[bytes, float] = {}
+        self.on_revoked: list[Callable[[Principal], None]] = []  # e.g. end the terminal's MCP sessions
 
     @property
     def auth_enabled(self) -> bool:
@@ -81,6 +83,8 @@ class Identities:
     def remove_terminal(self, terminal_id: str) -> None:
         for digest in [d for d, tid in self._terminals.items() if tid == terminal_id]:
             del self._terminals[digest]
+        for listener in self.on_revoked:
+            listener(Principal(terminal_id))
 
     def resolve(self, token: str | None) -> Principal | None:
         if not token:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
 from cao.engine import TerminalMonitor
@@ -57,9 +58,11 @@ async def handoff(rt: Runtime, *, caller_id: str, agent_profile: str, message: s
     try:
         finished = await _wait_for_turn(rt, monitor, turn, timeout, progress)
     except asyncio.CancelledError:
-        rt.inbox.enqueue(sender_id=SYSTEM_SENDER, receiver_id=caller.id, message=(
-            f"You cancelled the handoff to {_where(worker)}. The worker is kept and may still be working; "
-            f"remove it with the delete_terminal tool (terminal_id {worker.id}) if you no longer need it."))
+        with contextlib.suppress(CaoError):  # the caller itself may be gone
+            rt.inbox.enqueue(sender_id=SYSTEM_SENDER, receiver_id=caller.id, message=(
+                f"The handoff to {_where(worker)} was cancelled before it finished (by your MCP client, or "
+                "because cao-server stopped). The worker is kept and may still be working; remove it with the "
+                f"delete_terminal tool (terminal_id {worker.id}) if you no longer need it."))
         raise
     if monitor.exit_reason:
         raise CaoError(f"{_where(worker)} stopped: {monitor.exit_reason}")
