@@ -12,11 +12,10 @@ from importlib import resources
 
 import click
 
+from cao.cli.common import attach_command, info
 from cao.cli.common import client as make_client
-from cao.cli.common import info
 from cao.cli.launch import start_agent
 from cao.cli.session import wait_until_quiet
-from cao.settings import Settings
 
 TASK = "Review the cao repository and report what to improve."
 
@@ -27,7 +26,6 @@ TASK = "Review the cao repository and report what to improve."
 @click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True)
 def demo(task: str, keep: bool, timeout: float) -> None:
     """Run a supervisor and four mock workers on a task, offline; print the final answer."""
-    settings = Settings.from_env()
     client = make_client()
     started_server = client.ensure_server(auto_start=True)
     script = resources.files("cao").joinpath("demo_team.json")
@@ -36,9 +34,8 @@ def demo(task: str, keep: bool, timeout: float) -> None:
         supervisor = start_agent(client, agent="code_supervisor", provider="mock", session_name=f"demo-{os.getpid()}",
                                  cwd=os.getcwd(), env={"CAO_MOCK_SCRIPT": str(script_path)})
         session = supervisor["session_name"]
-        socket = f" -L {settings.tmux_socket}" if settings.tmux_socket else ""
         info(f"Supervisor {supervisor['id']} started in tmux session {session} "
-             f"(watch: tmux{socket} attach -t {session})")
+             f"(watch: {attach_command(session)})")
         info(f"Task: {task}")
         try:
             client.request("POST", f"/terminals/{supervisor['id']}/input", body={"message": task})

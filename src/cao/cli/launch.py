@@ -7,8 +7,8 @@ import os
 import click
 
 from cao import validation
+from cao.cli.common import attach_command, info
 from cao.cli.common import client as make_client
-from cao.cli.common import info
 from cao.cli.progress import Spinner, wait_for
 from cao.client import ApiClient
 from cao.errors import CaoError
@@ -76,7 +76,7 @@ def run_task(client: ApiClient, terminal_id: str, message: str, *, timeout: floa
         return None
     final = wait_for(client, terminal_id, label="Agent working", timeout=timeout, turn=turn)
     if final["status"] == "waiting_user_answer":
-        raise CaoError(f"the agent is waiting for an answer; answer it with: tmux attach -t {final['session_name']}")
+        raise CaoError(f"the agent is waiting for an answer; answer it with: {attach_command(final['session_name'])}")
     if final["status"] == "error":
         reason = final.get("exit_reason") or "the agent reported an error"
         try:
