@@ -147,3 +147,23 @@ def test_missing_provider_binary_names_the_package(settings: Settings, workdir: 
     assert "needs the 'claude' command" in result.stderr
     assert "npm install -g @anthropic-ai/claude-code" in result.stderr
     assert tmux_sessions(settings) == []
+
+
+def test_restore_after_shutdown_opens_a_new_session(server: ServerProcess, settings: Settings,
+                                                    workdir: Path) -> None:
+    """The README's order: shut the session down, then restore a terminal of it."""
+    launched = cao("launch", "--agents", "developer", "--provider", "mock", "--headless", "--session-name",
+                   "gone", "remember the walrus", cwd=workdir)
+    assert launched.returncode == 0, launched.stderr
+    terminal_id = launched.stderr.split("(id ")[1].split(",")[0]
+    assert cao("shutdown", "--session", "gone").returncode == 0
+    assert tmux_sessions(settings) == []
+
+    restored = cao("terminal", "restore", terminal_id)
+    assert restored.returncode == 0, restored.stderr
+    assert f"tmux -L {settings.tmux_socket} attach -t cao-gone" in restored.stdout
+    assert tmux_sessions(settings) == ["cao-gone"]
+    window = restored.stdout.split("window ")[1].split(" ")[0]
+    retry_until(lambda: "remember the walrus" in subprocess.run(
+        ["tmux", "-L", settings.tmux_socket or "", "capture-pane", "-p", "-J", "-S", "-", "-t", f"cao-gone:{window}"],
+        capture_output=True, text=True).stdout, 10, message="the restored window shows the scrollback")

@@ -25,7 +25,11 @@ def save(rt: Runtime, record: TerminalRecord, scrollback: str) -> None:
 
 
 async def restore(rt: Runtime, terminal_id: str) -> tuple[str, str]:
-    """Reopen a deleted terminal's saved scrollback in a shell window of its session."""
+    """Reopen a deleted terminal's saved scrollback in a shell window of its session.
+
+    When the session is gone too (``cao shutdown`` removes the session and saves every terminal's
+    scrollback), a new tmux session of the same name is started to hold the window.
+    """
     validation.terminal_id(terminal_id)
     logs = rt.settings.terminal_logs_dir
     snapshot, scrollback = logs / f"{terminal_id}.snapshot.json", logs / f"{terminal_id}.scrollback"
@@ -33,14 +37,15 @@ async def restore(rt: Runtime, terminal_id: str) -> tuple[str, str]:
         raise NotFound(f"no saved scrollback for terminal {terminal_id} in {logs}")
     meta = json.loads(snapshot.read_text(encoding="utf-8"))
     session = validation.session_name(meta["session_name"])
-    if session not in await asyncio.to_thread(rt.tmux.list_sessions):
-        raise NotFound(f"session {session} of terminal {terminal_id} is gone; start it again to restore into it")
     window = f"restored-{meta['window_name']}"[:64]
     cwd = Path(meta["working_directory"])
     if not cwd.is_dir():
         cwd = rt.settings.home
     # The path is an argument of the script, never part of it.
     argv = ["sh", "-c", 'cat -- "$1"; exec "${SHELL:-/bin/sh}" -l', "cao-restore", str(scrollback)]
-    await asyncio.to_thread(rt.tmux.run, "new-window", "-d", "-t", f"{session}:", "-n", window, "-c", str(cwd),
-                            "--", *argv)
+    if session in await asyncio.to_thread(rt.tmux.list_sessions):
+        where = ["new-window", "-d", "-t", f"{session}:"]
+    else:
+        where = ["new-session", "-d", "-s", session]
+    await asyncio.to_thread(rt.tmux.run, *where, "-n", window, "-c", str(cwd), "--", *argv)
     return session, window
