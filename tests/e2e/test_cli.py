@@ -31,6 +31,7 @@ def test_headless_launch_prints_reply_then_shutdown_all(server: ServerProcess, s
     assert result.returncode == 0, result.stderr
     assert "Say hello to the team" in result.stdout
     assert "Session created: cao-cli1" in result.stderr
+    assert "Session cao-cli1 keeps running; remove it with: cao shutdown --session cao-cli1" in result.stderr
     assert "\x1b" not in result.stderr  # no spinner when not on a terminal
 
     listed = cao("session", "list", "--json")
@@ -43,6 +44,29 @@ def test_headless_launch_prints_reply_then_shutdown_all(server: ServerProcess, s
     down = cao("shutdown", "--all")
     assert down.returncode == 0, down.stderr
     assert tmux_sessions(settings) == []
+
+
+def test_rm_removes_the_session_after_the_reply(server: ServerProcess, settings: Settings, workdir: Path) -> None:
+    result = cao("launch", "--agents", "developer", "--provider", "mock", "--rm", "--session-name", "once",
+                 "Say hello once", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "Say hello once" in result.stdout
+    assert "Removed session cao-once" in result.stderr and "keeps running" not in result.stderr
+    assert tmux_sessions(settings) == []
+
+    kept = cao("launch", "--agents", "developer", "--provider", "mock", "--headless", "--session-name", "twice",
+               cwd=workdir)
+    assert kept.returncode == 0, kept.stderr
+    sent = cao("session", "send", "twice", "last words", "--rm")
+    assert sent.returncode == 0, sent.stderr
+    assert "last words" in sent.stdout and "Removed session cao-twice" in sent.stderr
+    assert tmux_sessions(settings) == []
+
+    for args in (["launch", "--agents", "developer", "--rm"],
+                 ["launch", "--agents", "developer", "--rm", "--async", "x"],
+                 ["session", "send", "twice", "x", "--rm", "--async"]):
+        refused = cao(*args, cwd=workdir)
+        assert refused.returncode == 2 and "--rm" in refused.stderr, (args, refused.stderr)
 
 
 def test_async_launch_returns_before_reply(server: ServerProcess, workdir: Path, tmp_path: Path) -> None:
@@ -63,6 +87,7 @@ def test_errors_are_one_line_with_nonzero_exit(server: ServerProcess, settings: 
         (["launch", "--agents", "developer", "--headless", "--working-directory", "/nope/x"], "does not exist"),
         (["session", "status", "missing"], "session cao-missing not found"),
         (["shutdown", "--session", "missing"], "session cao-missing not found"),
+        (["session", "status", "x" * 300], "invalid session name 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'… (300"),
     ]
     for args, words in cases:
         result = cao(*args, cwd=workdir)
