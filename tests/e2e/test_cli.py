@@ -162,6 +162,8 @@ def test_missing_provider_binary_names_the_package(settings: Settings, workdir: 
     bin_dir.mkdir()
     (bin_dir / "tmux").symlink_to(shutil.which("tmux") or "/usr/bin/tmux")
     monkeypatch.setenv("PATH", str(bin_dir))
+    pinned = tmp_path / "no-real-clis"  # and no pinned CLIs either (this machine may have them cached)
+    monkeypatch.setenv("CAO_REAL_CLIS_DIR", str(pinned))
     server = ServerProcess(settings)
     server.start()
     try:
@@ -170,6 +172,7 @@ def test_missing_provider_binary_names_the_package(settings: Settings, workdir: 
         server.stop()
     assert result.returncode == 1
     assert "needs the 'claude' command" in result.stderr
+    assert f"neither on PATH nor in {pinned}/node_modules/.bin" in result.stderr
     assert "npm install -g @anthropic-ai/claude-code" in result.stderr
     assert tmux_sessions(settings) == []
 
@@ -192,3 +195,22 @@ def test_restore_after_shutdown_opens_a_new_session(server: ServerProcess, setti
     retry_until(lambda: "remember the walrus" in subprocess.run(
         ["tmux", "-L", settings.tmux_socket or "", "capture-pane", "-p", "-J", "-S", "-", "-t", f"cao-gone:{window}"],
         capture_output=True, text=True).stdout, 10, message="the restored window shows the scrollback")
+
+
+def test_doctor_finds_the_pinned_clis_and_says_where_it_looked(tmp_path: Path) -> None:
+    """CLIs installed by scripts/install-real-clis are found (and launchable) without being on PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "tmux").symlink_to(shutil.which("tmux") or "/usr/bin/tmux")
+    pinned = tmp_path / "real-clis" / "node_modules" / ".bin"
+    pinned.mkdir(parents=True)
+    claude = pinned / "claude"
+    claude.write_text("#!/bin/sh\necho '2.1.197 (Claude Code)'\n")
+    claude.chmod(0o755)
+    result = cao("doctor", env={"PATH": str(bin_dir), "CAO_REAL_CLIS_DIR": str(tmp_path / "real-clis")})
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if line.startswith("claude_code"))
+    assert str(claude) in row and "2.1.197" in row and "tested" in row
+    codex = next(line for line in result.stdout.splitlines() if line.startswith("codex"))
+    assert "missing" in codex
+    assert f"Looked for each CLI on PATH and in {pinned}" in result.stdout
