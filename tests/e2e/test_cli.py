@@ -129,6 +129,9 @@ def test_readme_first_command_runs_the_demo(settings: Settings) -> None:
     for part in ("server", "CLI", "tests"):
         assert f"- developer (assign): finished 'Analyse the {part} of:" in final
     assert "developer" in result.stderr and "└" in result.stderr  # the tree of who created whom
+    assert any(line.startswith("  └ reviewer ") and "removed)" in line  # the finished handoff worker too
+               for line in result.stderr.splitlines()), result.stderr
+    assert "removed when the demo ends" in result.stderr and "--keep" in result.stderr
     assert tmux_sessions(settings) == []
     assert not (settings.run_dir / "server.pid").exists()
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cao import validation
 from cao.errors import NotFound
-from cao.models import TerminalRecord, utcnow
-from cao.services.runtime import Runtime
+
+if TYPE_CHECKING:  # the CLI reads snapshots too; it must not pay for importing the store
+    from cao.models import TerminalRecord
+    from cao.services.runtime import Runtime
 
 
 def save(rt: Runtime, record: TerminalRecord, scrollback: str) -> None:
@@ -18,10 +21,24 @@ def save(rt: Runtime, record: TerminalRecord, scrollback: str) -> None:
     logs.mkdir(parents=True, exist_ok=True, mode=0o700)
     (logs / f"{record.id}.scrollback").write_text(scrollback, encoding="utf-8")
     meta = record.model_dump()
-    meta["deleted_at"] = utcnow()
+    meta["deleted_at"] = datetime.now(UTC)
     (logs / f"{record.id}.snapshot.json").write_text(
         json.dumps(meta, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v), indent=2),
         encoding="utf-8")
+
+
+def removed_terminals(logs_dir: Path, session_name: str, since: datetime | None = None) -> list[dict]:
+    """The saved metadata of the session's removed terminals (e.g. a finished handoff worker), oldest first."""
+    found = []
+    for path in logs_dir.glob("*.snapshot.json") if logs_dir.is_dir() else ():
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+            deleted_at = datetime.fromisoformat(meta["deleted_at"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a damaged snapshot hides nothing else
+        if meta.get("session_name") == session_name and (since is None or deleted_at >= since):
+            found.append(meta)
+    return sorted(found, key=lambda meta: meta["deleted_at"])
 
 
 async def restore(rt: Runtime, terminal_id: str) -> tuple[str, str]:
