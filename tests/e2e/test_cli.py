@@ -217,3 +217,18 @@ def test_doctor_finds_the_pinned_clis_and_says_where_it_looked(tmp_path: Path) -
     codex = next(line for line in result.stdout.splitlines() if line.startswith("codex"))
     assert "missing" in codex
     assert f"Looked for each CLI on PATH and in {pinned}" in result.stdout
+
+
+def test_skills_are_warned_about_at_install_and_launch(server: ServerProcess, tmp_path: Path,
+                                                      workdir: Path) -> None:
+    profile = tmp_path / "skilled.md"
+    profile.write_text("---\nname: skilled\nrole: developer\nskills: [python]\n---\nYou code.\n")
+    warning = "warning: profile 'skilled' lists skills (python), which cao does not support yet"
+    installed = cao("install", str(profile))
+    assert installed.returncode == 0, installed.stderr
+    assert installed.stderr.count(warning) == 1
+    launched = cao("launch", "--agents", "skilled", "--provider", "mock", "--rm", "hello", cwd=workdir)
+    assert launched.returncode == 0, launched.stderr
+    assert launched.stderr.count(warning) == 1 and "hello" in launched.stdout
+    plain = cao("launch", "--agents", "developer", "--provider", "mock", "--rm", "hello", cwd=workdir)
+    assert plain.returncode == 0 and "warning" not in plain.stderr

@@ -12,6 +12,7 @@ from cao.cli.common import client as make_client
 from cao.cli.progress import Spinner, wait_for
 from cao.client import ApiClient
 from cao.errors import CaoError
+from cao.profile_files import launch_warnings
 from cao.settings import Settings
 
 
@@ -49,6 +50,8 @@ def launch(message: str | None, agent: str, provider: str | None, session_name: 
         validation.session_name(session_name)
     cwd = str(validation.working_directory(os.path.abspath(working_directory) if working_directory else None))
     settings = Settings.from_env()
+    for warning in launch_warnings(agent, settings.home):
+        info(f"warning: {warning}")
     client = make_client()
     client.ensure_server(auto_start=settings.auto_start and not no_auto_start)
     terminal = start_agent(client, agent=agent, provider=provider, session_name=session_name, cwd=cwd,
