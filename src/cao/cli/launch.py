@@ -20,7 +20,8 @@ from cao.settings import Settings
 @click.argument("message", required=False)
 @click.option("--agents", "agent", required=True, help="Agent profile to start (e.g. developer).")
 @click.option("--provider", help="CLI to run the agent in (default: the profile's, else mock).")
-@click.option("--session-name", help="Session name; 'cao-' is prepended. Default: random.")
+@click.option("--session-name", help="Session name, 1-64 letters, digits, '_' or '-'; 'cao-' is prepended. "
+                                     "Default: random.")
 @click.option("--working-directory", type=click.Path(file_okay=False), help="Default: the current directory.")
 @click.option("--env", "env_pairs", multiple=True, metavar="KEY=VALUE", help="Extra environment (repeatable).")
 @click.option("--model", help="Model to ask the CLI for (overrides the profile's).")
