@@ -198,7 +198,7 @@ def test_restore_after_shutdown_opens_a_new_session(server: ServerProcess, setti
     retry_until(lambda: "remember the walrus" in subprocess.run(
         ["tmux", "-L", settings.tmux_socket or "", "capture-pane", "-p", "-J", "-S", "-", "-t", f"cao-gone:{window}"],
         capture_output=True, text=True).stdout, 10, message="the restored window shows the scrollback")
-    assert "Remove it when done with: cao shutdown --session cao-gone" in restored.stderr
+    assert "type exit in it to close it" in restored.stderr
     assert cao("shutdown", "--session", "gone").returncode == 0
     assert tmux_sessions(settings) == []
 

@@ -24,4 +24,4 @@ def terminal_restore(terminal_id: str) -> None:
     session = result["session_name"]
     click.echo(f"Restored into window {result['window_name']} of session {session}; "
                f"see it with: {attach_command(session)}")
-    info(f"Remove it when done with: cao shutdown --session {session}")
+    info("It is a shell showing the scrollback: type exit in it to close it (and a session that held only it)")
