@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from cao import real_clis
 from cao.errors import ProviderUnavailable
 from cao.providers import Provider, get_provider, provider_names
 
@@ -52,6 +53,11 @@ def provider_status(provider: Provider) -> ProviderStatus:
     tested = None if version is None else version in provider.tested_versions
     return ProviderStatus(provider.name, provider.binary, True, path, version, provider.tested_versions, tested,
                           provider.package_hint)
+
+
+def search_places() -> list[str]:
+    """Where a provider's binary is looked for, in order (see ``Provider.resolve_binary``)."""
+    return ["PATH", str(real_clis.bin_dir())]
 
 
 def all_providers() -> list[ProviderStatus]:

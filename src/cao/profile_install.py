@@ -12,11 +12,12 @@ import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from cao.errors import InvalidInput, InvalidProfile, ProfileNotFound
+from cao.profile_files import ignored_fields
 from cao.profiles import NAME, builtin_profiles_dir, local_store_dir, parse_profile
 
 MAX_PROFILE_BYTES = 256 * 1024
@@ -29,6 +30,7 @@ class InstallResult:
     path: Path
     source_kind: str  # "name" | "file" | "url"
     replaced: bool
+    warnings: list[str] = field(default_factory=list)  # fields cao accepts but ignores (skills)
 
 
 def _builtin_names() -> list[str]:
@@ -171,4 +173,5 @@ def install_profile(source: str, home: Path, *,
     shown = source if kind != "name" else f"{source}.md"
     profile = parse_profile(text, source=shown, default_name=stem if NAME.fullmatch(stem) else None)
     path, replaced = _write_atomically(local_store_dir(home), profile.name, text)
-    return InstallResult(name=profile.name, path=path, source_kind=kind, replaced=replaced)
+    return InstallResult(name=profile.name, path=path, source_kind=kind, replaced=replaced,
+                         warnings=ignored_fields(profile.name, {"skills": profile.skills}))

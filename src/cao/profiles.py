@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from cao import validation
 from cao.errors import InvalidProfile, ProfileNotFound
+from cao.profile_files import builtin_profiles_dir, find, local_store_dir, split
 
 NAME = validation.NAME
 SERVER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
@@ -27,7 +26,6 @@ ROLE_DEFAULTS: dict[str, tuple[str, ...]] = {
     "reviewer": ("@builtin", "fs_read", "fs_list", "@cao-mcp-server"),
     "developer": ("@builtin", "fs_*", "execute_bash", "web_fetch", "@cao-mcp-server"),
 }
-_FRONTMATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*(?:\r?\n|\Z)", re.DOTALL | re.MULTILINE)
 
 # What each known field must be, in words, for one-line error messages.
 _EXPECTED = {
@@ -82,25 +80,6 @@ def _field_error(err: dict[str, Any]) -> str:
     return f"field '{top}' must be {_EXPECTED.get(top, 'valid: ' + err['msg'])}"
 
 
-def _split(text: str, source: str) -> tuple[dict[str, Any], str]:
-    text = text.removeprefix("\ufeff")
-    match = _FRONTMATTER.match(text)
-    if match is None:
-        raise InvalidProfile(f"{source}: missing YAML frontmatter (the file must start with a '---' line "
-                             "and the frontmatter must end with another '---' line)")
-    raw = match.group(1)
-    try:
-        data = yaml.safe_load(raw) if raw.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 2}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise InvalidProfile(f"{source}: invalid YAML frontmatter{where}: {problem}") from None
-    if not isinstance(data, dict):
-        raise InvalidProfile(f"{source}: the frontmatter must be a YAML mapping of fields")
-    return data, text[match.end():].strip("\r\n")
-
-
 def _check_semantics(profile: AgentProfile, source: str) -> None:
     if not NAME.fullmatch(profile.name):
         raise InvalidProfile(f"{source}: field 'name' {profile.name!r} is not a valid profile name "
@@ -120,7 +99,7 @@ def _check_semantics(profile: AgentProfile, source: str) -> None:
 
 def parse_profile(text: str, *, source: str, default_name: str | None = None) -> AgentProfile:
     """Parse a profile file's text. Errors are one line and name ``source`` and the field."""
-    data, body = _split(text, source)
+    data, body = split(text, source)
     data = {str(key): value for key, value in data.items() if value is not None}
     data.pop("system_prompt", None)  # the body is the system prompt
     if "name" not in data:
@@ -133,21 +112,6 @@ def parse_profile(text: str, *, source: str, default_name: str | None = None) ->
         raise InvalidProfile(f"{source}: {_field_error(exc.errors()[0])}") from None
     _check_semantics(profile, source)
     return profile
-
-
-def builtin_profiles_dir() -> Path:
-    """The built-in profiles: packaged as ``cao/agent_store``, or the repository's ``agent_store/``."""
-    try:
-        packaged = Path(str(resources.files("cao") / "agent_store"))
-    except (ModuleNotFoundError, TypeError):  # pragma: no cover - cao is always importable here
-        packaged = None
-    if packaged is not None and packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "agent_store"
-
-
-def local_store_dir(home: Path) -> Path:
-    return Path(home) / "agent-store"
 
 
 def read_profile_file(path: Path, *, name: str | None = None) -> AgentProfile:
@@ -178,10 +142,9 @@ def _candidates(home: Path) -> dict[str, tuple[str, Path]]:
 
 def load_profile(name: str, home: Path) -> AgentProfile:
     validation.name(name, "agent profile name")
-    for directory in (local_store_dir(home), builtin_profiles_dir()):
-        path = directory / f"{name}.md"
-        if path.is_file():
-            return read_profile_file(path, name=name)
+    path = find(name, home)
+    if path is not None:
+        return read_profile_file(path, name=name)
     names = sorted(n for n in _candidates(home) if NAME.fullmatch(n))
     raise ProfileNotFound(f"unknown agent profile {name!r}; installed profiles: "
                           f"{', '.join(names) or 'none'} (install one with: cao install NAME|FILE|URL)")

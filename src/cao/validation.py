@@ -10,7 +10,8 @@ from cao.errors import InvalidInput
 
 TERMINAL_ID = re.compile(r"^[a-f0-9]{8}$")
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")
-SESSION_PREFIX = "cao-"
+SESSION_PREFIX = "cao-"  # added to what the user types; the 64-character limit is on what they type
+MAX_SHOWN = 40  # longer input is shortened when an error message quotes it
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_ENV_VALUE = 2048
 MAX_ENV_PAIRS = 64
@@ -23,26 +24,44 @@ FORBIDDEN_DIRS = {"/", "/bin", "/sbin", "/usr/bin", "/usr/sbin", "/etc", "/var",
                   "/sys", "/boot", "/lib", "/lib64"}
 
 
+def shown(value: object) -> str:
+    """Quote user input for an error message, shortened when long (a message must stay one line)."""
+    text = str(value)
+    if len(text) <= MAX_SHOWN:
+        return repr(text)
+    return f"{text[:MAX_SHOWN]!r}… ({len(text)} characters)"
+
+
 def terminal_id(value: str) -> str:
     if not TERMINAL_ID.fullmatch(value or ""):
-        raise InvalidInput(f"invalid terminal id {value!r}: expected 8 lowercase hex characters")
+        raise InvalidInput(f"invalid terminal id {shown(value)}: expected 8 lowercase hex characters")
     return value
 
 
 def name(value: str, what: str = "name") -> str:
     if not NAME.fullmatch(value or ""):
         raise InvalidInput(
-            f"invalid {what} {value!r}: use 1-64 letters, digits, '_' or '-' (not starting with '-')"
+            f"invalid {what} {shown(value)}: use 1-64 letters, digits, '_' or '-' (not starting with '-')"
         )
     return value
 
 
 def session_name(value: str) -> str:
-    """Normalise a session name to its tmux form ``cao-<name>`` and validate it."""
-    full = value if value.startswith(SESSION_PREFIX) else SESSION_PREFIX + value
-    if full == SESSION_PREFIX:
-        raise InvalidInput("invalid session name '': give a name after 'cao-'")
-    return name(full, "session name")
+    """Normalise a session name to its tmux form ``cao-<name>`` and validate it.
+
+    The user may type the name with or without ``cao-``; the rules (and the 64-character limit)
+    apply to the part after it, and an error quotes exactly what the user typed.
+    """
+    typed = value or ""
+    bare = typed.removeprefix(SESSION_PREFIX)
+    if not bare:
+        raise InvalidInput(f"invalid session name {shown(typed)}: give a name (cao adds the 'cao-' prefix itself)")
+    if not NAME.fullmatch(bare):
+        too_long = len(bare) > 64 and NAME.fullmatch(bare[:64])
+        rule = (f"at most 64 characters, this has {len(bare)}" if too_long
+                else "use 1-64 letters, digits, '_' or '-' (not starting with '-')")
+        raise InvalidInput(f"invalid session name {shown(typed)}: {rule}")
+    return SESSION_PREFIX + bare
 
 
 def env_pair(text: str) -> tuple[str, str]:

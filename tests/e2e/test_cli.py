@@ -31,6 +31,7 @@ def test_headless_launch_prints_reply_then_shutdown_all(server: ServerProcess, s
     assert result.returncode == 0, result.stderr
     assert "Say hello to the team" in result.stdout
     assert "Session created: cao-cli1" in result.stderr
+    assert "Session cao-cli1 keeps running; remove it with: cao shutdown --session cao-cli1" in result.stderr
     assert "\x1b" not in result.stderr  # no spinner when not on a terminal
 
     listed = cao("session", "list", "--json")
@@ -43,6 +44,29 @@ def test_headless_launch_prints_reply_then_shutdown_all(server: ServerProcess, s
     down = cao("shutdown", "--all")
     assert down.returncode == 0, down.stderr
     assert tmux_sessions(settings) == []
+
+
+def test_rm_removes_the_session_after_the_reply(server: ServerProcess, settings: Settings, workdir: Path) -> None:
+    result = cao("launch", "--agents", "developer", "--provider", "mock", "--rm", "--session-name", "once",
+                 "Say hello once", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "Say hello once" in result.stdout
+    assert "Removed session cao-once" in result.stderr and "keeps running" not in result.stderr
+    assert tmux_sessions(settings) == []
+
+    kept = cao("launch", "--agents", "developer", "--provider", "mock", "--headless", "--session-name", "twice",
+               cwd=workdir)
+    assert kept.returncode == 0, kept.stderr
+    sent = cao("session", "send", "twice", "last words", "--rm")
+    assert sent.returncode == 0, sent.stderr
+    assert "last words" in sent.stdout and "Removed session cao-twice" in sent.stderr
+    assert tmux_sessions(settings) == []
+
+    for args in (["launch", "--agents", "developer", "--rm"],
+                 ["launch", "--agents", "developer", "--rm", "--async", "x"],
+                 ["session", "send", "twice", "x", "--rm", "--async"]):
+        refused = cao(*args, cwd=workdir)
+        assert refused.returncode == 2 and "--rm" in refused.stderr, (args, refused.stderr)
 
 
 def test_async_launch_returns_before_reply(server: ServerProcess, workdir: Path, tmp_path: Path) -> None:
@@ -63,6 +87,7 @@ def test_errors_are_one_line_with_nonzero_exit(server: ServerProcess, settings: 
         (["launch", "--agents", "developer", "--headless", "--working-directory", "/nope/x"], "does not exist"),
         (["session", "status", "missing"], "session cao-missing not found"),
         (["shutdown", "--session", "missing"], "session cao-missing not found"),
+        (["session", "status", "x" * 300], "invalid session name 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'… (300"),
     ]
     for args, words in cases:
         result = cao(*args, cwd=workdir)
@@ -104,6 +129,9 @@ def test_readme_first_command_runs_the_demo(settings: Settings) -> None:
     for part in ("server", "CLI", "tests"):
         assert f"- developer (assign): finished 'Analyse the {part} of:" in final
     assert "developer" in result.stderr and "└" in result.stderr  # the tree of who created whom
+    assert any(line.startswith("  └ reviewer ") and "removed)" in line  # the finished handoff worker too
+               for line in result.stderr.splitlines()), result.stderr
+    assert "removed when the demo ends" in result.stderr and "--keep" in result.stderr
     assert tmux_sessions(settings) == []
     assert not (settings.run_dir / "server.pid").exists()
 
@@ -137,6 +165,8 @@ def test_missing_provider_binary_names_the_package(settings: Settings, workdir: 
     bin_dir.mkdir()
     (bin_dir / "tmux").symlink_to(shutil.which("tmux") or "/usr/bin/tmux")
     monkeypatch.setenv("PATH", str(bin_dir))
+    pinned = tmp_path / "no-real-clis"  # and no pinned CLIs either (this machine may have them cached)
+    monkeypatch.setenv("CAO_REAL_CLIS_DIR", str(pinned))
     server = ServerProcess(settings)
     server.start()
     try:
@@ -145,5 +175,63 @@ def test_missing_provider_binary_names_the_package(settings: Settings, workdir: 
         server.stop()
     assert result.returncode == 1
     assert "needs the 'claude' command" in result.stderr
+    assert f"neither on PATH nor in {pinned}/node_modules/.bin" in result.stderr
     assert "npm install -g @anthropic-ai/claude-code" in result.stderr
     assert tmux_sessions(settings) == []
+
+
+def test_restore_after_shutdown_opens_a_new_session(server: ServerProcess, settings: Settings,
+                                                    workdir: Path) -> None:
+    """The README's order: shut the session down, then restore a terminal of it."""
+    launched = cao("launch", "--agents", "developer", "--provider", "mock", "--headless", "--session-name",
+                   "gone", "remember the walrus", cwd=workdir)
+    assert launched.returncode == 0, launched.stderr
+    terminal_id = launched.stderr.split("(id ")[1].split(",")[0]
+    assert cao("shutdown", "--session", "gone").returncode == 0
+    assert tmux_sessions(settings) == []
+
+    restored = cao("terminal", "restore", terminal_id)
+    assert restored.returncode == 0, restored.stderr
+    assert f"tmux -L {settings.tmux_socket} attach -t cao-gone" in restored.stdout
+    assert tmux_sessions(settings) == ["cao-gone"]
+    window = restored.stdout.split("window ")[1].split(" ")[0]
+    retry_until(lambda: "remember the walrus" in subprocess.run(
+        ["tmux", "-L", settings.tmux_socket or "", "capture-pane", "-p", "-J", "-S", "-", "-t", f"cao-gone:{window}"],
+        capture_output=True, text=True).stdout, 10, message="the restored window shows the scrollback")
+    assert "type exit in it to close it" in restored.stderr
+    assert cao("shutdown", "--session", "gone").returncode == 0
+    assert tmux_sessions(settings) == []
+
+
+def test_doctor_finds_the_pinned_clis_and_says_where_it_looked(tmp_path: Path) -> None:
+    """CLIs installed by scripts/install-real-clis are found (and launchable) without being on PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "tmux").symlink_to(shutil.which("tmux") or "/usr/bin/tmux")
+    pinned = tmp_path / "real-clis" / "node_modules" / ".bin"
+    pinned.mkdir(parents=True)
+    claude = pinned / "claude"
+    claude.write_text("#!/bin/sh\necho '2.1.197 (Claude Code)'\n")
+    claude.chmod(0o755)
+    result = cao("doctor", env={"PATH": str(bin_dir), "CAO_REAL_CLIS_DIR": str(tmp_path / "real-clis")})
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if line.startswith("claude_code"))
+    assert str(claude) in row and "2.1.197" in row and "tested" in row
+    codex = next(line for line in result.stdout.splitlines() if line.startswith("codex"))
+    assert "missing" in codex
+    assert f"Looked for each CLI on PATH and in {pinned}" in result.stdout
+
+
+def test_skills_are_warned_about_at_install_and_launch(server: ServerProcess, tmp_path: Path,
+                                                      workdir: Path) -> None:
+    profile = tmp_path / "skilled.md"
+    profile.write_text("---\nname: skilled\nrole: developer\nskills: [python]\n---\nYou code.\n")
+    warning = "warning: profile 'skilled' lists skills (python), which cao does not support yet"
+    installed = cao("install", str(profile))
+    assert installed.returncode == 0, installed.stderr
+    assert installed.stderr.count(warning) == 1
+    launched = cao("launch", "--agents", "skilled", "--provider", "mock", "--rm", "hello", cwd=workdir)
+    assert launched.returncode == 0, launched.stderr
+    assert launched.stderr.count(warning) == 1 and "hello" in launched.stdout
+    plain = cao("launch", "--agents", "developer", "--provider", "mock", "--rm", "hello", cwd=workdir)
+    assert plain.returncode == 0 and "warning" not in plain.stderr

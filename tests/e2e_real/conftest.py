@@ -27,9 +27,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def real_clis_bin() -> Path:
-    out = subprocess.run([str(ROOT / "scripts" / "install-real-clis")], capture_output=True, text=True,
-                         timeout=600, check=False)
-    assert out.returncode == 0, f"installing the real CLIs failed: {out.stderr}"
+    """The pinned CLIs' bin directory. Nothing is downloaded here (``./scripts/test`` installs them first)."""
+    out = subprocess.run([str(ROOT / "scripts" / "install-real-clis"), "--check"], capture_output=True, text=True,
+                         timeout=60, check=False)
+    if out.returncode != 0:
+        reason = (f"{out.stderr.strip()} (about 740 MB from npm, once; ./scripts/test does it before pytest)")
+        if os.environ.get("CAO_REQUIRE_REAL_CLIS") == "1":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
     return Path(out.stdout.strip().splitlines()[-1])
 
 

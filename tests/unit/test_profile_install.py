@@ -26,6 +26,18 @@ def store_files(home: Path) -> dict[str, str]:
     return {p.name: p.read_text() for p in store.iterdir()} if store.exists() else {}
 
 
+# ---------------------------------------------------------------- ignored fields
+
+
+def test_install_warns_that_skills_are_ignored(tmp_path: Path) -> None:
+    source = tmp_path / "skilled.md"
+    source.write_text("---\nname: skilled\nskills: [python, 'docs/*']\n---\nBody.\n")
+    result = install_profile(str(source), tmp_path / "home")
+    assert result.warnings == ["profile 'skilled' lists skills (python, docs/*), which cao does not support yet: "
+                               "the agent starts without them"]
+    assert install_profile("developer", tmp_path / "home").warnings == []
+
+
 # ---------------------------------------------------------------- built-in names
 
 

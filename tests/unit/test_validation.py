@@ -59,6 +59,30 @@ def test_session_name_gets_prefix_once() -> None:
         validation.session_name("bad name")
 
 
+def test_session_name_limit_is_on_what_the_user_types() -> None:
+    assert validation.session_name("a" * 64) == "cao-" + "a" * 64
+    assert validation.session_name("cao-" + "a" * 64) == "cao-" + "a" * 64
+    with pytest.raises(InvalidInput, match="at most 64 characters, this has 65"):
+        validation.session_name("a" * 65)
+
+
+def test_session_name_errors_quote_what_the_user_typed() -> None:
+    with pytest.raises(InvalidInput) as typed:
+        validation.session_name("bad/name")
+    assert str(typed.value).startswith("invalid session name 'bad/name': ")
+    assert "cao-bad" not in str(typed.value)
+    with pytest.raises(InvalidInput, match="give a name"):
+        validation.session_name("cao-")
+
+
+def test_long_input_is_shortened_in_messages() -> None:
+    for func in (validation.session_name, validation.name, validation.terminal_id):
+        with pytest.raises(InvalidInput) as long_input:
+            func("x/" * 150)
+        message = str(long_input.value)
+        assert "(300 characters)" in message and len(message) < 200, message
+
+
 def test_working_directory_rules(tmp_path: Path) -> None:
     assert validation.working_directory(str(tmp_path)) == tmp_path.resolve()
     for bad, words in [(tmp_path / "missing", "does not exist"), ("relative/path", "absolute"), ("/etc", "system")]:

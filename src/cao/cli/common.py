@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any
 
 import click
@@ -13,6 +14,15 @@ from cao.settings import Settings
 
 def client() -> ApiClient:
     return ApiClient(Settings.from_env())
+
+
+def attach_command(session: str) -> str:
+    """The command that attaches to a cao session: on cao's own tmux socket when CAO_TMUX_SOCKET is set.
+
+    Every hint that tells a person to attach is built here, so none of them forgets the socket.
+    """
+    socket = Settings.from_env().tmux_socket
+    return shlex.join(["tmux", *(["-L", socket] if socket else []), "attach", "-t", session])
 
 
 def echo_json(data: Any) -> None:

@@ -6,7 +6,7 @@ import click
 
 from cao.cli.common import client as make_client
 from cao.cli.common import echo_json, table
-from cao.doctor import all_providers
+from cao.doctor import all_providers, search_places
 from cao.errors import CaoError
 from cao.tmux import TmuxBackend
 
@@ -25,8 +25,10 @@ def doctor(as_json: bool) -> None:
     except CaoError as exc:
         server = f"not reachable ({exc})"
     providers = all_providers()
+    places = search_places()
     if as_json:
-        echo_json({"tmux": tmux, "server": server, "providers": [p.as_dict() for p in providers]})
+        echo_json({"tmux": tmux, "server": server, "searched": places,
+                   "providers": [p.as_dict() for p in providers]})
         return
     click.echo(f"tmux:    {tmux}")
     click.echo(f"server:  {server}")
@@ -39,5 +41,8 @@ def doctor(as_json: bool) -> None:
             state = "installed" if not p.tested_versions else "installed, version unknown"
         else:
             state = "tested" if p.tested else f"untested version (cao was tested with {', '.join(p.tested_versions)})"
-        rows.append([p.name, p.binary, p.version or "-", state])
+        rows.append([p.name, p.path or p.binary, p.version or "-", state])
     table(rows, ["PROVIDER", "BINARY", "VERSION", "STATE"])
+    click.echo("")
+    click.echo(f"Looked for each CLI on {' and in '.join(places)} "
+               "(scripts/install-real-clis puts the pinned versions there).")

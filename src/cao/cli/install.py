@@ -15,3 +15,5 @@ def install(source: str) -> None:
     result = install_profile(source, Settings.from_env().home)
     verb = "Replaced" if result.replaced else "Installed"
     click.echo(f"{verb} agent profile '{result.name}' ({result.source_kind}) at {result.path}")
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)

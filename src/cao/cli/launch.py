@@ -7,11 +7,12 @@ import os
 import click
 
 from cao import validation
+from cao.cli.common import attach_command, info
 from cao.cli.common import client as make_client
-from cao.cli.common import info
 from cao.cli.progress import Spinner, wait_for
 from cao.client import ApiClient
 from cao.errors import CaoError
+from cao.profile_files import launch_warnings
 from cao.settings import Settings
 
 
@@ -19,44 +20,73 @@ from cao.settings import Settings
 @click.argument("message", required=False)
 @click.option("--agents", "agent", required=True, help="Agent profile to start (e.g. developer).")
 @click.option("--provider", help="CLI to run the agent in (default: the profile's, else mock).")
-@click.option("--session-name", help="Session name; 'cao-' is prepended. Default: random.")
+@click.option("--session-name", help="Session name, 1-64 letters, digits, '_' or '-'; 'cao-' is prepended. "
+                                     "Default: random.")
 @click.option("--working-directory", type=click.Path(file_okay=False), help="Default: the current directory.")
 @click.option("--env", "env_pairs", multiple=True, metavar="KEY=VALUE", help="Extra environment (repeatable).")
 @click.option("--model", help="Model to ask the CLI for (overrides the profile's).")
 @click.option("--yolo", is_flag=True, help="Let the agent use every tool without asking.")
 @click.option("--headless", is_flag=True, help="Do not attach your terminal.")
 @click.option("--async", "is_async", is_flag=True, help="With MESSAGE: return right after sending it.")
+@click.option("--rm", "remove", is_flag=True,
+              help="With MESSAGE: remove the session once the reply is printed (implies --headless).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=600.0, show_default=True,
               help="Seconds to wait for the reply.")
 @click.option("--no-auto-start", is_flag=True, help="Fail instead of starting cao-server.")
 def launch(message: str | None, agent: str, provider: str | None, session_name: str | None,
            working_directory: str | None, env_pairs: tuple[str, ...], model: str | None, yolo: bool,
-           headless: bool, is_async: bool, timeout: float, no_auto_start: bool) -> None:
+           headless: bool, is_async: bool, remove: bool, timeout: float, no_auto_start: bool) -> None:
     """Start agent AGENTS in session cao-<name>; with MESSAGE, give it a task.
 
     \b
     cao launch --agents developer                     # attach to the new agent
     cao launch --agents developer --headless "Fix the failing test"   # print the reply
+    cao launch --agents developer --rm "Fix the failing test"         # print the reply, then clean up
     """
+    if remove and (not message or is_async):
+        raise click.UsageError("--rm needs a MESSAGE and waits for its reply (it cannot be used with --async)")
+    headless = headless or remove
     env = dict(validation.env_pair(pair) for pair in env_pairs)
     if session_name:
         validation.session_name(session_name)
     cwd = str(validation.working_directory(os.path.abspath(working_directory) if working_directory else None))
     settings = Settings.from_env()
+    for warning in launch_warnings(agent, settings.home):
+        info(f"warning: {warning}")
     client = make_client()
     client.ensure_server(auto_start=settings.auto_start and not no_auto_start)
     terminal = start_agent(client, agent=agent, provider=provider, session_name=session_name, cwd=cwd,
                            env=env, model=model, yolo=yolo)
     info(f"Session created: {terminal['session_name']}")
     info(f"Terminal created: {terminal['name']} (id {terminal['id']}, {terminal['provider']})")
+    session = terminal["session_name"]
     if message:
-        reply = run_task(client, terminal["id"], message, timeout=timeout, wait=not is_async)
+        try:
+            reply = run_task(client, terminal["id"], message, timeout=timeout, wait=not is_async)
+        finally:
+            if remove:
+                remove_session(client, session, terminal["id"])
         if reply is not None:
             click.echo(reply)
         elif is_async:
-            info(f"Task sent to {terminal['id']}; follow it with: cao session status {terminal['session_name']}")
-    if not headless:
-        attach(settings, terminal["session_name"])
+            info(f"Task sent to {terminal['id']}; follow it with: cao session status {session}")
+    if remove:
+        return
+    if headless:
+        info(f"Session {session} keeps running; remove it with: cao shutdown --session {session} "
+             "(or launch with --rm next time)")
+    else:
+        attach(settings, session)
+
+
+def remove_session(client: ApiClient, session: str, terminal_id: str) -> None:
+    """Remove the session (``--rm``); the terminal's scrollback stays restorable."""
+    try:
+        client.request("DELETE", f"/sessions/{session}", timeout=120)
+    except CaoError as exc:  # never hide the task's own outcome behind this one
+        info(f"warning: could not remove session {session}: {exc}; remove it with: cao shutdown --session {session}")
+        return
+    info(f"Removed session {session} (its scrollback: cao terminal restore {terminal_id})")
 
 
 def start_agent(client: ApiClient, *, agent: str, provider: str | None, session_name: str | None, cwd: str,
@@ -76,7 +106,7 @@ def run_task(client: ApiClient, terminal_id: str, message: str, *, timeout: floa
         return None
     final = wait_for(client, terminal_id, label="Agent working", timeout=timeout, turn=turn)
     if final["status"] == "waiting_user_answer":
-        raise CaoError(f"the agent is waiting for an answer; answer it with: tmux attach -t {final['session_name']}")
+        raise CaoError(f"the agent is waiting for an answer; answer it with: {attach_command(final['session_name'])}")
     if final["status"] == "error":
         reason = final.get("exit_reason") or "the agent reported an error"
         try:

@@ -9,6 +9,7 @@ import time
 from types import TracebackType
 
 from cao import errors
+from cao.cli.common import attach_command
 from cao.client import ApiClient
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -51,8 +52,9 @@ def wait_for(client: ApiClient, terminal_id: str, *, label: str, timeout: float,
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                session = client.get(f"/terminals/{terminal_id}")["session_name"]
                 raise errors.AgentTimeout(f"terminal {terminal_id} did not finish within {timeout:g}s "
-                                          f"(status: {spinner.status}); inspect it with tmux attach")
+                                          f"(status: {spinner.status}); inspect it with: {attach_command(session)}")
             try:
                 return client.request("GET", f"/terminals/{terminal_id}/wait",
                                       params={"turn": turn, "status": statuses, "timeout": min(1.0, remaining)},

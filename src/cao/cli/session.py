@@ -6,9 +6,10 @@ import time
 
 import click
 
+from cao import validation
 from cao.cli.common import client as make_client
 from cao.cli.common import echo_json, table
-from cao.cli.launch import run_task
+from cao.cli.launch import remove_session, run_task
 from cao.cli.progress import Spinner
 from cao.client import ApiClient
 from cao.errors import AgentTimeout, CaoError, Conflict
@@ -40,6 +41,7 @@ def session_list(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def session_status(name: str, workers: bool, as_json: bool) -> None:
     """Show a session's conductor, its status and its last reply."""
+    validation.session_name(name)
     client = make_client()
     detail = client.get(f"/sessions/{name}")
     conductor_id = detail["session"]["conductor_id"]
@@ -72,9 +74,13 @@ def session_status(name: str, workers: bool, as_json: bool) -> None:
 @click.argument("name")
 @click.argument("message")
 @click.option("--async", "is_async", is_flag=True, help="Return right after sending.")
+@click.option("--rm", "remove", is_flag=True, help="Remove the session once the reply is printed.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=600.0, show_default=True)
-def session_send(name: str, message: str, is_async: bool, timeout: float) -> None:
+def session_send(name: str, message: str, is_async: bool, remove: bool, timeout: float) -> None:
     """Send MESSAGE to the session's conductor and print its reply."""
+    if remove and is_async:
+        raise click.UsageError("--rm waits for the reply; it cannot be used with --async")
+    validation.session_name(name)
     client = make_client()
     detail = client.get(f"/sessions/{name}")
     conductor_id = detail["session"]["conductor_id"]
@@ -83,7 +89,11 @@ def session_send(name: str, message: str, is_async: bool, timeout: float) -> Non
     status = client.get(f"/terminals/{conductor_id}")["status"]
     if status not in ("idle", "completed"):
         raise Conflict(f"the conductor is {status}; wait until it is idle (cao session status {name})")
-    reply = run_task(client, conductor_id, message, timeout=timeout, wait=not is_async)
+    try:
+        reply = run_task(client, conductor_id, message, timeout=timeout, wait=not is_async)
+    finally:
+        if remove:
+            remove_session(client, detail["session"]["name"], conductor_id)
     click.echo(reply if reply is not None else f"Sent to {conductor_id}")
 
 
@@ -93,6 +103,7 @@ def session_send(name: str, message: str, is_async: bool, timeout: float) -> Non
 @click.option("--json", "as_json", is_flag=True, help="Print the session (with its tree) as JSON.")
 def session_wait(name: str, timeout: float, as_json: bool) -> None:
     """Wait until every agent of the session is done and no message is pending; print the conductor's reply."""
+    validation.session_name(name)
     client = make_client()
     detail = wait_until_quiet(client, name, timeout)
     if as_json:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from cao import validation
 from cao.cli.common import client as make_client
 from cao.errors import NotFound, ServerUnavailable
 
@@ -15,6 +16,8 @@ def shutdown(session_name: str | None, all_sessions: bool) -> None:
     """Stop agents: kill their tmux session(s), keeping each terminal's scrollback in the logs."""
     if bool(session_name) == all_sessions:
         raise click.UsageError("give exactly one of --session NAME or --all")
+    if session_name:
+        validation.session_name(session_name)
     client = make_client()
     if all_sessions:
         try:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from cao import real_clis
 from cao.errors import ProviderUnavailable
 from cao.status import Status
 
@@ -108,11 +109,13 @@ class Provider:
     version_args: ClassVar[tuple[str, ...]] = ("--version",)
 
     def resolve_binary(self) -> str:
-        path = shutil.which(self.binary)
+        """The binary on PATH, else the pinned one from scripts/install-real-clis."""
+        pinned = real_clis.bin_dir()
+        path = shutil.which(self.binary) or shutil.which(self.binary, path=str(pinned))
         if path is None:
             raise ProviderUnavailable(
-                f"provider {self.name!r} needs the {self.binary!r} command, which is not on PATH; "
-                f"install it with: {self.package_hint}"
+                f"provider {self.name!r} needs the {self.binary!r} command, which is neither on PATH "
+                f"nor in {pinned}; install it with: {self.package_hint}"
             )
         return path
 

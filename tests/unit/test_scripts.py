@@ -1,0 +1,85 @@
+"""scripts/test installs the real CLIs before pytest (visibly), and pytest itself never downloads them.
+
+The scripts run for real, with fake ``uv`` and ``npm`` first on PATH that only record how they were called.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PINNED = ("@anthropic-ai/claude-code@", "@openai/codex@", "@google/gemini-cli@")
+
+
+@pytest.fixture
+def fakes(tmp_path: Path) -> dict[str, str]:
+    """A PATH whose uv and npm append their arguments (and CAO_REQUIRE_REAL_CLIS) to calls.log."""
+    bin_dir = tmp_path / "fake-bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls.log"
+    for tool in ("uv", "npm"):
+        fake = bin_dir / tool
+        fake.write_text(f'#!/bin/sh\necho "{tool} $* require=${{CAO_REQUIRE_REAL_CLIS:-}}" >> "{log}"\n')
+        fake.chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin", "CAO_REAL_CLIS_DIR": str(tmp_path / "clis"),
+            "LOG": str(log)}
+
+
+def calls(env: dict[str, str]) -> list[str]:
+    log = Path(env["LOG"])
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60, check=False)
+
+
+def test_check_installs_nothing_and_says_how(fakes: dict[str, str]) -> None:
+    result = run(fakes, "scripts/install-real-clis", "--check")
+    assert result.returncode == 1
+    assert "install them with: scripts/install-real-clis" in result.stderr
+    assert calls(fakes) == [] and not Path(fakes["CAO_REAL_CLIS_DIR"]).exists()
+
+
+def test_test_script_installs_the_clis_before_pytest_with_a_reason(fakes: dict[str, str]) -> None:
+    result = run(fakes, "scripts/test", "-q")
+    assert result.returncode == 0, result.stderr
+    assert "the e2e_real tier runs the real Claude Code, Codex CLI and Gemini CLI" in result.stderr
+    assert "about 740 MB from npm" in result.stderr
+    npm = [c for c in calls(fakes) if c.startswith("npm install")]
+    assert len(npm) == 1 and all(p in npm[0] for p in PINNED)
+    assert calls(fakes)[-1] == "uv run --frozen pytest -q require=1"
+    installed = run(fakes, "scripts/install-real-clis", "--check")
+    assert installed.stdout.strip() == f"{fakes['CAO_REAL_CLIS_DIR']}/node_modules/.bin"
+
+    run(fakes, "scripts/test", "tests/e2e_real/test_codex.py::test_x")  # installed now: no second download
+    assert len([c for c in calls(fakes) if c.startswith("npm")]) == 1
+
+
+def test_test_script_skips_the_download_when_the_tier_is_not_selected(fakes: dict[str, str]) -> None:
+    result = run(fakes, "scripts/test", "tests/unit", "tests/e2e/test_cli.py", "-x")
+    assert result.returncode == 0, result.stderr
+    assert not [c for c in calls(fakes) if c.startswith("npm")]
+    assert calls(fakes)[-1] == "uv run --frozen pytest tests/unit tests/e2e/test_cli.py -x require="
+
+
+def test_real_cli_tier_skips_with_the_reason_or_fails_when_required(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"  # bash and coreutils, but no npm: nothing could be downloaded
+    bin_dir.mkdir()
+    for tool in ("bash", "cat", "mkdir", "env"):
+        (bin_dir / tool).symlink_to(shutil.which(tool) or f"/bin/{tool}")
+    env = {**os.environ, "PATH": str(bin_dir), "CAO_REAL_CLIS_DIR": str(tmp_path / "none")}
+    env.pop("CAO_REQUIRE_REAL_CLIS", None)
+    args = [sys.executable, "-m", "pytest", "tests/e2e_real/test_codex.py", "-q", "-rs", "-p", "no:cacheprovider"]
+    skipped = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False)
+    assert skipped.returncode == 0, skipped.stdout
+    assert "skipped" in skipped.stdout and "install them with: scripts/install-real-clis" in skipped.stdout
+    required = subprocess.run([*args, "-x"], capture_output=True, text=True, env={**env, "CAO_REQUIRE_REAL_CLIS": "1"},
+                              cwd=ROOT, timeout=120, check=False)
+    assert required.returncode == 1 and "install them with: scripts/install-real-clis" in required.stdout
