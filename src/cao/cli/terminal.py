@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from cao.cli.common import attach_command, info
+from cao.cli.common import attach_command, echo_json, info
 from cao.cli.common import client as make_client
-from cao.cli.common import echo_json
 
 
 @click.group()
