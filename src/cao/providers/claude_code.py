@@ -80,8 +80,8 @@ class ClaudeCodeProvider(Provider):
     def mcp_config(self, ctx: LaunchContext) -> dict[str, dict[str, object]]:
         """cao's MCP endpoint (as ``cao``, with this terminal's token) plus the profile's own servers.
 
-        ``alwaysLoad`` keeps cao's few tools in every prompt (never deferred behind tool search) and
-        makes Claude wait for the connection before the first turn.
+        ``alwaysLoad`` keeps cao's few tools in every request: with tool search on, Claude otherwise
+        hides MCP tools behind ``ToolSearch`` and the agent would not see handoff/assign/send_message.
         """
         servers: dict[str, dict[str, object]] = {CAO_SERVER: {
             "type": "http", **cao_mcp_http(ctx), "timeout": int(TOOL_TIMEOUT_MS), "alwaysLoad": True}}
