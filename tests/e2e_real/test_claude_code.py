@@ -17,6 +17,7 @@ import pytest
 from cao.client import ApiClient
 from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
+from tests.e2e_real.agent_processes import assert_token_only_in_its_config
 from tests.e2e_real.conftest import ModelServer
 from tests.helpers import last_reply
 
@@ -188,3 +189,27 @@ def test_first_run_dialogs(api: ApiClient, claude_env: Path, workdir: Path) -> N
     retry_until(lambda: api.get(f"/terminals/{terminal['id']}")["status"] == "idle", 30, 0.1,
                 message="idle once the user has answered")
     assert json.loads((claude_env / ".claude.json").read_text())["projects"][str(workdir)]["hasTrustDialogAccepted"]
+
+
+def test_reaches_cao_mcp_over_http_with_its_token(api: ApiClient, model: ModelServer, claude_env: Path,
+                                                  workdir: Path, settings: Settings) -> None:
+    """Claude talks to cao-server's ``/mcp`` itself (no stdio bridge), with the token from its 0600
+    ``mcp.json`` only; cao records the sender from that token."""
+    state = json.loads((claude_env / ".claude.json").read_text())
+    state["projects"] = {}  # nothing trusted beforehand: cao answers the trust dialog
+    (claude_env / ".claude.json").write_text(json.dumps(state))
+    claude = launch(api, workdir)
+    assert claude["status"] == "idle", claude  # cao saw Claude's tools/list on /mcp
+    assert_token_only_in_its_config(api, settings, claude, "mcp.json")
+    other = api.request("POST", "/sessions/cc/terminals", timeout=60,
+                        params={"agent_profile": "developer", "provider": "mock", "working_directory": str(workdir)})
+    model.set_rules([
+        {"match": "tell the other terminal", "needs_tools": True, "tool": "send_message",
+         "args": {"message": "hello over http", "receiver_id": other["id"]}},
+        {"on_tool_result": ".", "text": "Sent: {{tool_result}}"},
+    ])
+    assert send(api, claude["id"], "please tell the other terminal hello")["status"] == "completed"
+    received = retry_until(lambda: api.get(f"/terminals/{other['id']}/inbox/messages", limit=10), 30, 0.1,
+                           message="the message from Claude arrives")
+    assert [(m["sender_id"], m["message"]) for m in received] == [(claude["id"], "hello over http")]
+    assert [r["reply_tool"] for r in model.requests() if r["reply_tool"]] == ["mcp__cao__send_message"]

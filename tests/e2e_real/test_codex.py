@@ -18,6 +18,7 @@ import pytest
 from cao.client import ApiClient
 from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
+from tests.e2e_real.agent_processes import assert_token_only_in_its_config
 from tests.e2e_real.conftest import ModelServer
 from tests.screens.record_codex import seed_codex_home
 
@@ -157,3 +158,23 @@ def test_send_message_through_cao_mcp_reaches_the_other_inbox(
     assert inbox[0]["sender_id"] == sender["id"]  # CAO_TERMINAL_ID reached cao's MCP server
     reply = api.get(f"/terminals/{sender['id']}/output", mode="last")["output"]
     assert reply.startswith("Sent: Message ") and reply.endswith(f"queued for terminal {receiver['id']}.")
+
+
+def test_reaches_cao_mcp_over_http_with_its_token(api: ApiClient, model: ModelServer, workdir: Path,
+                                                  settings: Settings) -> None:
+    """Codex talks to cao-server's ``/mcp`` itself (no stdio bridge); its token is only in the 0600 headers
+    file its ``http_headers_helper`` reads, and cao records the sender from that token."""
+    codex = start(api, workdir)
+    assert codex["status"] == "idle", codex  # cao saw Codex's tools/list on /mcp
+    assert_token_only_in_its_config(api, settings, codex, "cao-mcp-headers.json")
+    receiver = api.request("POST", "/sessions/cx/terminals", timeout=60,
+                           params={"provider": "mock", "agent_profile": "reviewer"})
+    model.set_rules([
+        {"match": "tell the reviewer", "needs_tools": True, "tool": "send_message",
+         "args": {"receiver_id": receiver["id"], "message": "hello over http"}},
+        {"on_tool_result": "queued", "text": "Sent: {{tool_result}}"}])
+    turn = send(api, codex["id"], "tell the reviewer")
+    assert wait(api, codex["id"], turn=turn)["status"] == "completed"
+    inbox = retry_until(lambda: api.get(f"/terminals/{receiver['id']}/inbox/messages"), 20,
+                        message="message in the receiver's inbox")
+    assert [(m["sender_id"], m["message"]) for m in inbox] == [(codex["id"], "hello over http")]

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from cao.client import ApiClient
+from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
+from tests.e2e_real.agent_processes import assert_token_only_in_its_config
 from tests.e2e_real.conftest import ModelServer
 from tests.helpers import last_reply, send_and_wait
 
@@ -120,3 +122,30 @@ def test_send_message_through_cao_mcp(api: ApiClient, model: ModelServer, workdi
         return [m for m in inbox if m["message"] == "hello from gemini" and m["sender_id"] == sender["id"]]
 
     assert retry_until(delivered, 20, 0.1, message="the message reaches the receiver's inbox")
+
+
+@pytest.fixture
+def trusted_by_env(gemini_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No stored trust decision: the folder is trusted through Gemini's own variable (set before cao-server)."""
+    (gemini_env / "trustedFolders.json").unlink()
+    monkeypatch.setenv("GEMINI_CLI_TRUST_WORKSPACE", "true")
+
+
+def test_reaches_cao_mcp_over_http_with_its_token(trusted_by_env: None, api: ApiClient, model: ModelServer,
+                                                  workdir: Path, settings: Settings) -> None:
+    """Gemini talks to cao-server's ``/mcp`` itself (no stdio bridge); its token is only in its 0600
+    per-terminal settings.json, and cao records the sender from that token."""
+    gemini = start(api, workdir)
+    assert gemini["status"] == "idle", gemini  # cao saw Gemini's tools/list on /mcp
+    assert_token_only_in_its_config(api, settings, gemini, "gemini-home/.gemini/settings.json")
+    receiver = api.request("POST", "/sessions/g1/terminals", timeout=60,
+                           params={"provider": "mock", "agent_profile": "reviewer"})
+    model.set_rules([
+        {"match": "tell the reviewer", "needs_tools": True, "tool": "send_message",
+         "args": {"receiver_id": receiver["id"], "message": "hello over http"}},
+        {"on_tool_result": ".", "text": "Sent: {{tool_result}}"}])
+    final = send_and_wait(api, gemini["id"], "please tell the reviewer", timeout=60)
+    assert final["status"] == "completed", final
+    inbox = retry_until(lambda: api.get(f"/terminals/{receiver['id']}/inbox/messages"), 20,
+                        message="message in the receiver's inbox")
+    assert [(m["sender_id"], m["message"]) for m in inbox] == [(gemini["id"], "hello over http")]

@@ -151,7 +151,10 @@ def context(tmp_path: Path, *, tools: tuple[str, ...] | None = None, yolo: bool 
     profile = profile or AgentProfile(name="developer", system_prompt="You are a developer.")
     return LaunchContext(terminal_id="0123abcd", working_directory=tmp_path, runtime_dir=tmp_path / "run",
                          profile=profile, model=model, allowed_tools=tools, yolo=yolo,
-                         api_url="http://127.0.0.1:9999")
+                         api_url="http://127.0.0.1:9999", mcp_token=TOKEN)
+
+
+TOKEN = "tok-0123abcd-secret"
 
 
 def flag(argv: list[str], name: str) -> str | None:
@@ -172,13 +175,21 @@ def test_launch_files_and_flags(provider: ClaudeCodeProvider, tmp_path: Path) ->
     assert flag(spec.argv, "--model") == "claude-fake-1"
     config = json.loads(spec.files[Path(flag(spec.argv, "--mcp-config") or "")])
     cao = config["mcpServers"]["cao"]
-    assert cao["type"] == "stdio" and cao["args"] == ["-m", "cao.mcp.server"]
-    assert cao["env"] == {"CAO_TERMINAL_ID": "0123abcd", "CAO_API_URL": "http://127.0.0.1:9999"}
+    assert cao == {"type": "http", "url": "http://127.0.0.1:9999/mcp", "headers": {"Authorization": f"Bearer {TOKEN}"},
+                   "timeout": 3_900_000, "alwaysLoad": True}
     assert "--strict-mcp-config" not in spec.argv  # the user's own MCP servers stay available
     assert "--dangerously-skip-permissions" not in spec.argv
     assert spec.env == {"DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-                        "MCP_TOOL_TIMEOUT": "3900000"}
+                        "MCP_TOOL_TIMEOUT": "3900000", "CLAUDE_CODE_MCP_TOOL_IDLE_TIMEOUT": "3900000"}
     assert all(str(path).startswith(str(ctx.runtime_dir)) for path in spec.files)  # nothing in ~/.claude*
+
+
+@pytest.mark.parametrize("yolo", [False, True], ids=["asking", "yolo"])
+def test_the_token_is_only_in_the_mcp_config_file(provider: ClaudeCodeProvider, tmp_path: Path, yolo: bool) -> None:
+    spec = provider.build_launch(context(tmp_path, tools=("*",), yolo=yolo))
+    assert not any(TOKEN in arg for arg in spec.argv)  # argv is visible in ps to every local user
+    assert not any(TOKEN in key or TOKEN in value for key, value in spec.env.items())
+    assert [path.name for path, text in spec.files.items() if TOKEN in text] == ["mcp.json"]
 
 
 def test_no_system_prompt_no_flag(provider: ClaudeCodeProvider, tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ a Codex upgrade.
 from __future__ import annotations
 
 import itertools
+import json
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import NamedTuple
@@ -18,13 +20,14 @@ import pytest
 from cao.profiles import AgentProfile, McpServerConfig
 from cao.providers import get_provider
 from cao.providers.base import LaunchContext
-from cao.providers.codex import SH_READ_INSTRUCTIONS, CodexProvider, toml_value
+from cao.providers.codex import HEADERS_FILE, SH_READ_INSTRUCTIONS, CodexProvider, toml_value
 from cao.status import Status
 
 SCREENS = Path(__file__).resolve().parents[1] / "screens" / "codex"
 LONG_REPLY = "\n".join(f"Line {n} of the long reply" for n in range(1, 101))
 HELLO = "Hello from the scripted model.\nSecond line of the answer."
 AFTER_TOOL = "The tool answered.\nSecond line after the tool."
+TOKEN = "tok-abcd1234-secret"
 PARAGRAPHS = "First paragraph of the answer.\n\nSecond paragraph:\n\n• item one\n• item two"  # markdown, as drawn
 
 
@@ -140,10 +143,16 @@ def codex_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return binary
 
 
-def launch(tmp_path: Path, **kwargs: object):  # type: ignore[no-untyped-def]
-    ctx = LaunchContext(terminal_id="abcd1234", working_directory=tmp_path, runtime_dir=tmp_path / "rt",
-                        api_url="http://127.0.0.1:9889", **kwargs)  # type: ignore[arg-type]
+def launch(tmp_path: Path, runtime_dir: Path | None = None, **kwargs: object):  # type: ignore[no-untyped-def]
+    ctx = LaunchContext(terminal_id="abcd1234", working_directory=tmp_path, runtime_dir=runtime_dir or tmp_path / "rt",
+                        api_url="http://127.0.0.1:9889", mcp_token=TOKEN, **kwargs)  # type: ignore[arg-type]
     return CodexProvider().build_launch(ctx)
+
+
+def write_files(files: dict[Path, str]) -> None:
+    for path, content in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
 
 
 def overrides(argv: list[str]) -> dict[str, object]:
@@ -167,14 +176,34 @@ def test_bare_launch(tmp_path: Path, codex_on_path: Path) -> None:
     assert spec.argv[:3] == [str(codex_on_path), "--no-daemon", "--no-alt-screen"]
     assert spec.argv[-2:] == ["--ask-for-approval", "on-request"]
     assert "--dangerously-bypass-approvals-and-sandbox" not in spec.argv
-    assert spec.uses_cao_mcp and spec.files == {}
+    headers = tmp_path / "rt" / HEADERS_FILE
+    assert spec.uses_cao_mcp and list(spec.files) == [headers]
+    assert json.loads(spec.files[headers]) == {"Authorization": f"Bearer {TOKEN}"}
     values = overrides(spec.argv)
     assert values["disable_paste_burst"] is True and values["check_for_update_on_startup"] is False
     assert values["projects"] == {str(tmp_path): {"trust_level": "trusted"}}
     cao = values["mcp_servers.cao"]
-    assert cao["args"] == ["-m", "cao.mcp.server"] and Path(cao["command"]).is_absolute()
-    assert cao["env"] == {"CAO_TERMINAL_ID": "abcd1234", "CAO_API_URL": "http://127.0.0.1:9889"}
-    assert cao["default_tools_approval_mode"] == "approve" and cao["tool_timeout_sec"] >= 600
+    assert set(cao) == {"url", "http_headers_helper", "default_tools_approval_mode", "tool_timeout_sec"}
+    assert cao["url"] == "http://127.0.0.1:9889/mcp"
+    assert cao["default_tools_approval_mode"] == "approve" and cao["tool_timeout_sec"] >= 3600
+
+
+@pytest.mark.parametrize("yolo", [False, True], ids=["asking", "yolo"])
+def test_the_token_is_only_in_the_headers_file(tmp_path: Path, codex_on_path: Path, yolo: bool) -> None:
+    spec = launch(tmp_path, yolo=yolo, profile=AgentProfile(name="dev", system_prompt="x"))
+    assert not any(TOKEN in arg for arg in spec.argv)  # argv is visible in ps to every local user
+    assert not any(TOKEN in key or TOKEN in value for key, value in spec.env.items())
+    assert [path.name for path, text in spec.files.items() if TOKEN in text] == [HEADERS_FILE]
+
+
+@pytest.mark.parametrize("runtime", ["rt", "run dir/it's \"odd\" $HOME"], ids=["plain", "hostile path"])
+def test_the_headers_helper_prints_the_headers_file(tmp_path: Path, codex_on_path: Path, runtime: str) -> None:
+    """Codex runs ``http_headers_helper`` with ``sh -c`` and wants a JSON object of headers on stdout."""
+    spec = launch(tmp_path, runtime_dir=tmp_path / runtime)
+    write_files(spec.files)
+    helper = overrides(spec.argv)["mcp_servers.cao"]["http_headers_helper"]
+    out = subprocess.run(["/bin/sh", "-c", helper], capture_output=True, text=True, env={}, check=True).stdout
+    assert json.loads(out) == {"Authorization": f"Bearer {TOKEN}"}
 
 
 def test_yolo_model_and_git_root(tmp_path: Path, codex_on_path: Path) -> None:
@@ -187,7 +216,7 @@ def test_yolo_model_and_git_root(tmp_path: Path, codex_on_path: Path) -> None:
     assert spec.argv[-3:] == ["-m", "gpt-5.1-codex", "--dangerously-bypass-approvals-and-sandbox"]
     assert "--ask-for-approval" not in spec.argv
     assert set(overrides(spec.argv)["projects"]) == {str(sub), str(tmp_path)}
-    assert spec.files == {}  # yolo: no restriction note, and no profile prompt
+    assert [path.name for path in spec.files] == [HEADERS_FILE]  # yolo: no restriction note, no profile prompt
 
 
 def test_prompt_and_restrictions_go_through_a_file_and_the_shell(tmp_path: Path, codex_on_path: Path) -> None:
@@ -204,14 +233,10 @@ def test_prompt_and_restrictions_go_through_a_file_and_the_shell(tmp_path: Path,
 
 
 def test_the_shell_passes_the_prompt_as_one_argument(tmp_path: Path, codex_on_path: Path) -> None:
-    import subprocess
-
     codex_on_path.write_text('#!/bin/sh\nfor a in "$@"; do printf "%s\\0" "$a"; done\n')
     prompt = 'Line one "quoted"\nline two $HOME `id` $(echo no) \\n'
     spec = launch(tmp_path, profile=AgentProfile(name="dev", system_prompt=prompt), allowed_tools=("*",))
-    for path, content in spec.files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
+    write_files(spec.files)
     out = subprocess.run(spec.argv, capture_output=True, check=True).stdout.decode().split("\0")[:-1]
     assert out[-2] == "-c"
     assert tomllib.loads(out[-1].replace("developer_instructions=", "v = ", 1))["v"] == prompt

@@ -79,11 +79,15 @@ def fake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+TOKEN = "tok-abcd1234-secret"
+
+
 def context(tmp_path: Path, **kwargs: object) -> LaunchContext:
     profile = load_profile("developer", tmp_path / "cao-home")
     values: dict = {"terminal_id": "abcd1234", "working_directory": tmp_path, "runtime_dir": tmp_path / "run",
                     "profile": profile, "allowed_tools": ("@builtin", "fs_*", "execute_bash", "web_fetch",
-                                                          "@cao-mcp-server"), "api_url": "http://127.0.0.1:9"}
+                                                          "@cao-mcp-server"), "api_url": "http://127.0.0.1:9",
+                    "mcp_token": TOKEN}
     values.update(kwargs)
     return LaunchContext(**values)
 
@@ -99,10 +103,10 @@ def test_build_launch_per_terminal_home_keeps_the_users_settings(fake_home: Path
     settings = json.loads(spec.files[home / ".gemini" / "settings.json"])
     assert settings["ui"] == {"theme": "Dracula"}
     assert settings["security"]["auth"]["selectedType"] == "gemini-api-key"
-    cao = settings["mcpServers"]["cao"]
-    assert cao["args"] == ["-m", "cao.mcp.server"] and cao["trust"] is True
-    assert cao["env"] == {"CAO_TERMINAL_ID": "abcd1234", "CAO_API_URL": "http://127.0.0.1:9"}
-    assert cao["timeout"] == CAO_TOOL_TIMEOUT_MS >= 3600 * 1000
+    assert settings["mcpServers"]["cao"] == {
+        "type": "http", "url": "http://127.0.0.1:9/mcp", "headers": {"Authorization": f"Bearer {TOKEN}"},
+        "timeout": CAO_TOOL_TIMEOUT_MS, "trust": True}
+    assert CAO_TOOL_TIMEOUT_MS >= 3600 * 1000
     assert settings["mcpServers"]["mine"] == {"command": "my-server"}
     assert "cao-mcp-server" not in settings["mcpServers"]  # the profile's entry is cao's own server
     assert (home / ".gemini" / "oauth_creds.json").resolve() == fake_home / ".gemini" / "oauth_creds.json"
@@ -111,6 +115,14 @@ def test_build_launch_per_terminal_home_keeps_the_users_settings(fake_home: Path
     prompt = spec.files[ctx.runtime_dir / "system.md"]
     assert spec.env["GEMINI_SYSTEM_MD"] == str(ctx.runtime_dir / "system.md")
     assert prompt.startswith("# Developer") and "${AvailableTools}" in prompt
+
+
+@pytest.mark.parametrize("yolo", [False, True], ids=["asking", "yolo"])
+def test_the_token_is_only_in_the_settings_file(fake_home: Path, tmp_path: Path, yolo: bool) -> None:
+    spec = PROVIDER.build_launch(context(tmp_path, yolo=yolo))
+    assert not any(TOKEN in arg for arg in spec.argv)  # argv is visible in ps to every local user
+    assert not any(TOKEN in key or TOKEN in value for key, value in spec.env.items())
+    assert [path.name for path, text in spec.files.items() if TOKEN in text] == ["settings.json"]
 
 
 def test_build_launch_yolo_and_no_model(fake_home: Path, tmp_path: Path) -> None:

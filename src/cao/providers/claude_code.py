@@ -26,7 +26,7 @@ from cao.providers.base import (
     LaunchSpec,
     Provider,
     StartupDialog,
-    cao_mcp_server,
+    cao_mcp_http,
     profile_mcp_servers,
 )
 from cao.status import Status
@@ -40,6 +40,8 @@ NATIVE_TOOLS: dict[str, tuple[str, ...]] = {
     "fs_list": ("Glob", "Grep"),
     "web_fetch": ("WebFetch", "WebSearch"),
 }
+# Above cao's longest handoff (3600 s), so Claude never gives up first (milliseconds).
+TOOL_TIMEOUT_MS = "3900000"
 
 
 class ClaudeCodeProvider(Provider):
@@ -76,8 +78,13 @@ class ClaudeCodeProvider(Provider):
     # --- launch -----------------------------------------------------------------------
 
     def mcp_config(self, ctx: LaunchContext) -> dict[str, dict[str, object]]:
-        """cao's MCP server (as ``cao``, for this terminal) plus the profile's own servers."""
-        servers: dict[str, dict[str, object]] = {CAO_SERVER: {"type": "stdio", **cao_mcp_server(ctx)}}
+        """cao's MCP endpoint (as ``cao``, with this terminal's token) plus the profile's own servers.
+
+        ``alwaysLoad`` keeps cao's few tools in every request: with tool search on, Claude otherwise
+        hides MCP tools behind ``ToolSearch`` and the agent would not see handoff/assign/send_message.
+        """
+        servers: dict[str, dict[str, object]] = {CAO_SERVER: {
+            "type": "http", **cao_mcp_http(ctx), "timeout": int(TOOL_TIMEOUT_MS), "alwaysLoad": True}}
         for name, server in profile_mcp_servers(ctx).items():
             servers[name] = {"type": "stdio", "command": server.command, "args": list(server.args),
                              "env": dict(server.env)}
@@ -111,9 +118,11 @@ class ClaudeCodeProvider(Provider):
         argv += ["--mcp-config", str(mcp_path)]
         if ctx.model:
             argv += ["--model", ctx.model]
-        # MCP_TOOL_TIMEOUT (ms): above cao's longest handoff (3600 s), so Claude never gives up first.
+        # MCP_TOOL_TIMEOUT: for the profile's servers (cao's has its own ``timeout``). Claude also aborts
+        # an HTTP tool call after 300 s without a response or progress notification: a handoff may wait
+        # silently for an hour, so the idle limit is raised to the hard one.
         env = {"DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-               "MCP_TOOL_TIMEOUT": "3900000"}
+               "MCP_TOOL_TIMEOUT": TOOL_TIMEOUT_MS, "CLAUDE_CODE_MCP_TOOL_IDLE_TIMEOUT": TOOL_TIMEOUT_MS}
         if ctx.yolo:
             # The settings flag skips the "Bypass Permissions mode" warning without touching ~/.claude.
             argv += ["--dangerously-skip-permissions", "--settings", '{"skipDangerousModePermissionPrompt": true}']

@@ -4,6 +4,10 @@ Everything per terminal goes in as ``-c`` overrides; the user's ``~/.codex/confi
 provider, keys) is read by Codex as usual and never written by cao. The profile prompt is one TOML
 string in the runtime dir that ``/bin/sh`` reads into ``-c developer_instructions=…`` (tmux refuses
 commands over ~16 KB). The TUI runs inline (``--no-alt-screen``) so whole replies stay in scrollback.
+
+cao's MCP endpoint is an HTTP server whose bearer token must stay out of argv (``ps`` shows it to
+every local user) and out of the environment: its header lives in a 0600 file in the runtime dir,
+and Codex reads it through ``http_headers_helper``, a command it runs with ``sh -c`` when it connects.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +27,7 @@ from cao.providers.base import (
     LaunchSpec,
     Provider,
     StartupDialog,
-    cao_mcp_server,
+    cao_mcp_http,
     profile_mcp_servers,
 )
 from cao.status import Status
@@ -47,6 +52,7 @@ TOOL_HEADER_RE = re.compile(r"^• (?:(?:Called|Calling|Failed) [\w-]+\.[\w-]+\(
 # $1: a file holding one line, a TOML string; the rest: codex's argv. Builtins only (no cat on PATH needed).
 SH_READ_INSTRUCTIONS = 'IFS= read -r v < "$1" || :; shift; exec "$@" -c "developer_instructions=$v"'
 TOOL_TIMEOUT_S = 3900.0  # above cao's longest handoff (3600 s); Codex's default is 60 s
+HEADERS_FILE = "cao-mcp-headers.json"  # in the runtime dir: cao's MCP headers, token included (0600)
 TOOL_WORDS = {"execute_bash": "running shell commands", "fs_read": "reading files", "fs_write": "writing files",
               "fs_list": "listing files", "fs_*": "reading, writing and listing files", "web_fetch": "web access"}
 
@@ -99,9 +105,16 @@ class CodexProvider(Provider):
         StartupDialog(re.compile(r"Trust this folder\?|Do you trust the contents of this directory"), ("Enter",)),
     )
 
+    @staticmethod
+    def headers_file(ctx: LaunchContext) -> Path:
+        return ctx.runtime_dir / HEADERS_FILE
+
     def mcp_servers(self, ctx: LaunchContext) -> dict[str, dict[str, object]]:
+        # The helper prints the headers file (one JSON line) with shell builtins only: no PATH needed.
+        helper = f"IFS= read -r h < {shlex.quote(str(self.headers_file(ctx)))} && printf '%s' \"$h\""
         servers: dict[str, dict[str, object]] = {CAO_SERVER: {
-            **cao_mcp_server(ctx), "default_tools_approval_mode": "approve", "tool_timeout_sec": TOOL_TIMEOUT_S}}
+            "url": cao_mcp_http(ctx)["url"], "http_headers_helper": helper,
+            "default_tools_approval_mode": "approve", "tool_timeout_sec": TOOL_TIMEOUT_S}}
         for name, server in profile_mcp_servers(ctx).items():
             entry: dict[str, object] = {"command": server.command, "args": list(server.args)}
             if server.env:
@@ -145,7 +158,7 @@ class CodexProvider(Provider):
             argv.append("--dangerously-bypass-approvals-and-sandbox")
         else:
             argv += ["--ask-for-approval", "on-request"]
-        files: dict[Path, str] = {}
+        files: dict[Path, str] = {self.headers_file(ctx): json.dumps(cao_mcp_http(ctx)["headers"]) + "\n"}
         text = self.instructions(ctx)
         if text:
             path = ctx.runtime_dir / "developer_instructions.toml"

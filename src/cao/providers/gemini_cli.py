@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from cao.providers.base import CAO_SERVER, LaunchContext, LaunchSpec, Provider, cao_mcp_server, profile_mcp_servers
+from cao.providers.base import CAO_SERVER, LaunchContext, LaunchSpec, Provider, cao_mcp_http, profile_mcp_servers
 from cao.status import Status
 
 PLACEHOLDER_RE = re.compile(r"^ ?[>*!] +Type your message")
@@ -77,8 +77,9 @@ class GeminiCliProvider(Provider):
         allowed = set(ctx.allowed_tools or ("*",))
         servers: dict[str, dict[str, Any]] = {}
         if ctx.yolo or allowed & {"*", "@cao-mcp-server", f"@{CAO_SERVER}"}:
-            # cao's own tools never ask
-            servers[CAO_SERVER] = {**cao_mcp_server(ctx), "timeout": CAO_TOOL_TIMEOUT_MS, "trust": True}
+            # cao's endpoint over streamable HTTP (``type: http``; ``httpUrl`` is deprecated in 0.61), the
+            # token in a header of this 0600 settings file; cao's own tools never ask
+            servers[CAO_SERVER] = {"type": "http", **cao_mcp_http(ctx), "timeout": CAO_TOOL_TIMEOUT_MS, "trust": True}
         for name, server in profile_mcp_servers(ctx).items():
             config = server.model_dump(exclude_none=True)
             if config.get("type") == "stdio":
