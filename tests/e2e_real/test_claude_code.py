@@ -165,7 +165,7 @@ def test_send_message_through_cao_mcp_reaches_the_other_inbox(api: ApiClient, mo
     ])
     # Through the inbox, so cao types it only once Claude's MCP client has listed cao's tools (P3).
     api.request("POST", f"/terminals/{claude['id']}/inbox/messages",
-                body={"sender_id": other["id"], "message": "please tell the other terminal hello"})
+                body={"message": "please tell the other terminal hello"})
     received = retry_until(
         lambda: [m for m in api.get(f"/terminals/{other['id']}/inbox/messages", limit=10)
                  if m["sender_id"] == claude["id"]], 60, 0.1, message="the message from Claude arrives")
