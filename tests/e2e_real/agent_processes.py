@@ -68,7 +68,10 @@ def assert_token_only_in_its_config(api: ApiClient, settings: Settings, terminal
     only in its own 0600 CLI config under the terminal's runtime dir. Returns the token."""
     token = terminal_token(api, settings, terminal["id"])
     argvs = assert_secret_hidden(pane_pid(settings, f"{terminal['session_name']}:{terminal['name']}"), token)
-    assert not [argv for argv in argvs if b"cao.mcp.server" in argv or b"cao-mcp-server" in argv], argvs
+    bridges = [argv for argv in argvs  # a process whose program (not some prompt text) is cao's stdio bridge
+               if any(part in (b"cao.mcp.server", b"cao-mcp-server") or part.endswith(b"/cao-mcp-server")
+                      for part in argv.split(b"\0")[:3])]
+    assert not bridges, bridges
     runtime = settings.run_dir / terminal["id"]
     holders = [path for path in runtime.rglob("*")
                if path.is_file() and not path.is_symlink() and token.encode() in path.read_bytes()]
