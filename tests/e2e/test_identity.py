@@ -17,13 +17,13 @@ import pytest
 from cao.client import ApiClient
 from cao.errors import PermissionDenied
 from cao.settings import Settings
-from tests.conftest import retry_until
+from tests.conftest import ServerProcess, retry_until
 from tests.helpers import launch, pane_of, tmux
 from tests.mcp_helpers import as_terminal, call_tool
 
 
 def raw(settings: Settings, method: str, path: str, token: str | None = None,
-        body: dict | None = None) -> tuple[int, dict]:
+        body: dict | None = None) -> tuple[int, dict | list]:
     conn = http.client.HTTPConnection(settings.api_host, settings.api_port, timeout=10)
     headers = {"Content-Type": "application/json"}
     if token:
@@ -175,3 +175,34 @@ def test_cao_home_is_private_after_a_run(api: ApiClient, settings: Settings, wor
             if stat.S_IMODE(path.lstat().st_mode) & 0o077:
                 loose.append(f"{path.relative_to(settings.home)} {oct(stat.S_IMODE(path.lstat().st_mode))}")
     assert loose == []
+
+
+def test_a_login_url_signs_a_browser_in_once(api: ApiClient, settings: Settings) -> None:
+    url = api.request("POST", "/auth/login-url")["url"]
+    path = url.removeprefix(settings.api_url)
+    conn = http.client.HTTPConnection(settings.api_host, settings.api_port, timeout=10)
+    conn.request("GET", path)
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 303 and response.getheader("location") == "/"
+    cookie = response.getheader("set-cookie")
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    conn.request("GET", "/sessions", headers={"Cookie": cookie.split(";")[0]})
+    signed_in = conn.getresponse()
+    assert signed_in.status == 200 and json.loads(signed_in.read()) == []
+    conn.request("GET", path)  # the same link again
+    again = conn.getresponse()
+    assert again.status == 403 and "already used or has expired" in json.loads(again.read())["detail"]
+    conn.close()
+
+
+def test_auth_off_opens_the_api_and_says_so(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAO_AUTH", "off")
+    server = ServerProcess(settings)
+    server.start()
+    try:
+        assert raw(settings, "GET", "/sessions") == (200, [])
+        assert not settings.api_token_file.exists()
+        retry_until(lambda: "CAO_AUTH=off" in server.log.read_text(), message="the server warns at start")
+    finally:
+        server.stop()
