@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from cao.engine import StatusEngine
+from cao.errors import TmuxError
 from cao.events import EventBus
 from cao.settings import Settings
 from cao.store import make_engine
@@ -18,6 +20,7 @@ from cao.tmux import TmuxBackend
 
 if TYPE_CHECKING:
     from cao.services.inbox import Inbox
+    from cao.services.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +36,14 @@ class Runtime:
     create_lock: asyncio.Lock
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     inbox: Inbox = field(init=False)
+    registry: Registry = field(init=False)  # the store's sessions and terminals, in memory
 
     def __post_init__(self) -> None:
         from cao.services.inbox import Inbox
+        from cao.services.registry import Registry
 
+        self.registry = Registry(self.db)
+        self.engine.observers.append(self.registry)
         self.inbox = Inbox(self)
 
     def background(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -55,6 +62,8 @@ class Runtime:
     def start(cls, settings: Settings) -> Runtime:
         settings.ensure_dirs()
         tmux = TmuxBackend(settings.tmux_socket)
+        with contextlib.suppress(TmuxError):
+            tmux.check()  # read tmux's version once, so /health never runs tmux
         bus = EventBus()
         return cls(
             settings=settings,

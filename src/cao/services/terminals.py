@@ -13,8 +13,6 @@ import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from sqlmodel import select
-
 from cao import validation
 from cao.engine import TerminalMonitor
 from cao.errors import AgentTimeout, CaoError, Conflict, NotFound
@@ -36,19 +34,14 @@ DIALOG_TIMEOUT_S = 5.0
 
 def get_record(rt: Runtime, terminal_id: str) -> TerminalRecord:
     validation.terminal_id(terminal_id)
-    with open_session(rt.db) as db:
-        record = db.get(TerminalRecord, terminal_id)
+    record = rt.registry.terminals.get(terminal_id)  # the store, in memory (services/registry.py)
     if record is None:
         raise NotFound(f"terminal {terminal_id} not found")
     return record
 
 
 def list_records(rt: Runtime, session_name: str | None = None) -> list[TerminalRecord]:
-    with open_session(rt.db) as db:
-        query = select(TerminalRecord).order_by(TerminalRecord.created_at)
-        if session_name is not None:
-            query = query.where(TerminalRecord.session_name == session_name)
-        return list(db.exec(query))
+    return rt.registry.terminals_of(session_name)
 
 
 def to_public(rt: Runtime, record: TerminalRecord) -> Terminal:
