@@ -9,12 +9,15 @@ applied here after the commit; a rolled-back change is dropped. Only cao-server 
 Which tmux sessions exist (and whether a client is attached) comes from the reconciliation pass's
 one ``list-panes`` for all terminals; sessions cao creates or removes in between are applied at
 once, so a listing never lags behind cao's own changes.
+
+Rendered answers (e.g. the ``GET /sessions`` body) are cached here until anything they could show
+changes: a store change, a different tmux listing, or a terminal's status (``invalidate``).
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -38,6 +41,7 @@ class Registry:
         self.tmux_sessions: dict[str, bool] = {}
         self._seq = 0
         self._recent: dict[str, tuple[int, bool]] = {}  # session name → (seq, exists) since a listing began
+        self._rendered: dict[str, bytes] = {}
         with open_session(engine) as db:
             for session in db.exec(select(SessionRecord)):
                 self.sessions[session.name] = session
@@ -57,6 +61,17 @@ class Registry:
         """Sessions tmux has (as of the last listing, with cao's own changes since)."""
         return sorted(self.tmux_sessions)
 
+    def rendered(self, key: str, render: Callable[[], bytes]) -> bytes:
+        """``render()``'s result, cached until the next change (see ``invalidate``)."""
+        body = self._rendered.get(key)
+        if body is None:
+            body = self._rendered[key] = render()
+        return body
+
+    def invalidate(self, *_args: object) -> None:
+        """Something a rendered answer may show has changed (also a status listener of the engine)."""
+        self._rendered.clear()
+
     # --- the tmux side (fed by the reconciliation pass) -------------------------------
 
     def mark(self) -> int:
@@ -74,7 +89,9 @@ class Registry:
                 listed.setdefault(name, False)
             else:
                 listed.pop(name, None)
-        self.tmux_sessions = listed
+        if listed != self.tmux_sessions:
+            self.tmux_sessions = listed
+            self.invalidate()
 
     def _session_changed(self, name: str, exists: bool) -> None:
         self._seq += 1
@@ -83,6 +100,7 @@ class Registry:
             self.tmux_sessions.setdefault(name, False)
         else:
             self.tmux_sessions.pop(name, None)
+        self.invalidate()
 
     # --- the store side (fed by the ORM) ----------------------------------------------
 
@@ -102,6 +120,7 @@ class Registry:
                 self.by_session.pop(old.session_name, None)
 
     def _apply(self, changes: list[tuple[str, object]]) -> None:
+        self.invalidate()
         for op, obj in changes:
             if isinstance(obj, TerminalRecord):
                 if op == "delete":

@@ -44,6 +44,7 @@ class Runtime:
 
         self.registry = Registry(self.db)
         self.engine.observers.append(self.registry)
+        self.engine.listeners.append(self.registry.invalidate)
         self.inbox = Inbox(self)
 
     def background(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from pydantic import TypeAdapter
 from sqlmodel import col, select
 
 from cao import validation
@@ -38,10 +39,22 @@ def _summary(rt: Runtime, name: str) -> SessionSummary:
     )
 
 
-async def list_sessions(rt: Runtime) -> list[SessionSummary]:
-    """Served from memory (services/registry.py): no tmux subprocess, no query per session."""
+_SUMMARIES = TypeAdapter(list[SessionSummary])
+
+
+def _summaries(rt: Runtime) -> list[SessionSummary]:
     return [_summary(rt, name) for name in rt.registry.session_names()
             if name.startswith(validation.SESSION_PREFIX)]
+
+
+async def list_sessions(rt: Runtime) -> list[SessionSummary]:
+    """Served from memory (services/registry.py): no tmux subprocess, no query per session."""
+    return _summaries(rt)
+
+
+async def list_sessions_json(rt: Runtime) -> bytes:
+    """``list_sessions`` as JSON, rendered once per change of anything it shows."""
+    return rt.registry.rendered("sessions", lambda: _SUMMARIES.dump_json(_summaries(rt)))
 
 
 def _known(rt: Runtime, name: str) -> str:

@@ -1,0 +1,255 @@
+"""cao side by side with the public CAO 2.5.4, in one run; writes its section of docs/performance.md.
+
+    bench/install_upstream.sh            # once: the public CAO into /tmp/upstream-venv (+ wrk, hyperfine)
+    uv run python bench/compare.py       # [--quick] [--no-write]
+
+See bench/README.md for what each figure measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import http.client
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import (
+    LOOPBACK,
+    Target,
+    comm,
+    hyperfine,
+    median,
+    memory_kb,
+    pane_pids,
+    per_terminal_processes,
+    wrk,
+)
+from targets import CAO_VENV, ROOT, UPSTREAM_VENV, agent_test, cao_target, compile_bytecode, upstream_target
+
+MARK = "## Side by side with the public CAO"
+
+
+def start_to_health(targets: list[Target], runs: int) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {t.name: [] for t in targets}
+    for _ in range(runs):  # interleaved, so both see the same machine
+        for t in targets:
+            out[t.name].append(t.start())
+            t.stop()
+    return out
+
+
+def import_share(runs: int) -> float:
+    """ms cao-server spends importing its modules (the rest of start → healthy is start-up work)."""
+    py = str(CAO_VENV / "bin" / "python")
+    imports, bare = hyperfine([f"{py} -c 'import cao.server.main, cao.server.app, uvicorn'", f"{py} -c pass"],
+                              env=dict(os.environ), runs=runs)
+    return imports - bare
+
+
+def sessions_latency(t: Target, count: int) -> list[float]:
+    conn = http.client.HTTPConnection(LOOPBACK, t.port, timeout=30)
+    out = []
+    for _ in range(count):
+        start = time.perf_counter()
+        conn.request("GET", "/sessions", headers=t.headers())
+        response = conn.getresponse()
+        response.read()
+        out.append((time.perf_counter() - start) * 1000)
+        assert response.status == 200, response.status
+    conn.close()
+    return out
+
+
+def grow(t: Target, total: int) -> None:
+    have = len(t.sessions())
+    for i in range(have, total):
+        t.launch(f"bench{i}")
+
+
+def memory_per_terminal(t: Target, terminals: int) -> dict[str, float]:
+    procs = per_terminal_processes(t, agent_test(t, pane_pids(t)))
+    by_kind: dict[str, float] = {}
+    pss = rss = 0
+    for pid in procs:
+        p, r = memory_kb(pid)
+        pss, rss = pss + p, rss + r
+        by_kind[comm(pid)] = by_kind.get(comm(pid), 0) + p
+    return {"pss_mb": pss / 1024 / terminals, "rss_mb": rss / 1024 / terminals, "processes": len(procs) / terminals,
+            "kinds": {k: v / 1024 / terminals for k, v in sorted(by_kind.items())}}
+
+
+def concurrent_inputs(t: Target, count: int) -> dict[str, float]:
+    """POST /terminals/{id}/input to ``count`` different terminals at once vs one at a time."""
+    ids = [s["conductor_id"] for s in t.sessions()][:count]
+
+    def post(tid: str) -> float:
+        start = time.perf_counter()
+        status, body = t.request("POST", f"/terminals/{tid}/input", body={"message": "hello"})
+        assert status == 200, body
+        return (time.perf_counter() - start) * 1000
+
+    def settle() -> None:
+        for tid in ids:
+            t.request("GET", f"/terminals/{tid}/wait", params={"timeout": 30}, timeout=40)
+
+    alone = []
+    for tid in ids:
+        alone.append(post(tid))
+        settle()
+    together: list[float] = []
+    for _ in range(3):
+        with concurrent.futures.ThreadPoolExecutor(count) as pool:
+            together += list(pool.map(post, ids))
+        settle()
+    return {"alone_median": median(alone), "together_median": median(together), "together_max": max(together)}
+
+
+def restart_adoption(t: Target, terminals: int, runs: int) -> dict[str, float]:
+    """SIGKILL the server with ``terminals`` live ones; time the restart until healthy, and check at once
+    that every terminal is tracked (answers with its status, and takes input)."""
+    grow(t, terminals)
+    times, untracked = [], 0
+    for _ in range(runs):
+        t.stop(signal.SIGKILL)
+        times.append(t.start())
+        health = t.request("GET", "/health")[1]
+        untracked += terminals - int(health["terminals"])
+        for s in t.sessions():
+            status, body = t.request("GET", f"/terminals/{s['conductor_id']}")
+            untracked += status != 200 or body["status"] in ("unknown", "error")
+    probe = t.sessions()[0]["conductor_id"]
+    accepted = t.request("POST", f"/terminals/{probe}/input", body={"message": "after restart"})[0] == 200
+    return {"median_s": median(times), "max_s": max(times), "untracked": untracked, "input_ok": accepted}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer runs and shorter loads (a smoke check)")
+    parser.add_argument("--no-write", action="store_true", help="print without touching docs/performance.md")
+    opts = parser.parse_args()
+    runs, seconds, scale = (3, 3, (1, 20, 30)) if opts.quick else (7, 10, (1, 20, 50, 100))
+    compile_bytecode(CAO_VENV, ROOT / "src")
+    compile_bytecode(UPSTREAM_VENV)
+    fig: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="cao-compare-") as tmp:
+        cao, upstream = cao_target(Path(tmp)), upstream_target(Path(tmp))
+        both = [cao, upstream]
+        try:
+            fig["start"] = start_to_health(both, runs)
+            fig["imports_ms"] = import_share(runs * 2)
+            fig["help"] = dict(zip(["cao", "upstream"], [
+                hyperfine([f"{t.cli} --help"], env=t.env, runs=runs * 3)[0] for t in both], strict=True))
+            for t in both:
+                t.start()
+            fig["health"] = {t.name: wrk(t, "/health", 50, seconds) for t in both}
+            for t in both:
+                grow(t, 20)
+            time.sleep(3)  # every terminal idle, one reconciliation pass done
+            fig["sessions"] = {t.name: wrk(t, "/sessions", 50, seconds) for t in both}
+            fig["memory"] = {t.name: memory_per_terminal(t, 20) for t in both}
+            upstream.remove_all()
+            upstream.stop()
+            upstream.kill_tmux()
+            fig["inputs"] = concurrent_inputs(cao, 10)
+            fig["scale"] = {}
+            for n in scale:
+                if n < len(cao.sessions()):
+                    continue
+                grow(cao, n)
+                fig["scale"][n] = median(sessions_latency(cao, 300))
+            fig["restart"] = restart_adoption(cao, max(scale[-1], 50) if not opts.quick else 30, 3)
+        finally:
+            for t in both:
+                if t.process is not None:
+                    t.stop(signal.SIGKILL)
+                t.kill_tmux()
+    report = render(fig, quick=opts.quick)
+    print(report)
+    if not opts.no_write:
+        write_section(ROOT / "docs" / "performance.md", report)
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace this script's section (from MARK to the next '## '), keeping every other section."""
+    text = path.read_text() if path.exists() else "# Performance\n"
+    if MARK in text:
+        before, rest = text.split(MARK, 1)
+        after = rest[rest.find("\n## "):] if "\n## " in rest else ""
+        text = before + section.rstrip("\n") + "\n" + after
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)
+
+
+def render(fig: dict, *, quick: bool) -> str:
+    cao, up = "cao", "public CAO 2.5.4"
+    start = fig["start"]
+    s_cao, s_up = median(start[cao]), median(start[up])
+    imports = fig["imports_ms"] / 1000
+    health, sessions, memory = fig["health"], fig["sessions"], fig["memory"]
+    scale, inputs, restart, help_ms = fig["scale"], fig["inputs"], fig["restart"], fig["help"]
+    mem_c, mem_u = memory[cao], memory[up]
+    kinds = ", ".join(f"{k} {v:.1f} MB" for k, v in mem_c["kinds"].items())
+    tmux = subprocess.run(["tmux", "-V"], capture_output=True, text=True).stdout.strip()
+    n_restart = 30 if quick else max(max(scale), 50)
+    rows = [
+        (f"server start → first healthy `/health` ({len(start[cao])} runs each, interleaved)",
+         f"{s_cao:.2f} s (imports {imports:.2f} s, start-up work {s_cao - imports:.2f} s)", f"{s_up:.2f} s",
+         f"{s_up / s_cao:.1f}× ahead"),
+        ("`GET /health`, 50 connections, wrk", _rps(health[cao]), _rps(health[up]),
+         f"{health[cao]['rps'] / health[up]['rps']:.1f}× ahead"),
+        ("`GET /sessions`, 20 sessions, 50 connections, wrk", _rps(sessions[cao]), _rps(sessions[up]),
+         f"{sessions[cao]['rps'] / sessions[up]['rps']:.0f}× ahead"),
+        ("`GET /sessions` latency vs sessions (median of 300, one client)",
+         ", ".join(f"{n}: {ms:.2f} ms" for n, ms in scale.items()), "—",
+         f"+{(scale[max(scale)] - scale[min(scale)]) / (max(scale) - min(scale)) * 1000:.0f} µs per session"),
+        ("10 inputs to 10 terminals at once (`POST /terminals/{id}/input`)",
+         f"one at a time: median {inputs['alone_median']:.1f} ms; all at once: median "
+         f"{inputs['together_median']:.1f} ms, slowest {inputs['together_max']:.1f} ms", "—",
+         "no lock between terminals"),
+        ("`cao --help` cold (hyperfine)", f"{help_ms['cao']:.0f} ms", f"{help_ms['upstream']:.0f} ms",
+         f"{help_ms['upstream'] / help_ms['cao']:.1f}× ahead"),
+        ("memory per idle terminal, agent excluded (PSS, 20 terminals)",
+         f"{mem_c['pss_mb']:.1f} MB PSS / {mem_c['rss_mb']:.1f} MB RSS in {mem_c['processes']:.0f} process(es): "
+         f"{kinds}", f"{mem_u['pss_mb']:.1f} MB PSS / {mem_u['rss_mb']:.1f} MB RSS", ""),
+        (f"restart (SIGKILL) → healthy, {n_restart} live terminals re-adopted",
+         f"median {restart['median_s']:.2f} s, max {restart['max_s']:.2f} s; {restart['untracked']} untracked "
+         f"right after; input accepted: {'yes' if restart['input_ok'] else 'NO'}", "—", ""),
+    ]
+    lines = [
+        f"{MARK} 2.5.4",
+        "",
+        "Written by `uv run python bench/compare.py` (after `bench/install_upstream.sh`); do not edit by hand.",
+        f"One run, both on this machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {tmux}, {time.strftime('%Y-%m-%d %H:%M')}{' (quick run)' if quick else ''}.",
+        "",
+        "| figure | cao | public CAO 2.5.4 | ratio |",
+        "|---|---|---|---|",
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows],
+        "",
+        "Medians unless stated. Both venvs have their bytecode compiled (pip does it at install, `uv sync` does",
+        "not). Imports: `python -c 'import cao.server.main, cao.server.app, uvicorn'` minus `python -c pass`;",
+        "start-up work is the rest (migrations, loading the store, re-adoption, uvicorn binding). Memory",
+        "counts every process tmux runs for the terminals (each pane's tree and its pipe-pane reader) except",
+        "the agent itself. The load generator (wrk, 2 threads) shares the 2 cores with the server.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _rps(r: dict[str, float]) -> str:
+    return f"{r['rps']:,.0f} req/s, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.1f} ms" + (
+        f", {r['non_2xx']} non-2xx" if r["non_2xx"] else "")
+
+
+if __name__ == "__main__":
+    main()
