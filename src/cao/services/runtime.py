@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from cao.services.registry import Registry
 
 log = logging.getLogger(__name__)
+TMUX_THREADS = 64
 
 
 @dataclass
@@ -62,6 +64,10 @@ class Runtime:
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
         settings.ensure_dirs()
+        # tmux runs happen in threads (asyncio.to_thread): enough of them that inputs to different
+        # terminals never queue behind one another (the default pool has cores + 4 = 6 here).
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=TMUX_THREADS, thread_name_prefix="cao-tmux"))
         tmux = TmuxBackend(settings.tmux_socket)
         with contextlib.suppress(TmuxError):
             tmux.check()  # read tmux's version once, so /health never runs tmux
