@@ -138,7 +138,7 @@ class StatusEngine:
         for tid, monitor in monitors.items():
             pane = panes[tid]
             captured, cursor = captures.get(pane.pane_id, ("", (0, 0)))
-            monitor.screen.reset(pane.width, pane.height, captured, cursor)
+            monitor.screen.load(pane.width, pane.height, captured, cursor)
             self.evaluate(monitor)
         return monitors
 
@@ -175,8 +175,8 @@ class StatusEngine:
 
     def resync(self, monitor: TerminalMonitor, width: int, height: int) -> None:
         assert monitor.pane_id
-        captured = self.tmux.capture(monitor.pane_id, escapes=True)
-        monitor.screen.reset(width, height, captured, self.tmux.cursor(monitor.pane_id))
+        captured = self.tmux.capture(monitor.pane_id)
+        monitor.screen.load(width, height, captured, self.tmux.cursor(monitor.pane_id))
         self.evaluate(monitor)
 
     def close(self, terminal_id: str) -> None:

@@ -9,6 +9,7 @@ ten agents answered at once.)
 from __future__ import annotations
 
 import codecs
+import unicodedata
 
 import pyte
 from wcwidth import wcwidth
@@ -62,6 +63,35 @@ class VirtualScreen:
         self.screen.resize(lines, columns)
         self.screen.reset()
         self.stream.feed(captured.replace("\n", "\r\n"))
+        x, y = cursor
+        self.screen.cursor_position(y + 1, x + 1)
+        self._rows = [""] * lines
+        self.screen.dirty.update(range(lines))
+        self._render_dirty()
+
+    def load(self, columns: int, lines: int, captured: str, cursor: tuple[int, int]) -> None:
+        """Start over from a plain capture (``capture-pane`` without ``-e``), writing the cells
+        directly: ~10× faster than parsing the capture (re-adopting 50 panes took 0.3 s that way).
+        Colours are not restored; detection reads text only."""
+        self.screen.resize(lines, columns)
+        self.screen.reset()
+        blank = self.screen.default_char
+        for y, text in enumerate(captured.split("\n")[:lines]):
+            line, x = self.screen.buffer[y], 0
+            for char in text:
+                if x >= columns:
+                    break
+                width = 1 if " " <= char < "\u0300" else wcwidth(char)
+                if width <= 0:  # as pyte draws: a combining mark joins the previous cell, others vanish
+                    if width == 0 and x and unicodedata.combining(char):
+                        previous = line[x - 1]
+                        line[x - 1] = previous._replace(data=unicodedata.normalize("NFC", previous.data + char))
+                    continue
+                line[x] = blank._replace(data=char)
+                if width == 2 and x + 1 < columns:
+                    line[x + 1] = blank._replace(data="")
+                    x += 1
+                x += 1
         x, y = cursor
         self.screen.cursor_position(y + 1, x + 1)
         self._rows = [""] * lines

@@ -199,7 +199,7 @@ class TmuxBackend:
         self.run("pipe-pane", "-t", pane_id, _pipe_command(fifo))
 
     def pipe_and_capture(self, targets: list[tuple[str, Path]]) -> dict[str, tuple[str, tuple[int, int]]]:
-        """Pipe each pane to its FIFO, then capture its screen (``-e``) and cursor: one tmux run for all.
+        """Pipe each pane to its FIFO, then capture its screen (plain text) and cursor: one tmux run for all.
 
         Returns pane id → (captured screen, cursor). Raises TmuxError if any step fails (tmux stops
         at the first failing command), e.g. a pane that vanished meanwhile.
@@ -208,7 +208,7 @@ class TmuxBackend:
         args: list[str] = []
         for pane_id, fifo in targets:
             args += ["pipe-pane", "-t", pane_id, _pipe_command(fifo), ";",
-                     "capture-pane", "-p", "-e", "-t", pane_id, ";",
+                     "capture-pane", "-p", "-t", pane_id, ";",
                      "display-message", "-p", "-t", pane_id, f"{marker} #{{pane_id}} #{{cursor_x}} #{{cursor_y}}",
                      ";"]
         if not args:

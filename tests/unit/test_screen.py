@@ -73,3 +73,18 @@ def test_reset_rebuilds_rows_at_the_new_size() -> None:
     screen.reset(30, 4, "first\nsecond \x1b[32mgreen\x1b[0m\nthird", (2, 2))
     assert screen.size == (30, 4)
     assert screen.rows() == ["first", "second green", "third", ""] == _pyte_rows(screen)
+
+
+def test_load_from_a_plain_capture_shows_what_parsing_it_shows() -> None:
+    capture = "\n".join(["plain line", "wide 漢字 and 🙂 emoji", "combining e\u0301 and a\u0308", "",
+                         "─" * 48, "x" * 42 + "漢漢漢", "   indented", "last line"])
+    loaded, parsed = VirtualScreen(48, 10), VirtualScreen(48, 10)
+    loaded.feed(b"stale content that must go")
+    loaded.load(48, 10, capture, (3, 4))
+    parsed.reset(48, 10, capture, (3, 4))
+    assert loaded.rows() == parsed.rows() == _pyte_rows(parsed)
+    assert loaded.rows()[1] == "wide 漢字 and 🙂 emoji"
+    assert (loaded.screen.cursor.x, loaded.screen.cursor.y) == (3, 4)
+    loaded.feed(b"\x1b[1;7HLINE")  # later output lands on the loaded cells as on parsed ones
+    parsed.feed(b"\x1b[1;7HLINE")
+    assert loaded.rows() == parsed.rows()

@@ -40,8 +40,8 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = Runtime.start(settings)
+        adopted, vanished = adopt_terminals(rt)  # stores the adopted statuses itself, in one transaction
         rt.engine.listeners.append(lambda monitor, previous: terminal_service.persist_status(rt, monitor, previous))
-        adopted, vanished = adopt_terminals(rt)
         if adopted or vanished:
             log.warning("re-adopted %d live terminal(s); %d had vanished", adopted, vanished)
         app.state.runtime = rt
