@@ -26,6 +26,7 @@ from harness import (
     LOOPBACK,
     Target,
     comm,
+    free_port,
     hyperfine,
     median,
     memory_kb,
@@ -68,6 +69,15 @@ def sessions_latency(t: Target, count: int) -> list[float]:
         assert response.status == 200, response.status
     conn.close()
     return out
+
+
+def bare_target(cao: Target) -> Target:
+    """cao's server without its middleware (Host/Origin checks), to show what the middleware costs."""
+    port, home = free_port(), cao.home.parent / "bare-home"
+    env = {**cao.env, "CAO_API_PORT": str(port), "CAO_HOME": str(home), "CAO_TMUX_SOCKET": f"cao_bare_{os.getpid()}"}
+    return Target(name="cao, no middleware", server_argv=[str(CAO_VENV / "bin" / "python"),
+                  str(ROOT / "bench" / "bare_server.py"), str(port)], cli=cao.cli, env=env, port=port, home=home,
+                  provider=cao.provider, is_cao=True)
 
 
 def label(pid: int) -> str:
@@ -161,9 +171,11 @@ def main() -> None:
             fig["imports_ms"] = import_share(runs * 2)
             fig["help"] = dict(zip(["cao", "upstream"], [
                 hyperfine([f"{t.cli} --help"], env=t.env, runs=runs * 3)[0] for t in both], strict=True))
-            for t in both:
+            bare = bare_target(cao)
+            for t in (*both, bare):
                 t.start()
-            fig["health"] = {t.name: wrk(t, "/health", 50, seconds) for t in both}
+            fig["health"] = {t.name: wrk(t, "/health", 50, seconds) for t in (*both, bare)}
+            bare.stop()
             for t in both:
                 grow(t, 20)
             time.sleep(3)  # every terminal idle, one reconciliation pass done
@@ -220,6 +232,9 @@ def render(fig: dict, *, quick: bool) -> str:
          f"{s_up / s_cao:.1f}× ahead"),
         ("`GET /health`, 50 connections, wrk", _rps(health[cao]), _rps(health[up]),
          f"{health[cao]['rps'] / health[up]['rps']:.1f}× ahead"),
+        ("`GET /health` without cao's Host/Origin middleware (its cost)", _rps(health["cao, no middleware"]), "—",
+         f"the middleware costs {(1 - health[cao]['rps'] / health['cao, no middleware']['rps']) * 100:.0f} % "
+         "of req/s"),
         ("`GET /sessions`, 20 sessions, 50 connections, wrk", _rps(sessions[cao]), _rps(sessions[up]),
          f"{sessions[cao]['rps'] / sessions[up]['rps']:.0f}× ahead"),
         ("`GET /sessions` latency vs sessions (median of 300, one client)",

@@ -107,7 +107,8 @@ class StatusEngine:
         """Start tracking a live pane found at startup: re-pipe it and rebuild its screen."""
         monitor = self._open_adopted(terminal_id, provider, pane)
         try:
-            self.tmux.pipe(pane.pane_id, monitor.fifo)
+            if not pane.dead:  # tmux refuses to pipe a dead pane; its screen can still be read
+                self.tmux.pipe(pane.pane_id, monitor.fifo)
             self.resync(monitor, pane.width, pane.height)
         except BaseException:
             self.close(terminal_id)
@@ -123,7 +124,8 @@ class StatusEngine:
         monitors = {tid: self._open_adopted(tid, provider, pane) for tid, provider, pane in found}
         panes = {tid: pane for tid, _provider, pane in found}
         try:
-            captures = self.tmux.pipe_and_capture([(panes[tid].pane_id, m.fifo) for tid, m in monitors.items()])
+            captures = self.tmux.pipe_and_capture(
+                [(panes[tid].pane_id, None if panes[tid].dead else m.fifo) for tid, m in monitors.items()])
         except TmuxError as exc:
             log.warning("adopting %d panes at once failed (%s); adopting them one by one", len(found), exc)
             for tid in monitors:

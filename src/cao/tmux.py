@@ -198,8 +198,9 @@ class TmuxBackend:
     def pipe(self, pane_id: str, fifo: Path) -> None:
         self.run("pipe-pane", "-t", pane_id, _pipe_command(fifo))
 
-    def pipe_and_capture(self, targets: list[tuple[str, Path]]) -> dict[str, tuple[str, tuple[int, int]]]:
-        """Pipe each pane to its FIFO, then capture its screen (plain text) and cursor: one tmux run for all.
+    def pipe_and_capture(self, targets: list[tuple[str, Path | None]]) -> dict[str, tuple[str, tuple[int, int]]]:
+        """Pipe each pane to its FIFO (none for a dead pane: tmux refuses), then capture its screen
+        (plain text) and cursor: one tmux run for all.
 
         Returns pane id → (captured screen, cursor). Raises TmuxError if any step fails (tmux stops
         at the first failing command), e.g. a pane that vanished meanwhile.
@@ -207,8 +208,9 @@ class TmuxBackend:
         marker = f"cao-capture-end-{secrets.token_hex(8)}"  # pane output cannot guess it
         args: list[str] = []
         for pane_id, fifo in targets:
-            args += ["pipe-pane", "-t", pane_id, _pipe_command(fifo), ";",
-                     "capture-pane", "-p", "-t", pane_id, ";",
+            if fifo is not None:
+                args += ["pipe-pane", "-t", pane_id, _pipe_command(fifo), ";"]
+            args += ["capture-pane", "-p", "-t", pane_id, ";",
                      "display-message", "-p", "-t", pane_id, f"{marker} #{{pane_id}} #{{cursor_x}} #{{cursor_y}}",
                      ";"]
         if not args:

@@ -71,15 +71,21 @@ def test_restart_readopts_every_live_terminal_before_answering(
         send_and_wait(api, tid, f"before {tid}")
     server.stop("kill")
     tmux(settings, "kill-session", "-t", "=cao-r5")  # vanishes while the server is down
+    agent = int(tmux(settings, "list-panes", "-t", "=cao-r4", "-F", "#{pane_pid}").stdout.split()[0])
+    os.kill(agent, signal.SIGKILL)  # exits while the server is down; its pane stays (remain-on-exit)
+    retry_until(lambda: tmux(settings, "list-panes", "-t", "=cao-r4", "-F", "#{pane_dead}").stdout.strip() == "1",
+                message="the pane is dead")
     server.start()
     # No waiting: the first answers already know every terminal.
     assert api.get("/health")["terminals"] == 5
-    for tid in ids[:5]:
+    for tid in ids[:4]:
         terminal = api.get(f"/terminals/{tid}")
         assert terminal["status"] == "completed" and terminal["exit_reason"] is None, terminal
+    exited = api.get(f"/terminals/{ids[4]}")
+    assert exited["status"] == "error" and "the agent exited" in exited["exit_reason"], exited
     assert "vanished" in api.get(f"/terminals/{ids[5]}")["exit_reason"]
     assert [s["name"] for s in api.get("/sessions")] == [f"cao-r{i}" for i in range(5)]
-    for tid in ids[:5]:
+    for tid in ids[:4]:
         assert send_and_wait(api, tid, f"after {tid}")["status"] == "completed"
     assert api.get(f"/terminals/{ids[0]}/output", mode="last")["output"].endswith(f"after {ids[0]}")
 

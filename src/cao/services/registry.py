@@ -4,7 +4,8 @@ Reads (``GET /sessions``, ``GET /terminals/{id}``, every service's record lookup
 here: no query per terminal and no ``tmux`` subprocess per request. It cannot drift from the
 store because it is fed by the ORM itself: every committed insert, update or delete of a
 ``TerminalRecord`` or ``SessionRecord`` (by any code, through any ``Session`` on this engine) is
-applied here after the commit; a rolled-back change is dropped. Only cao-server writes the store.
+applied here after the commit; a rolled-back change is dropped. Only cao-server writes the store,
+and only on its event loop, so these dicts need no lock.
 
 Which tmux sessions exist (and whether a client is attached) comes from the reconciliation pass's
 one ``list-panes`` for all terminals; sessions cao creates or removes in between are applied at
