@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import sections
 from harness import (
     LOOPBACK,
     Target,
@@ -36,25 +37,51 @@ from harness import (
 )
 from targets import CAO_VENV, ROOT, UPSTREAM_VENV, agent_test, cao_target, compile_bytecode, upstream_target
 
-MARK = "## Side by side with the public CAO"
+MARK = sections.COMPARE
 RESTART_TERMINALS, RESTART_TERMINALS_QUICK = 50, 30
 
 
+IMPORTS = "imports"  # key of cao-server's import time in start_to_health's result
+
+
 def start_to_health(targets: list[Target], runs: int) -> dict[str, list[float]]:
+    """Start → healthy of each target, interleaved so all see the same machine; with each round, the
+    time cao-server spends importing its modules (the rest of its start is start-up work)."""
     out: dict[str, list[float]] = {t.name: [] for t in targets}
-    for _ in range(runs):  # interleaved, so both see the same machine
+    out[IMPORTS] = []
+    py = str(CAO_VENV / "bin" / "python")
+    for _ in range(runs):
         for t in targets:
             out[t.name].append(t.start())
             t.stop()
+        bare = _wall([py, "-c", "pass"])
+        out[IMPORTS].append(_wall([py, "-c", "import cao.server.main, cao.server.app, uvicorn"]) - bare)
     return out
 
 
-def import_share(runs: int) -> float:
-    """ms cao-server spends importing its modules (the rest of start → healthy is start-up work)."""
-    py = str(CAO_VENV / "bin" / "python")
-    imports, bare = hyperfine([f"{py} -c 'import cao.server.main, cao.server.app, uvicorn'", f"{py} -c pass"],
-                              env=dict(os.environ), runs=runs)
-    return imports - bare
+def _wall(argv: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, check=True)
+    return time.perf_counter() - start
+
+
+GROUPS = {"fastapi": "FastAPI/Starlette", "starlette": "FastAPI/Starlette", "sqlalchemy": "SQLAlchemy/SQLModel",
+          "sqlmodel": "SQLAlchemy/SQLModel", "pydantic": "pydantic", "pydantic_core": "pydantic", "cao": "cao's own"}
+
+
+def import_shares() -> dict[str, float]:
+    """Share of cao-server's import time per library (``python -X importtime`` self times, grouped)."""
+    out = subprocess.run([str(CAO_VENV / "bin" / "python"), "-X", "importtime", "-c",
+                          "import cao.server.main, cao.server.app, uvicorn"], capture_output=True, text=True).stderr
+    by_group: dict[str, float] = {}
+    for line in out.splitlines():
+        parts = line.split("|")
+        if len(parts) == 3 and parts[0].split(":")[-1].strip().isdigit():
+            top = parts[2].strip().split(".")[0]
+            group = GROUPS.get(top, "the rest (stdlib, uvicorn, pyte, yaml, …)")
+            by_group[group] = by_group.get(group, 0) + int(parts[0].split(":")[-1])
+    total = sum(by_group.values()) or 1
+    return {k: v / total for k, v in sorted(by_group.items(), key=lambda kv: -kv[1])}
 
 
 def sessions_latency(t: Target, count: int) -> list[float]:
@@ -168,7 +195,7 @@ def main() -> None:
         both = [cao, upstream]
         try:
             fig["start"] = start_to_health(both, runs)
-            fig["imports_ms"] = import_share(runs * 2)
+            fig["import_shares"] = import_shares()
             fig["help"] = dict(zip(["cao", "upstream"], [
                 hyperfine([f"{t.cli} --help"], env=t.env, runs=runs * 3)[0] for t in both], strict=True))
             bare = bare_target(cao)
@@ -200,26 +227,14 @@ def main() -> None:
     report = render(fig, quick=opts.quick)
     print(report)
     if not opts.no_write:
-        write_section(ROOT / "docs" / "performance.md", report)
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace this script's section (from MARK to the next '## '), keeping every other section."""
-    text = path.read_text() if path.exists() else "# Performance\n"
-    if MARK in text:
-        before, rest = text.split(MARK, 1)
-        after = rest[rest.find("\n## "):] if "\n## " in rest else ""
-        text = before + section.rstrip("\n") + "\n" + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
+        sections.write_section(ROOT / "docs" / "performance.md", sections.COMPARE, report)
 
 
 def render(fig: dict, *, quick: bool) -> str:
     cao, up = "cao", "public CAO 2.5.4"
     start = fig["start"]
     s_cao, s_up = median(start[cao]), median(start[up])
-    imports = fig["imports_ms"] / 1000
+    imports = median(start[IMPORTS])
     health, sessions, memory = fig["health"], fig["sessions"], fig["memory"]
     scale, inputs, restart, help_ms = fig["scale"], fig["inputs"], fig["restart"], fig["help"]
     mem_c, mem_u = memory[cao], memory[up]
@@ -266,7 +281,9 @@ def render(fig: dict, *, quick: bool) -> str:
         "",
         "Medians unless stated. Both venvs have their bytecode compiled (pip does it at install, `uv sync` does",
         "not). Imports: `python -c 'import cao.server.main, cao.server.app, uvicorn'` minus `python -c pass`;",
-        "start-up work is the rest (migrations, loading the store, re-adoption, uvicorn binding). Memory",
+        "start-up work is the rest (migrations, loading the store, re-adoption, uvicorn binding). The imports",
+        "split as " + ", ".join(f"{name} {share * 100:.0f} %" for name, share in fig["import_shares"].items())
+        + " (`python -X importtime` self times). Memory",
         "counts every process tmux runs for the terminals (each pane's tree and its pipe-pane reader) except",
         "the agent itself. The load generator (wrk, 2 threads) shares the 2 cores with the server.",
         "",

@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
             reconciler.cancel()
             sweeper.cancel()
             rt.engine.close_all()
+            rt.registry.flush()
             rt.db.dispose()
             if pid_file:
                 with contextlib.suppress(FileNotFoundError):

@@ -17,8 +17,10 @@ changes: a store change, a different tmux listing, or a terminal's status (``inv
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -30,6 +32,7 @@ from cao.store import open_session
 from cao.tmux import PaneInfo
 
 _PENDING = "cao_registry_pending"
+WRITE_BEHIND_S = 0.05
 _REGISTRIES: weakref.WeakKeyDictionary[sa.Engine, Registry] = weakref.WeakKeyDictionary()
 
 
@@ -43,6 +46,9 @@ class Registry:
         self._seq = 0
         self._recent: dict[str, tuple[int, bool]] = {}  # session name → (seq, exists) since a listing began
         self._rendered: dict[str, bytes] = {}
+        self._engine = engine
+        self._unwritten: dict[str, dict[str, Any]] = {}  # terminal id → fields to store (write_behind)
+        self._flush_handle: asyncio.TimerHandle | None = None
         with open_session(engine) as db:
             for session in db.exec(select(SessionRecord)):
                 self.sessions[session.name] = session
@@ -72,6 +78,43 @@ class Registry:
     def invalidate(self, *_args: object) -> None:
         """Something a rendered answer may show has changed (also a status listener of the engine)."""
         self._rendered.clear()
+
+    # --- writes that may wait a moment -------------------------------------------------
+
+    def write_behind(self, terminal_id: str, **fields: Any) -> None:
+        """Set these fields of a terminal now (in memory) and store them within ``WRITE_BEHIND_S``,
+        coalesced with the others into one transaction. For frequent, small facts (status changes,
+        ``last_active``): a commit each on the event loop made independent terminals wait for one
+        another's commits. A crash can lose the last moment's; re-adoption recomputes statuses."""
+        record = self.terminals.get(terminal_id)
+        if record is None:
+            return
+        for name, value in fields.items():
+            setattr(record, name, value)
+        self._unwritten.setdefault(terminal_id, {}).update(fields)
+        self.invalidate()
+        if self._flush_handle is None:
+            try:
+                self._flush_handle = asyncio.get_running_loop().call_later(WRITE_BEHIND_S, self.flush)
+            except RuntimeError:  # no event loop (a script, a test): store at once
+                self.flush()
+
+    def flush(self) -> None:
+        """Store what ``write_behind`` holds (also called at shutdown)."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        unwritten, self._unwritten = self._unwritten, {}
+        if not unwritten:
+            return
+        with open_session(self._engine) as db:
+            for terminal_id, fields in unwritten.items():
+                row = db.get(TerminalRecord, terminal_id)
+                if row is not None:  # else removed meanwhile
+                    for name, value in fields.items():
+                        setattr(row, name, value)
+                    db.add(row)
+            db.commit()
 
     # --- the tmux side (fed by the reconciliation pass) -------------------------------
 

@@ -58,14 +58,8 @@ def to_public(rt: Runtime, record: TerminalRecord) -> Terminal:
 
 
 def persist_status(rt: Runtime, monitor: TerminalMonitor, _previous: Status) -> None:
-    with open_session(rt.db) as db:
-        record = db.get(TerminalRecord, monitor.terminal_id)
-        if record is not None:
-            record.status = monitor.status.value
-            record.exit_reason = monitor.exit_reason
-            record.status_changed_at = utcnow()
-            db.add(record)
-            db.commit()
+    rt.registry.write_behind(monitor.terminal_id, status=monitor.status.value, exit_reason=monitor.exit_reason,
+                             status_changed_at=utcnow())  # one transaction for many (services/registry.py)
 
 
 def _new_terminal_id(rt: Runtime) -> str:
@@ -244,12 +238,7 @@ def live_monitor(rt: Runtime, terminal_id: str) -> TerminalMonitor:
 
 
 def _touch(rt: Runtime, terminal_id: str) -> None:
-    with open_session(rt.db) as db:
-        record = db.get(TerminalRecord, terminal_id)
-        if record is not None:
-            record.last_active = utcnow()
-            db.add(record)
-            db.commit()
+    rt.registry.write_behind(terminal_id, last_active=utcnow())
 
 
 async def send_input(rt: Runtime, terminal_id: str, message: str, *, new_turn: bool = True) -> int:
