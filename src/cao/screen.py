@@ -10,11 +10,24 @@ from __future__ import annotations
 
 import codecs
 import unicodedata
+from typing import TYPE_CHECKING, Any
 
-import pyte
-from wcwidth import wcwidth
+if TYPE_CHECKING:
+    import pyte
+
+# pyte (and its wcwidth tables, ~25 ms to import) load with the first screen, not with the server.
+wcwidth: Any = None
 
 WIDE_FROM = "\u1100"  # no character below this is double width
+
+
+def _load_pyte() -> Any:
+    global wcwidth
+    import pyte
+    from wcwidth import wcwidth as width_of
+
+    wcwidth = width_of
+    return pyte
 
 
 def render_line(line: dict[int, pyte.screens.Char], columns: int) -> str:
@@ -38,6 +51,7 @@ def render_line(line: dict[int, pyte.screens.Char], columns: int) -> str:
 
 class VirtualScreen:
     def __init__(self, columns: int, lines: int) -> None:
+        pyte = _load_pyte()
         self.screen = pyte.Screen(columns, lines)
         self.stream = pyte.Stream(self.screen)
         # Incremental decoding: a glyph split across two reads must not become U+FFFD.
