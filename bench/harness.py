@@ -94,13 +94,17 @@ class Target:
 
     # --- the server process -----------------------------------------------------------
 
-    def start(self, timeout: float = 60.0) -> float:
-        """Start the server; return seconds from spawn to the first 200 from /health."""
+    @property
+    def log_path(self) -> Path:
+        return self.home.parent / f"{self.name}-server.log"
+
+    def start(self, *args: str, timeout: float = 60.0) -> float:
+        """Start the server (with extra ``args``); return seconds from spawn to the first 200 from /health."""
         if self.healthy():
             raise SystemExit(f"something already answers at {self.base}")
-        log = open(self.home.parent / f"{self.name}-server.log", "ab")  # noqa: SIM115 (kept by the child)
+        log = open(self.log_path, "ab")  # noqa: SIM115 (kept by the child)
         start = time.perf_counter()
-        self.process = subprocess.Popen(self.server_argv, env=self.env, stdout=log, stderr=log,
+        self.process = subprocess.Popen([*self.server_argv, *args], env=self.env, stdout=log, stderr=log,
                                         start_new_session=True, cwd=self.home.parent)
         while not self.healthy():
             if self.process.poll() is not None:

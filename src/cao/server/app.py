@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -39,11 +40,14 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        begun = time.perf_counter()
         rt = Runtime.start(settings)
+        started = time.perf_counter()
         adopted, vanished = adopt_terminals(rt)  # stores the adopted statuses itself, in one transaction
         rt.engine.listeners.append(lambda monitor, previous: terminal_service.persist_status(rt, monitor, previous))
         if adopted or vanished:
-            log.warning("re-adopted %d live terminal(s); %d had vanished", adopted, vanished)
+            log.warning("re-adopted %d live terminal(s) in %.0f ms; %d had vanished", adopted,
+                        (time.perf_counter() - started) * 1000, vanished)
         app.state.runtime = rt
         rt.engine.listeners.append(rt.inbox.on_status)
         reconciler = asyncio.create_task(_reconcile_forever(rt))
@@ -51,6 +55,8 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
         rt.inbox.pump_all()
         if pid_file:
             pid_file.write_text(str(os.getpid()))
+        log.info("start-up work took %.0f ms (re-adopting %d terminal(s): %.0f ms)",
+                 (time.perf_counter() - begun) * 1000, adopted, (time.perf_counter() - started) * 1000)
         try:
             yield
         finally:
