@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import sections  # noqa: E402  (bench/sections.py, next to this script)
 from tests.conftest import free_port  # noqa: E402
 from tests.screens.record_codex import seed_codex_home  # noqa: E402
 
@@ -132,10 +133,7 @@ def main() -> None:
     report = render(ready, detection, opts.runs)
     print(report)
     if not opts.no_write:
-        perf = ROOT / "docs" / "performance.md"
-        text = perf.read_text() if perf.exists() else "# Performance\n"
-        text = text.split(MARK)[0].rstrip() + "\n\n" + report
-        perf.write_text(text)
+        sections.write_section(ROOT / "docs" / "performance.md", MARK, report)
 
 
 def render(ready: dict[str, list[float]], detection: dict[str, list[float]], runs: int) -> str:

@@ -15,12 +15,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import sections  # bench/sections.py, next to this script
+
 from cao.client import ApiClient
 from cao.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-REAL_CLIS_MARK = "## Real CLIs"  # the section bench/real_clis.py writes
 
 
 def free_port() -> int:
@@ -261,10 +262,7 @@ def main() -> None:
     report += "\n" + render_orchestration(orchestration)
     print(report)
     if not opts.no_write:
-        perf = ROOT / "docs" / "performance.md"
-        real = REAL_CLIS_MARK + perf.read_text().split(REAL_CLIS_MARK, 1)[1] if perf.exists() and \
-            REAL_CLIS_MARK in perf.read_text() else ""
-        perf.write_text(report + ("\n" + real if real else ""))  # keep bench/real_clis.py's section
+        sections.write_top(ROOT / "docs" / "performance.md", report)  # keeps the other scripts' sections
 
 
 def render(status: list[float], inp: list[float], create: list[float], idle: dict[int, dict[str, float]],

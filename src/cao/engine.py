@@ -22,7 +22,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
+from cao.errors import TmuxError
 from cao.events import EventBus
 from cao.providers.base import Provider
 from cao.screen import VirtualScreen
@@ -65,6 +67,14 @@ class TerminalMonitor:
 StatusListener = Callable[[TerminalMonitor, Status], None]
 
 
+class PaneObserver(Protocol):
+    """Told what each reconciliation's ``list-panes`` saw (``mark`` is taken just before listing)."""
+
+    def mark(self) -> int: ...
+
+    def observe(self, panes: list[PaneInfo], mark: int) -> None: ...
+
+
 class StatusEngine:
     def __init__(self, tmux: TmuxBackend, bus: EventBus, fifo_dir: Path) -> None:
         self.tmux = tmux
@@ -72,6 +82,7 @@ class StatusEngine:
         self.fifo_dir = fifo_dir
         self.monitors: dict[str, TerminalMonitor] = {}
         self.listeners: list[StatusListener] = []
+        self.observers: list[PaneObserver] = []
         self.loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task[None]] = set()  # strong references until they finish
 
@@ -94,13 +105,51 @@ class StatusEngine:
 
     def adopt(self, terminal_id: str, provider: Provider, pane: PaneInfo) -> TerminalMonitor:
         """Start tracking a live pane found at startup: re-pipe it and rebuild its screen."""
+        monitor = self._open_adopted(terminal_id, provider, pane)
+        try:
+            if not pane.dead:  # tmux refuses to pipe a dead pane; its screen can still be read
+                self.tmux.pipe(pane.pane_id, monitor.fifo)
+            self.resync(monitor, pane.width, pane.height)
+        except BaseException:
+            self.close(terminal_id)
+            raise
+        return monitor
+
+    def adopt_all(self, found: list[tuple[str, Provider, PaneInfo]]) -> dict[str, TerminalMonitor]:
+        """``adopt`` for many panes with one tmux run for all of them (pipe, capture, cursor).
+
+        Falls back to one pane at a time when the batch fails (a pane vanished meanwhile);
+        a pane that cannot be adopted then is left out of the result.
+        """
+        monitors = {tid: self._open_adopted(tid, provider, pane) for tid, provider, pane in found}
+        panes = {tid: pane for tid, _provider, pane in found}
+        try:
+            captures = self.tmux.pipe_and_capture(
+                [(panes[tid].pane_id, None if panes[tid].dead else m.fifo) for tid, m in monitors.items()])
+        except TmuxError as exc:
+            log.warning("adopting %d panes at once failed (%s); adopting them one by one", len(found), exc)
+            for tid in monitors:
+                self.close(tid)
+            adopted = {}
+            for tid, provider, pane in found:
+                try:
+                    adopted[tid] = self.adopt(tid, provider, pane)
+                except TmuxError as one:
+                    log.warning("could not adopt terminal %s: %s", tid, one)
+            return adopted
+        for tid, monitor in monitors.items():
+            pane = panes[tid]
+            captured, cursor = captures.get(pane.pane_id, ("", (0, 0)))
+            monitor.screen.load(pane.width, pane.height, captured, cursor)
+            self.evaluate(monitor)
+        return monitors
+
+    def _open_adopted(self, terminal_id: str, provider: Provider, pane: PaneInfo) -> TerminalMonitor:
         monitor = self.open(terminal_id, provider, (pane.width, pane.height))
         monitor.pane_id = pane.pane_id
         if pane.pid and not pane.dead:
             self.watch_pid(monitor, pane.pid)
         monitor.mcp_ready = True  # it has been running; its MCP client connected long ago
-        self.tmux.pipe(pane.pane_id, monitor.fifo)
-        self.resync(monitor, pane.width, pane.height)
         return monitor
 
     def watch_pid(self, monitor: TerminalMonitor, pid: int) -> None:
@@ -128,8 +177,8 @@ class StatusEngine:
 
     def resync(self, monitor: TerminalMonitor, width: int, height: int) -> None:
         assert monitor.pane_id
-        captured = self.tmux.capture(monitor.pane_id, escapes=True)
-        monitor.screen.reset(width, height, captured, self.tmux.cursor(monitor.pane_id))
+        captured = self.tmux.capture(monitor.pane_id)
+        monitor.screen.load(width, height, captured, self.tmux.cursor(monitor.pane_id))
         self.evaluate(monitor)
 
     def close(self, terminal_id: str) -> None:
@@ -237,7 +286,11 @@ class StatusEngine:
     # --- the safety net -------------------------------------------------------------
 
     async def reconcile(self) -> None:
-        panes = {pane.pane_id: pane for pane in await asyncio.to_thread(self.tmux.list_panes)}
+        marks = [(observer, observer.mark()) for observer in self.observers]
+        listed = await asyncio.to_thread(self.tmux.list_panes)
+        for observer, mark in marks:
+            observer.observe(listed, mark)
+        panes = {pane.pane_id: pane for pane in listed}
         for monitor in list(self.monitors.values()):
             pane = panes.get(monitor.pane_id or "")
             if monitor.pane_id is None or monitor.exit_reason:

@@ -2,20 +2,22 @@
 
 Agents are started as the window's own command (argv, executed by tmux without a shell),
 so no user or agent text is ever parsed by a shell, and a login shell cannot reset PATH.
+
+Commands are run as ``tmux [-L socket] ...`` subprocesses directly. (libtmux was used for this
+alone — ``Server.cmd`` is a Popen — and importing it cost ~60-140 ms of every server start.)
 """
 
 from __future__ import annotations
 
 import os
 import re
+import secrets
 import shlex
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import libtmux
-import libtmux.exc
 
 from cao.errors import TmuxError
 
@@ -42,6 +44,11 @@ class PaneInfo:
     pid: int | None = None
 
 
+def _pipe_command(fifo: Path) -> str:
+    """The pipe-pane reader: tmux's ``sh -c`` execs ``cat`` at once, so only ``cat`` (≈0.2 MB PSS) stays."""
+    return f"exec cat >> {shlex.quote(str(fifo))}"
+
+
 def parse_version(text: str) -> tuple[int, int]:
     match = re.search(r"(\d+)\.(\d+)", text)
     if not match:
@@ -52,21 +59,38 @@ def parse_version(text: str) -> tuple[int, int]:
 class TmuxBackend:
     def __init__(self, socket_name: str | None = None) -> None:
         self.socket_name = socket_name
-        self.server = libtmux.Server(socket_name=socket_name)
+        self._binary: str | None = None
         self._version: str | None = None
         self._default_terminal: str | None = None
 
     # --- plumbing -------------------------------------------------------------------
 
+    def _exec(self, args: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+        """Run one tmux client; FileNotFoundError when tmux is not installed."""
+        if self._binary is None:
+            self._binary = shutil.which("tmux")
+            if self._binary is None:
+                raise FileNotFoundError("tmux")
+        socket = ("-L", self.socket_name) if self.socket_name else ()
+        return subprocess.run([self._binary, *socket, *args], capture_output=True, text=True, encoding="utf-8",
+                              errors="backslashreplace", check=False)
+
+    @staticmethod
+    def _lines(stdout: str) -> list[str]:
+        lines = stdout.split("\n")
+        while lines and lines[-1] == "":
+            lines.pop()
+        return lines
+
     def run(self, *args: str) -> list[str]:
         try:
-            result = self.server.cmd(*args)
-        except (FileNotFoundError, libtmux.exc.TmuxCommandNotFound) as exc:
+            result = self._exec(args)
+        except FileNotFoundError as exc:
             raise TmuxError(NOT_INSTALLED) from exc
         if result.returncode != 0:
-            detail = " ".join(result.stderr).strip() or f"exit status {result.returncode}"
+            detail = result.stderr.strip().replace("\n", " ") or f"exit status {result.returncode}"
             raise TmuxError(f"tmux {args[0]} failed: {detail}")
-        return list(result.stdout)
+        return self._lines(result.stdout)
 
     def check(self) -> str:
         """Return tmux's version; raise TmuxError when tmux is missing or too old."""
@@ -74,12 +98,15 @@ class TmuxBackend:
             binary = shutil.which("tmux")
             if binary is None:
                 raise TmuxError(NOT_INSTALLED)
-            import subprocess
-
             out = subprocess.run([binary, "-V"], capture_output=True, text=True, check=False).stdout.strip()
             if parse_version(out) < MIN_VERSION:
                 raise TmuxError(f"{out} is too old; cao needs tmux {MIN_VERSION[0]}.{MIN_VERSION[1]} or newer")
             self._version = out
+        return self._version
+
+    @property
+    def known_version(self) -> str | None:
+        """tmux's version if ``check`` has read it already (no subprocess)."""
         return self._version
 
     def attach_argv(self, target: str) -> list[str]:
@@ -91,10 +118,10 @@ class TmuxBackend:
     def _query(self, *args: str) -> list[str]:
         """A read that is lenient: no tmux, or no tmux server running, means nothing exists."""
         try:
-            result = self.server.cmd(*args)
-        except (FileNotFoundError, libtmux.exc.TmuxCommandNotFound):
+            result = self._exec(args)
+        except FileNotFoundError:
             return []
-        return list(result.stdout) if result.returncode == 0 else []
+        return self._lines(result.stdout) if result.returncode == 0 else []
 
     def list_panes(self) -> list[PaneInfo]:
         panes = []
@@ -139,7 +166,7 @@ class TmuxBackend:
         before the pipe is in place. Returns the pane id and the agent's pid.
         """
         target = f"{session}:{window}"
-        pipe = f"exec cat >> {shlex.quote(str(fifo))}"
+        pipe = _pipe_command(fifo)
         width, height = WINDOW_SIZE
         cmds: list[list[str]] = []
         if new_session:
@@ -169,7 +196,35 @@ class TmuxBackend:
         return pane_id, int(pid) if pid.isdigit() else None
 
     def pipe(self, pane_id: str, fifo: Path) -> None:
-        self.run("pipe-pane", "-t", pane_id, f"exec cat >> {shlex.quote(str(fifo))}")
+        self.run("pipe-pane", "-t", pane_id, _pipe_command(fifo))
+
+    def pipe_and_capture(self, targets: list[tuple[str, Path | None]]) -> dict[str, tuple[str, tuple[int, int]]]:
+        """Pipe each pane to its FIFO (none for a dead pane: tmux refuses), then capture its screen
+        (plain text) and cursor: one tmux run for all.
+
+        Returns pane id → (captured screen, cursor). Raises TmuxError if any step fails (tmux stops
+        at the first failing command), e.g. a pane that vanished meanwhile.
+        """
+        marker = f"cao-capture-end-{secrets.token_hex(8)}"  # pane output cannot guess it
+        args: list[str] = []
+        for pane_id, fifo in targets:
+            if fifo is not None:
+                args += ["pipe-pane", "-t", pane_id, _pipe_command(fifo), ";"]
+            args += ["capture-pane", "-p", "-t", pane_id, ";",
+                     "display-message", "-p", "-t", pane_id, f"{marker} #{{pane_id}} #{{cursor_x}} #{{cursor_y}}",
+                     ";"]
+        if not args:
+            return {}
+        result: dict[str, tuple[str, tuple[int, int]]] = {}
+        screen: list[str] = []
+        for line in self.run(*args[:-1]):
+            if line.startswith(marker + " "):
+                pane_id, x, y = line[len(marker) + 1:].split()
+                result[pane_id] = ("\n".join(screen), (int(x), int(y)))
+                screen = []
+            else:
+                screen.append(line)
+        return result
 
     def unpipe(self, pane_id: str) -> None:
         self._query("pipe-pane", "-t", pane_id)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -54,15 +55,18 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not settings.auth:
             log.warning("CAO_AUTH=off: any local user or program can use cao-server's API and type into your agents")
+        begun = time.perf_counter()
         rt = Runtime.start(settings, identities)
         identities.on_revoked.append(lambda principal: rt.background(mcp.end_sessions(principal)))
         for record in terminal_service.list_records(rt):
             if record.mcp_token and not record.exit_reason:
                 identities.add_terminal(record.id, record.mcp_token)
+        started = time.perf_counter()
+        adopted, vanished = adopt_terminals(rt)  # stores the adopted statuses itself, in one transaction
         rt.engine.listeners.append(lambda monitor, previous: terminal_service.persist_status(rt, monitor, previous))
-        adopted, vanished = adopt_terminals(rt)
         if adopted or vanished:
-            log.warning("re-adopted %d live terminal(s); %d had vanished", adopted, vanished)
+            log.warning("re-adopted %d live terminal(s) in %.0f ms; %d had vanished", adopted,
+                        (time.perf_counter() - started) * 1000, vanished)
         app.state.runtime = rt
         rt.engine.listeners.append(rt.inbox.on_status)
         reconciler = asyncio.create_task(_reconcile_forever(rt))
@@ -70,6 +74,8 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
         rt.inbox.pump_all()
         if pid_file:
             write_private(pid_file, str(os.getpid()))
+        log.info("start-up work took %.0f ms (re-adopting %d terminal(s): %.0f ms)",
+                 (time.perf_counter() - begun) * 1000, adopted, (time.perf_counter() - started) * 1000)
         try:
             yield
         finally:
@@ -77,6 +83,7 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
             reconciler.cancel()
             sweeper.cancel()
             rt.engine.close_all()
+            rt.registry.flush()
             rt.db.dispose()
             if pid_file:
                 with contextlib.suppress(FileNotFoundError):

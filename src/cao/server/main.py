@@ -6,12 +6,25 @@ import logging
 import os
 import socket
 import sys
+import time
+from pathlib import Path
 
 import click
 
 from cao.settings import Settings
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+log = logging.getLogger("cao.server")
+_LOADED = time.perf_counter()
+
+
+def since_process_start() -> float:
+    """Seconds since this process was started (Linux: from /proc; elsewhere since this module loaded)."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])  # field 22, starttime
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return time.perf_counter() - _LOADED
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,6 +38,7 @@ def main(host: str | None, port: int | None, log_level: str) -> None:
 
     from cao.server.app import create_app
 
+    imported = since_process_start()
     env = dict(os.environ)
     if host:
         env["CAO_API_HOST"] = host
@@ -37,6 +51,7 @@ def main(host: str | None, port: int | None, log_level: str) -> None:
     _refuse_if_port_taken(settings)
     settings.ensure_dirs()
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log.info("interpreter start and imports took %.0f ms", imported * 1000)
     uvicorn.run(create_app(settings, pid_file=settings.run_dir / "server.pid"), host=settings.api_host,
                 port=settings.api_port, log_level=log_level, access_log=log_level == "debug")
 

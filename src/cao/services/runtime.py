@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from cao.engine import StatusEngine
+from cao.errors import TmuxError
 from cao.events import EventBus
 from cao.private_files import precreate_private
 from cao.services.identity import Identities
@@ -21,8 +24,10 @@ from cao.tmux import TmuxBackend
 
 if TYPE_CHECKING:
     from cao.services.inbox import Inbox
+    from cao.services.registry import Registry
 
 log = logging.getLogger(__name__)
+TMUX_THREADS = 64
 
 
 @dataclass
@@ -37,10 +42,15 @@ class Runtime:
     identities: Identities
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     inbox: Inbox = field(init=False)
+    registry: Registry = field(init=False)  # the store's sessions and terminals, in memory
 
     def __post_init__(self) -> None:
         from cao.services.inbox import Inbox
+        from cao.services.registry import Registry
 
+        self.registry = Registry(self.db)
+        self.engine.observers.append(self.registry)
+        self.engine.listeners.append(self.registry.invalidate)
         self.inbox = Inbox(self)
 
     def background(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -60,7 +70,13 @@ class Runtime:
         settings.ensure_dirs()
         if settings.effective_database_url.startswith("sqlite:///"):
             precreate_private(Path(settings.effective_database_url.removeprefix("sqlite:///")))
+        # tmux runs happen in threads (asyncio.to_thread): enough of them that inputs to different
+        # terminals never queue behind one another (the default pool has cores + 4 = 6 here).
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=TMUX_THREADS, thread_name_prefix="cao-tmux"))
         tmux = TmuxBackend(settings.tmux_socket)
+        with contextlib.suppress(TmuxError):
+            tmux.check()  # read tmux's version once, so /health never runs tmux
         bus = EventBus()
         return cls(
             settings=settings,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from pydantic import TypeAdapter
 from sqlmodel import col, select
 
 from cao import validation
@@ -19,43 +20,54 @@ from cao.models import (
 )
 from cao.services import terminals
 from cao.services.runtime import Runtime
+from cao.status import Status
 from cao.store import open_session
 
 
-def _summary(rt: Runtime, record: SessionRecord | None, name: str, attached: bool,
-             terminal_list: list[Terminal]) -> SessionSummary:
-    conductor = next((t for t in terminal_list if record and t.id == record.conductor_id),
-                     terminal_list[0] if terminal_list else None)
+def _summary(rt: Runtime, name: str) -> SessionSummary:
+    record = rt.registry.sessions.get(name)
+    members = rt.registry.terminals_of(name)
+    conductor = next((t for t in members if record and t.id == record.conductor_id),
+                     members[0] if members else None)
+    monitor = rt.engine.monitors.get(conductor.id) if conductor else None
     return SessionSummary(
-        id=name, name=name, status="active" if attached else "detached",
+        id=name, name=name, status="active" if rt.registry.tmux_sessions.get(name) else "detached",
         working_directory=record.working_directory if record else None,
         agent_profile=conductor.agent_profile if conductor else None,
-        conductor_id=conductor.id if conductor else None, terminals=len(terminal_list),
-        conductor_status=conductor.status if conductor else None,
+        conductor_id=conductor.id if conductor else None, terminals=len(members),
+        conductor_status=(monitor.status if monitor else Status(conductor.status)) if conductor else None,
     )
 
 
+_SUMMARIES = TypeAdapter(list[SessionSummary])
+
+
+def _summaries(rt: Runtime) -> list[SessionSummary]:
+    return [_summary(rt, name) for name in rt.registry.session_names()
+            if name.startswith(validation.SESSION_PREFIX)]
+
+
 async def list_sessions(rt: Runtime) -> list[SessionSummary]:
-    live = await asyncio.to_thread(rt.tmux.list_sessions)
-    with open_session(rt.db) as db:
-        records = {r.name: r for r in db.exec(select(SessionRecord))}
-    out = []
-    for name in sorted(n for n in live if n.startswith(validation.SESSION_PREFIX)):
-        terminal_list = [terminals.to_public(rt, r) for r in terminals.list_records(rt, name)]
-        out.append(_summary(rt, records.get(name), name, live[name], terminal_list))
-    return out
+    """Served from memory (services/registry.py): no tmux subprocess, no query per session."""
+    return _summaries(rt)
+
+
+async def list_sessions_json(rt: Runtime) -> bytes:
+    """``list_sessions`` as JSON, rendered once per change of anything it shows."""
+    return rt.registry.rendered("sessions", lambda: _SUMMARIES.dump_json(_summaries(rt)))
+
+
+def _known(rt: Runtime, name: str) -> str:
+    name = validation.session_name(name)
+    if name not in rt.registry.tmux_sessions and name not in rt.registry.sessions:
+        raise NotFound(f"session {name} not found")
+    return name
 
 
 async def get_session(rt: Runtime, name: str) -> SessionDetail:
-    name = validation.session_name(name)
-    live = await asyncio.to_thread(rt.tmux.list_sessions)
-    with open_session(rt.db) as db:
-        record = db.get(SessionRecord, name)
-    if name not in live and record is None:
-        raise NotFound(f"session {name} not found")
+    name = _known(rt, name)
     terminal_list = [terminals.to_public(rt, r) for r in terminals.list_records(rt, name)]
-    return SessionDetail(session=_summary(rt, record, name, live.get(name, False), terminal_list),
-                         terminals=terminal_list, tree=build_tree(terminal_list))
+    return SessionDetail(session=_summary(rt, name), terminals=terminal_list, tree=build_tree(terminal_list))
 
 
 def build_tree(terminal_list: list[Terminal]) -> list[TreeNode]:
@@ -68,12 +80,7 @@ def build_tree(terminal_list: list[Terminal]) -> list[TreeNode]:
 
 
 async def delete_session(rt: Runtime, name: str) -> DeleteResult:
-    name = validation.session_name(name)
-    live = await asyncio.to_thread(rt.tmux.list_sessions)
-    with open_session(rt.db) as db:
-        record = db.get(SessionRecord, name)
-    if name not in live and record is None:
-        raise NotFound(f"session {name} not found")
+    name = _known(rt, name)
     errors = []
     for terminal in terminals.list_records(rt, name):
         try:

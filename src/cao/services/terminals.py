@@ -13,8 +13,6 @@ import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from sqlmodel import select
-
 from cao import validation
 from cao.engine import TerminalMonitor
 from cao.errors import AgentTimeout, CaoError, Conflict, NotFound
@@ -37,19 +35,14 @@ DIALOG_TIMEOUT_S = 5.0
 
 def get_record(rt: Runtime, terminal_id: str) -> TerminalRecord:
     validation.terminal_id(terminal_id)
-    with open_session(rt.db) as db:
-        record = db.get(TerminalRecord, terminal_id)
+    record = rt.registry.terminals.get(terminal_id)  # the store, in memory (services/registry.py)
     if record is None:
         raise NotFound(f"terminal {terminal_id} not found")
     return record
 
 
 def list_records(rt: Runtime, session_name: str | None = None) -> list[TerminalRecord]:
-    with open_session(rt.db) as db:
-        query = select(TerminalRecord).order_by(TerminalRecord.created_at)
-        if session_name is not None:
-            query = query.where(TerminalRecord.session_name == session_name)
-        return list(db.exec(query))
+    return rt.registry.terminals_of(session_name)
 
 
 def to_public(rt: Runtime, record: TerminalRecord) -> Terminal:
@@ -66,14 +59,8 @@ def to_public(rt: Runtime, record: TerminalRecord) -> Terminal:
 
 
 def persist_status(rt: Runtime, monitor: TerminalMonitor, _previous: Status) -> None:
-    with open_session(rt.db) as db:
-        record = db.get(TerminalRecord, monitor.terminal_id)
-        if record is not None:
-            record.status = monitor.status.value
-            record.exit_reason = monitor.exit_reason
-            record.status_changed_at = utcnow()
-            db.add(record)
-            db.commit()
+    rt.registry.write_behind(monitor.terminal_id, status=monitor.status.value, exit_reason=monitor.exit_reason,
+                             status_changed_at=utcnow())  # one transaction for many (services/registry.py)
 
 
 def _new_terminal_id(rt: Runtime) -> str:
@@ -253,12 +240,7 @@ def live_monitor(rt: Runtime, terminal_id: str) -> TerminalMonitor:
 
 
 def _touch(rt: Runtime, terminal_id: str) -> None:
-    with open_session(rt.db) as db:
-        record = db.get(TerminalRecord, terminal_id)
-        if record is not None:
-            record.last_active = utcnow()
-            db.add(record)
-            db.commit()
+    rt.registry.write_behind(terminal_id, last_active=utcnow())
 
 
 async def send_input(rt: Runtime, terminal_id: str, message: str, *, new_turn: bool = True) -> int:

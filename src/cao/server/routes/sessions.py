@@ -3,7 +3,8 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from cao.models import DeleteResult, SessionDetail, SessionSummary, Terminal
@@ -35,9 +36,10 @@ async def create_session(
     return terminals.to_public(rt, record)
 
 
-@router.get("")
-async def list_sessions(rt: RuntimeDep) -> list[SessionSummary]:
-    return await sessions.list_sessions(rt)
+@router.get("", response_model=list[SessionSummary])
+async def list_sessions(request: Request) -> Response:
+    """Every ``cao-`` session, from the server's memory (no tmux run, no query per session)."""
+    return Response(await sessions.list_sessions_json(request.app.state.runtime), media_type="application/json")
 
 
 @router.get("/{name}")
