@@ -36,4 +36,6 @@ def test_launch_attaches_the_terminal_to_the_new_session(server: ServerProcess, 
     clients = subprocess.run(["tmux", "-L", settings.tmux_socket or "", "list-clients", "-F", "#{session_name}"],
                              capture_output=True, text=True).stdout.split()
     assert clients == ["cao-att"]
-    assert server.client.get("/sessions")[0]["status"] == "active"  # a client is attached
+    # GET /sessions answers from memory; tmux's attached clients are read by the reconciliation pass (3 s).
+    retry_until(lambda: server.client.get("/sessions")[0]["status"] == "active", 10,
+                message="the session shows a client attached")
