@@ -9,6 +9,8 @@ ten agents answered at once.)
 from __future__ import annotations
 
 import codecs
+import functools
+import logging
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +23,49 @@ wcwidth: Any = None
 WIDE_FROM = "\u1100"  # no character below this is double width
 
 
+_tolerant_screen: Any = None
+log = logging.getLogger(__name__)
+
+
 def _load_pyte() -> Any:
-    global wcwidth
+    global wcwidth, _tolerant_screen
     import pyte
     from wcwidth import wcwidth as width_of
 
     wcwidth = width_of
+    if _tolerant_screen is None:
+        _tolerant_screen = _make_tolerant_screen(pyte)
     return pyte
+
+
+def _make_tolerant_screen(pyte: Any) -> type:
+    """A pyte Screen whose every control-sequence handler skips what it cannot apply, instead of raising.
+
+    pyte raises on sequences it does not model — e.g. ``CSI ? 4 m`` (a private SGR that Gemini CLI
+    sends): ``select_graphic_rendition()`` gets ``private=True`` and throws TypeError, and the rest of
+    that read was lost, so a screen could miss the very prompt that ends a turn. Skipping one
+    unknown sequence keeps everything after it.
+    """
+    names = {"draw", "set_title", "set_icon_name", "define_charset"}
+    for table in (pyte.Stream.basic, pyte.Stream.escape, pyte.Stream.sharp, pyte.Stream.csi):
+        names.update(table.values())
+
+    def tolerant(method: Any) -> Any:
+        @functools.wraps(method)
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except Exception as exc:
+                self.skipped_sequences += 1
+                if self.skipped_sequences == 1:
+                    log.info("skipped a control sequence the virtual screen cannot apply: %s%r: %s",
+                             method.__name__, args, exc)
+                return None
+        return call
+
+    namespace = {name: tolerant(getattr(pyte.Screen, name)) for name in names if hasattr(pyte.Screen, name)}
+    namespace["skipped_sequences"] = 0
+    return type("TolerantScreen", (pyte.Screen,), namespace)
 
 
 def render_line(line: dict[int, pyte.screens.Char], columns: int) -> str:
@@ -52,7 +90,7 @@ def render_line(line: dict[int, pyte.screens.Char], columns: int) -> str:
 class VirtualScreen:
     def __init__(self, columns: int, lines: int) -> None:
         pyte = _load_pyte()
-        self.screen = pyte.Screen(columns, lines)
+        self.screen = _tolerant_screen(columns, lines)
         self.stream = pyte.Stream(self.screen)
         # Incremental decoding: a glyph split across two reads must not become U+FFFD.
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -66,7 +104,10 @@ class VirtualScreen:
         """Feed raw pane output; return whether any visible row changed."""
         text = self.decoder.decode(data)
         if text:
-            self.stream.feed(text)
+            try:
+                self.stream.feed(text)
+            except Exception:  # the parser itself failed (pyte resets it): keep what was drawn so far
+                log.exception("the virtual screen could not parse part of the output")
         return self._render_dirty()
 
     def rows(self) -> list[str]:

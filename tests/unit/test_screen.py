@@ -88,3 +88,39 @@ def test_load_from_a_plain_capture_shows_what_parsing_it_shows() -> None:
     loaded.feed(b"\x1b[1;7HLINE")  # later output lands on the loaded cells as on parsed ones
     parsed.feed(b"\x1b[1;7HLINE")
     assert loaded.rows() == parsed.rows()
+
+
+@pytest.mark.parametrize("sequence", [
+    b"\x1b[?4m", b"\x1b[>4;2m", b"\x1b[?1;2;3m", b"\x1b[>1u", b"\x1b[=5c", b"\x1b[?u", b"\x1b[>0q",
+    b"\x1b[99999999999999999999A", b"\x1b[?999999999999999999h", b"\x1b]8;;http://x\x07link\x1b]8;;\x07",
+    b"\x1b(Z", b"\x1b#9", b"\x1bP+q544e\x1b\\",
+])
+def test_a_sequence_pyte_cannot_apply_is_skipped_and_the_rest_still_drawn(sequence: bytes) -> None:
+    screen = VirtualScreen(40, 5)
+    assert screen.feed(b"before " + sequence + b" after\r\n> prompt")  # one read, as the FIFO delivers it
+    rows = screen.rows()
+    assert rows[0].startswith("before") and rows[0].endswith("after") and rows[1] == "> prompt"
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_bytes_never_raise(seed: int) -> None:
+    rng = random.Random(seed)
+    screen = VirtualScreen(80, 24)
+    alphabet = b"\x1b[]?>;0123456789mhlHJKABCDPq\x07\\()#=\r\n\t\x08 abc\xe2\x9d\xaf\xff"
+    for _ in range(200):
+        screen.feed(bytes(rng.choice(alphabet) for _ in range(rng.randint(1, 64))))
+    screen.feed(b"\x1bc\r\nstill alive")  # a full reset, then text: the screen still works
+    assert "still alive" in "\n".join(screen.rows())
+
+
+def test_recorded_cli_output_feeds_without_raising() -> None:
+    """Every screen recorded from the real CLIs (tests/screens/), fed as one stream at several widths."""
+    from pathlib import Path
+
+    corpus = sorted((Path(__file__).parent.parent / "screens").rglob("*.txt"))
+    assert corpus, "no recorded screens found"
+    for columns in (40, 220):
+        screen = VirtualScreen(columns, 50)
+        for path in corpus:
+            screen.feed(path.read_bytes().replace(b"\n", b"\r\n"))
+        assert screen.screen.skipped_sequences == 0  # plain recordings hold nothing to skip
