@@ -53,7 +53,8 @@ def main(host: str | None, port: int | None, log_level: str) -> None:
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.info("interpreter start and imports took %.0f ms", imported * 1000)
     uvicorn.run(create_app(settings, pid_file=settings.run_dir / "server.pid"), host=settings.api_host,
-                port=settings.api_port, log_level=log_level, access_log=log_level == "debug")
+                port=settings.api_port, log_level=log_level, access_log=log_level == "debug",
+                http="httptools")
 
 
 def _refuse_if_port_taken(settings: Settings) -> None:

@@ -65,4 +65,16 @@ async def restore(rt: Runtime, terminal_id: str) -> tuple[str, str]:
     else:
         where = ["new-session", "-d", "-s", session]
     await asyncio.to_thread(rt.tmux.run, *where, "-n", window, "-c", str(cwd), "--", *argv)
+    if where[0] == "new-session":
+        _record_session(rt, session, cwd)  # a cao session again: listed, and `cao shutdown` removes it
     return session, window
+
+
+def _record_session(rt: Runtime, name: str, cwd: Path) -> None:
+    from cao.models import SessionRecord
+    from cao.store import open_session
+
+    with open_session(rt.db) as db:
+        if db.get(SessionRecord, name) is None:
+            db.add(SessionRecord(name=name, working_directory=str(cwd)))
+            db.commit()
