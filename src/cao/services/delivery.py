@@ -48,3 +48,14 @@ async def deliver(rt: Runtime, monitor: TerminalMonitor, text: str, *, probe: st
             return turn
     raise DeliveryError(f"terminal {monitor.terminal_id} did not start working on the message "
                         f"within {timeout:g}s")
+
+
+async def ensure_submitted(rt: Runtime, monitor: TerminalMonitor, turn: int, *, probe: str,
+                           timeout: float = CONFIRM_TIMEOUT_S) -> None:
+    """After a direct input (``POST /terminals/{id}/input``), in the background: if the agent has not
+    started on it and the text is still on its screen (in the input box), press Enter once more (a busy CLI can take
+    a fast Enter as part of the paste). Never a second time, never into a dialog."""
+    if await _started(rt, monitor, turn, timeout) or monitor.exit_reason or monitor.turn != turn:
+        return
+    if monitor.status.ready and any(probe in row for row in monitor.screen.rows()):
+        await terminals.send_key(rt, monitor.terminal_id, "Enter")

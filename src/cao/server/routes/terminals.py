@@ -9,7 +9,7 @@ from cao.errors import Conflict, InvalidInput
 from cao.models import InputAccepted, McpConnection, Output, Restored, Success, Terminal
 from cao.providers.base import mcp_endpoint
 from cao.server.deps import RuntimeDep, TerminalId
-from cao.services import snapshots, terminals
+from cao.services import delivery, snapshots, terminals
 from cao.status import Status
 
 router = APIRouter(prefix="/terminals", tags=["terminals"])
@@ -50,7 +50,11 @@ async def send_input(
     text = body.message if body else message
     if text is None:
         raise InvalidInput("give the message as JSON body {\"message\": ...} or as ?message=")
-    return InputAccepted(turn=await terminals.send_input(rt, terminal_id, text))
+    turn = await terminals.send_input(rt, terminal_id, text)
+    probe = next((line.strip() for line in text.splitlines() if line.strip()), "")[:40]
+    if probe:
+        rt.background(delivery.ensure_submitted(rt, terminals.live_monitor(rt, terminal_id), turn, probe=probe))
+    return InputAccepted(turn=turn)
 
 
 @router.post("/{terminal_id}/restore", status_code=201)
