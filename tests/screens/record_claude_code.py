@@ -7,7 +7,8 @@ tests/screens/claude_code/), or another version from its table (screens into cla
 Everything is private: cao's scripted model server
 on a free loopback port, a temporary HOME/TMPDIR seeded like a returning user's machine, and one
 private tmux server per scenario (``tmux -L cao-record-claude-<pid>-<n>``, killed afterwards). The
-argv is the one cao builds (``ClaudeCodeProvider.build_launch``), at cao's window size. Each screen is
+argv is the one cao builds (``ClaudeCodeProvider.build_launch``), at cao's window size; cao's MCP
+endpoint is played by tests/mcp_http_probe.py (one tool, ``echo_tool``). Each screen is
 ``capture-pane -p`` (the visible rows); some scenarios also save the whole scrollback
 (``capture-pane -p -J -S -``) as ``<name>.scrollback.txt``. The launch → ready times are printed.
 """
@@ -35,6 +36,7 @@ from cao.tmux import WINDOW_SIZE
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # run as a script from the project root: make `tests.screens` importable
 
+from tests.mcp_http_probe import McpHttpProbe  # noqa: E402
 from tests.screens.recording import RecordingPane, real_clis_bin  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "claude_code"
@@ -49,7 +51,7 @@ SCRIPT = {"rules": [
      "args": {"command": "touch made-by-claude.txt && echo first && echo second", "description": "make a file"}},
     {"match": "sleep a while", "needs_tools": True, "tool": "Bash",
      "args": {"command": "sleep 6; echo slept", "description": "sleep"}},
-    {"match": "call cao", "needs_tools": True, "tool": "send_message", "args": {"message": "hi from claude"}},
+    {"match": "call cao", "needs_tools": True, "tool": "echo_tool", "args": {"text": "hi from claude"}},
     {"on_tool_result": ".", "text": "tool said: {{tool_result}}"},
     {"match": "many lines", "text": MULTILINE},
     {"match": "a long reply", "text": LONG},
@@ -85,6 +87,8 @@ class World:
     def __init__(self, version: str | None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="cao-record-claude-"))
         self.bin = real_claude(version)
+        # cao's MCP endpoint is HTTP: an MCP server with one tool (echo_tool) stands in for cao-server.
+        self.mcp = McpHttpProbe()
         self.port = free_port()
         script = self.dir / "script.json"
         script.write_text(json.dumps(SCRIPT))
@@ -113,6 +117,7 @@ class World:
         return home, project
 
     def close(self) -> None:
+        self.mcp.stop()
         self.server.terminate()
         self.server.wait(10)
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -129,7 +134,7 @@ class Pane(RecordingPane):
         ctx = LaunchContext(terminal_id="abcd1234", working_directory=project, runtime_dir=world.dir / self.socket,
                             profile=profile, model="claude-fake-1", yolo=yolo,
                             allowed_tools=("@builtin", "fs_*", "execute_bash", "web_fetch", "@cao-mcp-server"),
-                            api_url="http://127.0.0.1:9")  # no cao-server: the MCP tool answers with an error
+                            api_url=world.mcp.url.removesuffix("/mcp"), mcp_token="tok-recorder")
         os.environ["PATH"] = f"{world.bin}:{os.environ['PATH']}"
         spec = PROVIDER.build_launch(ctx)
         for path, content in spec.files.items():

@@ -18,13 +18,13 @@ from cao.status import Status
 SCREENS = Path(__file__).resolve().parents[1] / "screens" / "claude_code"
 PROVIDER = ClaudeCodeProvider()
 MULTILINE = "Line one of the reply.\nLine two, with bold text.\n\n- item a\n- item b\nFinal line."
-MCP_REPLY = "tool said: cao-server is not running at http://127.0.0.1:9; start it with: cao-server"
+MCP_REPLY = 'tool said: {"result":"probe echo: hi from claude"}'  # the MCP probe stands in for cao-server
 
 
 LATEST = "2.1.332"
 LONG = "\n".join(f"Row {n} of the long reply." for n in range(1, 201))
 MULTILINE_LATEST = MULTILINE.replace("\nFinal line.", "\n  Final line.")  # 2.1.332 indents it under the list
-MCP_REPLY_LATEST = "(scripted tool 'send_message' is not among this request's tools)"
+MCP_REPLY_LATEST = MCP_REPLY
 
 
 def screen(name: str, version: str | None = None) -> list[str]:
@@ -84,6 +84,8 @@ LATEST_CASES = [
     ScreenCase("reply after a permitted tool ('Ran 1 shell command')", "completed_after_tool", Status.COMPLETED,
                "tool said: first\nsecond"),
     ScreenCase("reply after a Bash run in bypass mode", "completed_after_bash", Status.COMPLETED, "tool said: slept"),
+    ScreenCase("reply after an MCP tool over HTTP ('Called cao')", "completed_mcp_call", Status.COMPLETED,
+               MCP_REPLY_LATEST),
     ScreenCase("pasted multi-line task", "completed_pasted_multiline", Status.COMPLETED,
                "OK: first line of the task\nsecond line of the task\nthird line"),
     ScreenCase("long reply, echo scrolled off", "completed_long", Status.COMPLETED, None),
@@ -122,6 +124,8 @@ SCROLLBACK_CASES = [
     ScrollbackCase("2.1.332: a 200-row reply whole from the history", f"{LATEST}/completed_long.scrollback", LONG),
     ScrollbackCase("2.1.332: tool output is not the reply", f"{LATEST}/completed_after_tool.scrollback",
                    "tool said: first\nsecond"),
+    ScrollbackCase("2.1.332: MCP call line is not the reply", f"{LATEST}/completed_mcp_call.scrollback",
+                   MCP_REPLY_LATEST),
     ScrollbackCase("multi-line reply from the whole scrollback", "completed_multiline.scrollback", MULTILINE),
     ScrollbackCase("tool output is not the reply", "completed_after_tool.scrollback", "tool said: first\nsecond"),
     ScrollbackCase("bash output is not the reply", "completed_after_bash.scrollback", "tool said: slept"),
@@ -184,6 +188,13 @@ def test_startup_dialogs_match_their_recorded_screens(version: str | None, trust
     assert answers("dialog_trust") == trust_keys  # 2.1.197: "1. Yes" preselected; 2.1.332: "No, exit" is
     assert answers("dialog_bypass") == bypass_keys  # the default is "No, exit" in both
     assert answers("dialog_api_key") == []  # a billing choice: left to the user
+
+
+def test_trust_dialog_is_moved_down_even_when_the_highlighted_row_is_garbled() -> None:
+    # cao's screen shows 2.1.332's kitty graphics query (ESC _ G…) as text over the "❯ No, exit" row.
+    garbled = [" Security guide", " Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA", "   Yes, I trust this folder",
+               " Enter to confirm · Esc to cancel"]
+    assert [d.keys for d in PROVIDER.startup_dialogs if d.pattern.search("\n".join(garbled))] == [("Down",)]
 
 
 def test_after_moving_down_only_yes_gets_enter() -> None:

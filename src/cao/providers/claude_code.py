@@ -59,11 +59,13 @@ class ClaudeCodeProvider(Provider):
     # working directory was chosen for this agent, so cao trusts it; the bypass warning only appears
     # for yolo, which the user asked for (and is normally skipped by --settings, see build_launch).
     startup_dialogs: ClassVar[tuple[StartupDialog, ...]] = (
-        # 2.1.332 drops the numbers and highlights "No, exit": move down first, and press Enter only on "Yes".
-        StartupDialog(re.compile(r"❯ No, exit\s*\n\s*Yes, I trust this folder"), ("Down",)),
+        # 2.1.332 drops the numbers and highlights "No, exit": while "Yes" is a plain indented row, move
+        # down; press Enter only on "❯ Yes". (Not keyed on the "❯ No, exit" row: 2.1.332 writes a kitty
+        # graphics query there, which cao's screen shows as text.)
+        StartupDialog(re.compile(r"\n {2,}Yes, I trust this folder"), ("Down",)),
         StartupDialog(re.compile(r"❯ (?:1\. )?Yes, I trust this folder"), ("Enter",)),
         StartupDialog(re.compile(r"2\. Yes, I accept"), ("2",)),
-        StartupDialog(re.compile(r"❯ No, exit\s*\n\s*Yes, I accept"), ("Down",)),
+        StartupDialog(re.compile(r"\n {2,}Yes, I accept$", re.M), ("Down",)),
         StartupDialog(re.compile(r"❯ Yes, I accept"), ("Enter",)),
     )
 
