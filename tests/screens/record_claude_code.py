@@ -263,7 +263,7 @@ def scenario_long_and_interrupt(world: World) -> None:
         save("interrupted_thinking", pane.wait(lambda s: "esc to interrupt" not in s
                                                and PROVIDER.detect(s.splitlines()) is not Status.PROCESSING))
         save("interrupted_thinking.scrollback", pane.scrollback())
-        pane.keys("C-u")  # 2.1.197 puts the interrupted message back into the box
+        pane.keys("C-u")  # both versions put the interrupted message back into the box
         save("completed_after_interrupt_thinking", pane.turn("hello once more"))
     finally:
         pane.close()
