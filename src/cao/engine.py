@@ -49,6 +49,7 @@ class TerminalMonitor:
     turn: int = 0
     turns_finished: int = 0
     turn_started: bool = True
+    turn_interrupted: bool = False  # the last finished turn ended at the prompt, with no answer (Esc)
     # Whether the agent's MCP client must list cao's tools before it is given work, and whether it has.
     needs_mcp: bool = False
     mcp_ready: bool = False
@@ -244,6 +245,7 @@ class StatusEngine:
             monitor.turn_started = True
         if status.settled and monitor.turn_started and monitor.turns_finished < monitor.turn:
             monitor.turns_finished = monitor.turn
+            monitor.turn_interrupted = status is Status.IDLE
         if status is monitor.status:
             monitor.notify()
             return

@@ -97,6 +97,9 @@ class Terminal(BaseModel):
     model: str | None
     turn: int = 0  # inputs sent through cao since the server adopted the terminal
     turns_finished: int = 0
+    # The last finished turn ended back at the prompt without a reply or error (the agent was
+    # interrupted, e.g. Esc): status is idle, and there is no reply for it.
+    last_turn_interrupted: bool = False
     created_at: datetime
     last_active: datetime
 

@@ -38,6 +38,15 @@ def real_clis_bin() -> Path:
     return Path(out.stdout.strip().splitlines()[-1])
 
 
+def cli_versions(package: str) -> list[tuple[str, Path]]:
+    """Each version of ``package`` the tier runs, as (version, bin directory), from the one table in
+    ``scripts/install-real-clis`` (``--list``; the pinned version first). Read at collection, installs nothing."""
+    out = subprocess.run([str(ROOT / "scripts" / "install-real-clis"), "--list"], capture_output=True, text=True,
+                         timeout=60, check=True)
+    return [(version, Path(bin_dir)) for name, version, bin_dir in (row.split() for row in out.stdout.splitlines())
+            if name == package]
+
+
 class ModelServer:
     """cao's scripted model server in a subprocess; rules can be swapped between turns."""
 

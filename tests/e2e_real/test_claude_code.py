@@ -1,4 +1,5 @@
-"""The real Claude Code (2.1.197) run by cao-server against the scripted model server, through cao's REST API.
+"""The real Claude Code, at each version in scripts/install-real-clis (2.1.197 pinned, 2.1.332 the latest),
+run by cao-server against the scripted model server, through cao's REST API.
 
 The private HOME is seeded the way a returning user's machine looks (onboarding done, the API key
 approved, the project trusted), so no first-run dialog appears; the model is cao's scripted server.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,16 +20,24 @@ from cao.client import ApiClient
 from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
 from tests.e2e_real.agent_processes import assert_token_only_in_its_config
-from tests.e2e_real.conftest import ModelServer
+from tests.e2e_real.conftest import ModelServer, cli_versions
 from tests.helpers import last_reply
 
 pytestmark = pytest.mark.e2e_real
 KEY = "sk-ant-fake-key-0123456789abcdef"
 TURN_TIMEOUT = 60
+VERSIONS = cli_versions("@anthropic-ai/claude-code")
+
+
+@pytest.fixture(params=[bin_dir for _, bin_dir in VERSIONS], ids=[version for version, _ in VERSIONS])
+def claude_version(request: pytest.FixtureRequest, real_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """That version's ``claude`` first on PATH, so cao-server (started after this) runs it."""
+    monkeypatch.setenv("PATH", f"{request.param}:{os.environ['PATH']}")
+    return request.param
 
 
 @pytest.fixture
-def claude_env(real_home: Path, model: ModelServer, workdir: Path, settings: Settings,
+def claude_env(claude_version: Path, real_home: Path, model: ModelServer, workdir: Path, settings: Settings,
                monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Seed ~/.claude.json like a returning user's, and point Claude Code at the scripted model server.
 
@@ -85,6 +95,19 @@ def send(api: ApiClient, terminal_id: str, message: str) -> dict:
                        timeout=TURN_TIMEOUT + 10)
 
 
+def choose(api: ApiClient, terminal_id: str, label: str) -> None:
+    """Pick the option ``label`` in the open dialog as a person does: arrow up to it, then Enter (2.1.332
+    numbers no options and ignores keys for a moment after a dialog opens, so press until it is taken)."""
+    def taken() -> bool:
+        if api.get(f"/terminals/{terminal_id}")["status"] != "waiting_user_answer":
+            return True
+        tail = api.get(f"/terminals/{terminal_id}/output", mode="full")["output"].splitlines()[-12:]
+        on_it = any(re.match(rf"\s*❯ (?:\d+\. )?{re.escape(label)}", row) for row in tail)
+        api.request("POST", f"/terminals/{terminal_id}/key", params={"key": "Enter" if on_it else "Up"})
+        return False
+    retry_until(taken, 30, 0.3, message=f"the dialog takes {label!r}")
+
+
 def test_launch_task_reply_and_exit(api: ApiClient, model: ModelServer, workdir: Path) -> None:
     reply = "The build is green.\nAll 12 tests passed.\n\n- nothing else to do"
     model.set_rules([{"match": "how is the build", "delay": 1.5, "text": reply}])
@@ -119,7 +142,7 @@ def test_tool_permission_is_waiting_then_answered(api: ApiClient, model: ModelSe
     assert waiting["status"] == "waiting_user_answer", waiting
     assert not (workdir / "marker.txt").exists()
 
-    api.request("POST", f"/terminals/{tid}/key", params={"key": "1"})  # "1. Yes"
+    choose(api, tid, "Yes")
     # (/wait returns at once while the status is still waiting_user_answer, so poll.)
     retry_until(lambda: api.get(f"/terminals/{tid}")["status"] == "completed", TURN_TIMEOUT, 0.1,
                 message="the approved tool runs and Claude answers")
@@ -147,6 +170,7 @@ def test_scripted_api_error_is_error(api: ApiClient, model: ModelServer, workdir
     failed = send(api, tid, "break please")
     assert failed["status"] == "error", failed
     assert failed["exit_reason"] is None  # the CLI is still running; only the turn failed
+    assert last_reply(api, tid) == "API Error: 400 scripted failure"  # the error's text is the output
     model.set_rules([])
     recovered = send(api, tid, "and now?")
     assert recovered["status"] == "completed", recovered
@@ -185,7 +209,7 @@ def test_first_run_dialogs(api: ApiClient, claude_env: Path, workdir: Path) -> N
     assert terminal["status"] == "waiting_user_answer", terminal  # the key dialog comes after the trust dialog
     screen = api.get(f"/terminals/{terminal['id']}/output", mode="full")["output"]
     assert "Do you want to use this API key?" in screen
-    api.request("POST", f"/terminals/{terminal['id']}/key", params={"key": "1"})  # the user says yes
+    choose(api, terminal["id"], "Yes")  # the user says yes
     retry_until(lambda: api.get(f"/terminals/{terminal['id']}")["status"] == "idle", 30, 0.1,
                 message="idle once the user has answered")
     assert json.loads((claude_env / ".claude.json").read_text())["projects"][str(workdir)]["hasTrustDialogAccepted"]
@@ -213,3 +237,34 @@ def test_reaches_cao_mcp_over_http_with_its_token(api: ApiClient, model: ModelSe
                            message="the message from Claude arrives")
     assert [(m["sender_id"], m["message"]) for m in received] == [(claude["id"], "hello over http")]
     assert [r["reply_tool"] for r in model.requests() if r["reply_tool"]] == ["mcp__cao__send_message"]
+
+
+def test_a_reply_longer_than_the_screen_is_whole(api: ApiClient, model: ModelServer, workdir: Path) -> None:
+    reply = "\n".join(f"Row {n} of the long reply." for n in range(1, 201))  # its echo scrolls off the screen
+    model.set_rules([{"match": "a long reply", "text": reply}])
+    tid = launch(api, workdir)["id"]
+    done = send(api, tid, "send a long reply")
+    assert done["status"] == "completed", done
+    assert last_reply(api, tid) == reply
+
+
+def test_esc_mid_turn_is_interrupted_not_completed(api: ApiClient, model: ModelServer, workdir: Path) -> None:
+    model.set_rules([{"match": "take your time", "delay": 60, "text": "too late"}])
+    tid = launch(api, workdir)["id"]
+    assert send(api, tid, "hello there")["status"] == "completed"
+    turn = api.request("POST", f"/terminals/{tid}/input", body={"message": "take your time"})["turn"]
+    retry_until(lambda: api.get(f"/terminals/{tid}")["status"] == "processing", 20, message="processing")
+    api.request("POST", f"/terminals/{tid}/key", params={"key": "Escape"})
+    ended = api.request("GET", f"/terminals/{tid}/wait", params={"turn": turn, "timeout": TURN_TIMEOUT},
+                        timeout=TURN_TIMEOUT + 10)
+    assert ended["status"] == "idle" and ended["last_turn_interrupted"], ended
+    assert last_reply(api, tid) == ""  # not "OK: hello there", the previous turn's reply
+    model.set_rules([])
+    # Both versions put the message back into the box; clear it, and the previous turn's screen is back.
+    api.request("POST", f"/terminals/{tid}/key", params={"key": "C-u"})
+    retry_until(lambda: api.get(f"/terminals/{tid}")["status"] == "completed", 20, 0.1, message="the box is empty")
+    assert api.get(f"/terminals/{tid}")["last_turn_interrupted"]  # still: no turn has ended since
+    after = send(api, tid, "and now?")
+    assert after["status"] == "completed" and not after["last_turn_interrupted"], after
+    assert last_reply(api, tid) == "OK: and now?"
+

@@ -1,17 +1,21 @@
 """Record the screens of the real Claude Code for tests/unit/test_claude_code_screens.py.
 
-Run from the project root:  uv run python tests/screens/record_claude_code.py
+Run from the project root:  uv run python tests/screens/record_claude_code.py [VERSION]
 
-Needs the pinned binary (scripts/install-real-clis). Everything is private: cao's scripted model server
+Needs the binary from scripts/install-real-clis: the pinned one by default (screens into
+tests/screens/claude_code/), or another version from its table (screens into claude_code/<VERSION>/).
+Everything is private: cao's scripted model server
 on a free loopback port, a temporary HOME/TMPDIR seeded like a returning user's machine, and one
 private tmux server per scenario (``tmux -L cao-record-claude-<pid>-<n>``, killed afterwards). The
-argv is the one cao builds (``ClaudeCodeProvider.build_launch``), at cao's window size. Each screen is
+argv is the one cao builds (``ClaudeCodeProvider.build_launch``), at cao's window size; cao's MCP
+endpoint is played by tests/mcp_http_probe.py (one tool, ``echo_tool``). Each screen is
 ``capture-pane -p`` (the visible rows); some scenarios also save the whole scrollback
 (``capture-pane -p -J -S -``) as ``<name>.scrollback.txt``. The launch → ready times are printed.
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import os
@@ -32,11 +36,13 @@ from cao.tmux import WINDOW_SIZE
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # run as a script from the project root: make `tests.screens` importable
 
+from tests.mcp_http_probe import McpHttpProbe  # noqa: E402
 from tests.screens.recording import RecordingPane, real_clis_bin  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "claude_code"
 KEY = "sk-ant-fake-key-0123456789abcdef"
 MULTILINE = "Line one of the reply.\nLine two, with **bold** text.\n\n- item a\n- item b\nFinal line."
+LONG = "\n".join(f"Row {n} of the long reply." for n in range(1, 201))
 SCRIPT = {"rules": [
     {"match": "slow please", "delay": 5, "text": "done slowly"},
     {"match": "please fail", "error": 400, "message": "scripted failure"},
@@ -45,9 +51,11 @@ SCRIPT = {"rules": [
      "args": {"command": "touch made-by-claude.txt && echo first && echo second", "description": "make a file"}},
     {"match": "sleep a while", "needs_tools": True, "tool": "Bash",
      "args": {"command": "sleep 6; echo slept", "description": "sleep"}},
-    {"match": "call cao", "needs_tools": True, "tool": "send_message", "args": {"message": "hi from claude"}},
+    {"match": "call cao", "needs_tools": True, "tool": "echo_tool", "args": {"text": "hi from claude"}},
     {"on_tool_result": ".", "text": "tool said: {{tool_result}}"},
     {"match": "many lines", "text": MULTILINE},
+    {"match": "a long reply", "text": LONG},
+    {"match": "take your time", "delay": 30, "text": "too late"},
 ], "default": {"text": "OK: {{text}}"}}
 PROVIDER = ClaudeCodeProvider()
 _counter = itertools.count()
@@ -60,16 +68,27 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def real_claude() -> Path:
-    return real_clis_bin()
+def real_claude(version: str | None) -> Path:
+    """The bin directory holding Claude Code ``version`` (None: the pinned one)."""
+    pinned = real_clis_bin()  # installs the table's versions if they are missing
+    if version is None:
+        return pinned
+    rows = subprocess.run([str(ROOT / "scripts" / "install-real-clis"), "--list"], capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+    for package, listed, bin_dir in (row.split() for row in rows):
+        if package == "@anthropic-ai/claude-code" and listed == version:
+            return Path(bin_dir)
+    raise SystemExit(f"Claude Code {version} is not in scripts/install-real-clis; add it to extra_versions there")
 
 
 class World:
     """The model server and a scratch directory shared by the scenarios."""
 
-    def __init__(self) -> None:
+    def __init__(self, version: str | None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="cao-record-claude-"))
-        self.bin = real_claude()
+        self.bin = real_claude(version)
+        # cao's MCP endpoint is HTTP: an MCP server with one tool (echo_tool) stands in for cao-server.
+        self.mcp = McpHttpProbe()
         self.port = free_port()
         script = self.dir / "script.json"
         script.write_text(json.dumps(SCRIPT))
@@ -98,6 +117,7 @@ class World:
         return home, project
 
     def close(self) -> None:
+        self.mcp.stop()
         self.server.terminate()
         self.server.wait(10)
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -114,7 +134,7 @@ class Pane(RecordingPane):
         ctx = LaunchContext(terminal_id="abcd1234", working_directory=project, runtime_dir=world.dir / self.socket,
                             profile=profile, model="claude-fake-1", yolo=yolo,
                             allowed_tools=("@builtin", "fs_*", "execute_bash", "web_fetch", "@cao-mcp-server"),
-                            api_url="http://127.0.0.1:9")  # no cao-server: the MCP tool answers with an error
+                            api_url=world.mcp.url.removesuffix("/mcp"), mcp_token="tok-recorder")
         os.environ["PATH"] = f"{world.bin}:{os.environ['PATH']}"
         spec = PROVIDER.build_launch(ctx)
         for path, content in spec.files.items():
@@ -156,6 +176,17 @@ class Pane(RecordingPane):
             return any(r.startswith(echo) for r in rows) and PROVIDER.detect(rows) in wanted
         return self.wait(done)
 
+    def answer(self, key: str) -> None:
+        """Press ``key`` until the dialog takes it (2.1.332 ignores keys for a moment after it opens)."""
+        for _ in range(20):
+            self.keys(key)
+            try:
+                self.wait(lambda s: "Do you want to proceed?" not in s, timeout=0.5)
+                return
+            except AssertionError:
+                continue
+        raise AssertionError(f"the dialog did not take {key!r}")
+
     def keys(self, *keys: str) -> None:
         self.tmux("send-keys", "-t", "rec", *keys)
 
@@ -184,14 +215,15 @@ def scenario_main(world: World) -> None:
         save("error_400", pane.turn("please fail now", Status.ERROR))
         pane.send("run the listing")
         save("permission_bash", pane.wait("Do you want to proceed?"))
-        pane.keys("1")
+        pane.answer("Enter")  # "1. Yes" is highlighted (2.1.332 takes "1" as a move, not a choice)
         save("completed_after_tool", pane.wait(lambda s: "tool said:" in s and PROVIDER.detect(s.splitlines())
                                                is Status.COMPLETED))
         save("completed_after_tool.scrollback", pane.scrollback())
         save("completed_mcp_call", pane.turn("call cao now"))
         save("completed_mcp_call.scrollback", pane.scrollback())
         pane.send("server error me")
-        save("processing_retry", pane.wait(lambda s: "Retrying" in s and "esc to interrupt" in s))
+        save("processing_retry", pane.wait(lambda s: ("Retrying" in s or "retrying in" in s)
+                                           and "esc to interrupt" in s))
         pane.keys("Escape")
         save("interrupted", pane.wait(lambda s: "esc to interrupt" not in s and "❯\xa0server error me" in s))
         pane.keys("C-u")
@@ -206,12 +238,33 @@ def scenario_yolo(world: World) -> None:
         print(f"launch -> ready (yolo): {pane.ready():.2f}s")
         save("idle_bypass", pane.screen())
         pane.send("sleep a while")
-        save("processing_tool", pane.wait(lambda s: "Running…" in s and "esc to interrupt" in s))
+        save("processing_tool", pane.wait(lambda s: ("Running…" in s or "Running " in s) and "esc to interrupt" in s))
         save("completed_after_bash", pane.wait(lambda s: "tool said: slept" in s
                                                and PROVIDER.detect(s.splitlines()) is Status.COMPLETED))
         save("completed_after_bash.scrollback", pane.scrollback())
         multi = "first line of the task\nsecond line of the task\nthird line"
         save("completed_pasted_multiline", pane.turn(multi))
+    finally:
+        pane.close()
+
+
+def scenario_long_and_interrupt(world: World) -> None:
+    """A reply longer than the screen, and Esc while the model is still thinking."""
+    pane = Pane(world)
+    try:
+        pane.ready()
+        pane.send("send a long reply")  # its echo scrolls off the screen: wait for its last row
+        save("completed_long", pane.wait(lambda s: "Row 200 of" in s and "esc to interrupt" not in s
+                                         and PROVIDER.detect(s.splitlines()) is Status.COMPLETED))
+        save("completed_long.scrollback", pane.scrollback())
+        pane.send("take your time")
+        pane.wait(lambda s: "❯ take your time" in s and "esc to interrupt" in s)
+        pane.keys("Escape")
+        save("interrupted_thinking", pane.wait(lambda s: "esc to interrupt" not in s
+                                               and PROVIDER.detect(s.splitlines()) is not Status.PROCESSING))
+        save("interrupted_thinking.scrollback", pane.scrollback())
+        pane.keys("C-u")  # both versions put the interrupted message back into the box
+        save("completed_after_interrupt_thinking", pane.turn("hello once more"))
     finally:
         pane.close()
 
@@ -226,23 +279,37 @@ def scenario_dialogs(world: World) -> None:
         try:
             save(name, pane.wait(cue))
             if name != "dialog_api_key":  # answer it the way cao does, and see the agent get ready
-                for dialog in PROVIDER.startup_dialogs:
-                    if dialog.pattern.search(pane.screen()):
-                        pane.keys(*dialog.keys)
+                deadline = time.monotonic() + 20  # as cao does: whichever known dialog shows, until none does
+                while time.monotonic() < deadline and PROVIDER.detect(pane.screen().splitlines()) is Status.UNKNOWN:
+                    for dialog in PROVIDER.startup_dialogs:
+                        if dialog.pattern.search(pane.screen()):
+                            pane.keys(*dialog.keys)
+                            time.sleep(0.3)
                 print(f"launch -> ready (after answering {name}): {pane.ready():.2f}s")
         finally:
             pane.close()
 
 
+SCENARIOS = {"main": scenario_main, "yolo": scenario_yolo, "long": scenario_long_and_interrupt,
+             "dialogs": scenario_dialogs}
+
+
 def main() -> None:
+    global OUT
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("version", nargs="?", help="a Claude Code version from scripts/install-real-clis")
+    parser.add_argument("--only", action="append", help="run only these scenarios (main, yolo, dialogs)")
+    args = parser.parse_args()
     if shutil.which("tmux") is None:
         raise SystemExit("tmux is needed")
+    if args.version:
+        OUT = OUT / args.version
     OUT.mkdir(parents=True, exist_ok=True)
-    world = World()
+    world = World(args.version)
     try:
-        scenario_main(world)
-        scenario_yolo(world)
-        scenario_dialogs(world)
+        for name, scenario in SCENARIOS.items():
+            if not args.only or name in args.only:
+                scenario(world)
     finally:
         world.close()
     for name, status in saved:

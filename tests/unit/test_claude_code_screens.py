@@ -1,5 +1,5 @@
-"""ClaudeCodeProvider: detect and extract on screens recorded from the real Claude Code 2.1.197
-(tests/screens/record_claude_code.py), and the launch cao builds (flags, files, tool restrictions, yolo)."""
+"""ClaudeCodeProvider: detect and extract on screens recorded from the real Claude Code 2.1.197 (screens/claude_code/)
+and 2.1.332 (screens/claude_code/2.1.332/, tests/screens/record_claude_code.py), and the launch cao builds."""
 
 from __future__ import annotations
 
@@ -18,11 +18,18 @@ from cao.status import Status
 SCREENS = Path(__file__).resolve().parents[1] / "screens" / "claude_code"
 PROVIDER = ClaudeCodeProvider()
 MULTILINE = "Line one of the reply.\nLine two, with bold text.\n\n- item a\n- item b\nFinal line."
-MCP_REPLY = "tool said: cao-server is not running at http://127.0.0.1:9; start it with: cao-server"
+MCP_REPLY = 'tool said: {"result":"probe echo: hi from claude"}'  # the MCP probe stands in for cao-server
 
 
-def screen(name: str) -> list[str]:
-    return (SCREENS / f"{name}.txt").read_text(encoding="utf-8").splitlines()
+LATEST = "2.1.332"
+LONG = "\n".join(f"Row {n} of the long reply." for n in range(1, 201))
+MULTILINE_LATEST = MULTILINE.replace("\nFinal line.", "\n  Final line.")  # 2.1.332 indents it under the list
+MCP_REPLY_LATEST = MCP_REPLY
+
+
+def screen(name: str, version: str | None = None) -> list[str]:
+    folder = SCREENS / version if version else SCREENS
+    return (folder / f"{name}.txt").read_text(encoding="utf-8").splitlines()
 
 
 class ScreenCase(NamedTuple):
@@ -48,7 +55,11 @@ SCREEN_CASES = [
                MCP_REPLY),
     ScreenCase("pasted multi-line task echoed and answered", "completed_pasted_multiline", Status.COMPLETED,
                "OK: first line of the task\nsecond line of the task\nthird line"),
-    ScreenCase("after an interrupt the previous turn shows", "interrupted", Status.COMPLETED, MCP_REPLY),
+    ScreenCase("Esc during a retry puts the message back: idle, not completed", "interrupted", Status.IDLE,
+               MCP_REPLY),
+    ScreenCase("Esc while thinking puts the message back: idle", "interrupted_thinking", Status.IDLE, None),
+    ScreenCase("a reply longer than the screen is completed (its echo scrolled off)", "completed_long",
+               Status.COMPLETED, None),
     ScreenCase("next turn after an interrupt", "completed_after_interrupt", Status.COMPLETED, "OK: hello again"),
     ScreenCase("'● API Error: 400' is error", "error_400", Status.ERROR, "API Error: 400 scripted failure"),
     ScreenCase("Bash permission box is waiting", "permission_bash", Status.WAITING_USER_ANSWER,
@@ -60,9 +71,44 @@ SCREEN_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", SCREEN_CASES, ids=[c.test_id for c in SCREEN_CASES])
-def test_recorded_screen(case: ScreenCase) -> None:
-    lines = screen(case.screen)
+# The same scenarios on 2.1.332 ("✻ Baked for 0s · done 2:20 PM", "manual mode", unnumbered dialogs).
+LATEST_CASES = [
+    ScreenCase("idle", "idle", Status.IDLE, None),
+    ScreenCase("idle in bypass mode", "idle_bypass", Status.IDLE, None),
+    ScreenCase("processing", "processing", Status.PROCESSING, MULTILINE_LATEST),
+    ScreenCase("a Bash run in bypass mode is processing", "processing_tool", Status.PROCESSING, None),
+    ScreenCase("'retrying in 5s · attempt 6/10' is processing", "processing_retry", Status.PROCESSING,
+               MCP_REPLY_LATEST),
+    ScreenCase("'✻ <Verb>ed for 0s · done <time>' is completed", "completed", Status.COMPLETED, "OK: hello there"),
+    ScreenCase("multi-line reply", "completed_multiline", Status.COMPLETED, MULTILINE_LATEST),
+    ScreenCase("reply after a permitted tool ('Ran 1 shell command')", "completed_after_tool", Status.COMPLETED,
+               "tool said: first\nsecond"),
+    ScreenCase("reply after a Bash run in bypass mode", "completed_after_bash", Status.COMPLETED, "tool said: slept"),
+    ScreenCase("reply after an MCP tool over HTTP ('Called cao')", "completed_mcp_call", Status.COMPLETED,
+               MCP_REPLY_LATEST),
+    ScreenCase("pasted multi-line task", "completed_pasted_multiline", Status.COMPLETED,
+               "OK: first line of the task\nsecond line of the task\nthird line"),
+    ScreenCase("long reply, echo scrolled off", "completed_long", Status.COMPLETED, None),
+    ScreenCase("Esc during a retry: idle", "interrupted", Status.IDLE, MCP_REPLY_LATEST),
+    ScreenCase("Esc while thinking: idle", "interrupted_thinking", Status.IDLE, None),
+    ScreenCase("next turn after an interrupt", "completed_after_interrupt", Status.COMPLETED, "OK: hello again"),
+    ScreenCase("next turn after Esc while thinking", "completed_after_interrupt_thinking", Status.COMPLETED,
+               "OK: hello once more"),
+    ScreenCase("'● API Error: 400' is error, its text the output (not the effort footer)", "error_400",
+               Status.ERROR, "API Error: 400 scripted failure"),
+    ScreenCase("Bash permission box is waiting", "permission_bash", Status.WAITING_USER_ANSWER,
+               "API Error: 400 scripted failure"),
+    ScreenCase("unnumbered API key dialog is waiting", "dialog_api_key", Status.WAITING_USER_ANSWER, None),
+    ScreenCase("unnumbered trust dialog is answered by cao: unknown", "dialog_trust", Status.UNKNOWN, None),
+    ScreenCase("unnumbered bypass warning is answered by cao: unknown", "dialog_bypass", Status.UNKNOWN, None),
+]
+VERSION_CASES = [(None, c) for c in SCREEN_CASES] + [(LATEST, c) for c in LATEST_CASES]
+
+
+@pytest.mark.parametrize(("version", "case"), VERSION_CASES,
+                         ids=[f"{v or '2.1.197'}: {c.test_id}" for v, c in VERSION_CASES])
+def test_recorded_screen(version: str | None, case: ScreenCase) -> None:
+    lines = screen(case.screen, version)
     assert PROVIDER.detect(lines) is case.status
     assert PROVIDER.extract_last_reply(lines) == case.reply
 
@@ -74,6 +120,12 @@ class ScrollbackCase(NamedTuple):
 
 
 SCROLLBACK_CASES = [
+    ScrollbackCase("a 200-row reply whole from the history", "completed_long.scrollback", LONG),
+    ScrollbackCase("2.1.332: a 200-row reply whole from the history", f"{LATEST}/completed_long.scrollback", LONG),
+    ScrollbackCase("2.1.332: tool output is not the reply", f"{LATEST}/completed_after_tool.scrollback",
+                   "tool said: first\nsecond"),
+    ScrollbackCase("2.1.332: MCP call line is not the reply", f"{LATEST}/completed_mcp_call.scrollback",
+                   MCP_REPLY_LATEST),
     ScrollbackCase("multi-line reply from the whole scrollback", "completed_multiline.scrollback", MULTILINE),
     ScrollbackCase("tool output is not the reply", "completed_after_tool.scrollback", "tool said: first\nsecond"),
     ScrollbackCase("bash output is not the reply", "completed_after_bash.scrollback", "tool said: slept"),
@@ -127,14 +179,27 @@ def test_busy_cue_matches_the_processing_screens() -> None:
     assert not PROVIDER.busy_cue.search("\n".join(screen("completed")))
 
 
-def test_startup_dialogs_match_their_recorded_screens() -> None:
-    keys = {d.pattern.pattern: d.keys for d in PROVIDER.startup_dialogs}
-    trust = [d for d in PROVIDER.startup_dialogs if d.pattern.search("\n".join(screen("dialog_trust")))]
-    bypass = [d for d in PROVIDER.startup_dialogs if d.pattern.search("\n".join(screen("dialog_bypass")))]
-    assert [d.keys for d in trust] == [("Enter",)]  # option 1 is preselected
-    assert [d.keys for d in bypass] == [("2",)]  # the default is "1. No, exit"
-    assert not any(d.pattern.search("\n".join(screen("dialog_api_key"))) for d in PROVIDER.startup_dialogs)
-    assert len(keys) == 2
+@pytest.mark.parametrize(("version", "trust_keys", "bypass_keys"),
+                         [(None, [("Enter",)], [("2",)]), (LATEST, [("Down",)], [("Down",)])],
+                         ids=["2.1.197", LATEST])
+def test_startup_dialogs_match_their_recorded_screens(version: str | None, trust_keys: list, bypass_keys: list) -> None:
+    def answers(name: str) -> list[tuple[str, ...]]:
+        return [d.keys for d in PROVIDER.startup_dialogs if d.pattern.search("\n".join(screen(name, version)))]
+    assert answers("dialog_trust") == trust_keys  # 2.1.197: "1. Yes" preselected; 2.1.332: "No, exit" is
+    assert answers("dialog_bypass") == bypass_keys  # the default is "No, exit" in both
+    assert answers("dialog_api_key") == []  # a billing choice: left to the user
+
+
+def test_trust_dialog_is_moved_down_even_when_the_highlighted_row_is_garbled() -> None:
+    # cao's screen shows 2.1.332's kitty graphics query (ESC _ G…) as text over the "❯ No, exit" row.
+    garbled = [" Security guide", " Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA", "   Yes, I trust this folder",
+               " Enter to confirm · Esc to cancel"]
+    assert [d.keys for d in PROVIDER.startup_dialogs if d.pattern.search("\n".join(garbled))] == [("Down",)]
+
+
+def test_after_moving_down_only_yes_gets_enter() -> None:
+    moved = ["   No, exit", " ❯ Yes, I trust this folder", " Enter to confirm · Esc to cancel"]
+    assert [d.keys for d in PROVIDER.startup_dialogs if d.pattern.search("\n".join(moved))] == [("Enter",)]
 
 
 # --- launch ------------------------------------------------------------------------------
@@ -163,7 +228,7 @@ def flag(argv: list[str], name: str) -> str | None:
 
 def test_registered() -> None:
     assert isinstance(get_provider("claude_code"), ClaudeCodeProvider)
-    assert PROVIDER.binary == "claude" and PROVIDER.tested_versions == ("2.1.197",)
+    assert PROVIDER.binary == "claude" and PROVIDER.tested_versions == ("2.1.197", "2.1.332")
 
 
 def test_launch_files_and_flags(provider: ClaudeCodeProvider, tmp_path: Path) -> None:
@@ -180,7 +245,9 @@ def test_launch_files_and_flags(provider: ClaudeCodeProvider, tmp_path: Path) ->
     assert "--strict-mcp-config" not in spec.argv  # the user's own MCP servers stay available
     assert "--dangerously-skip-permissions" not in spec.argv
     assert spec.env == {"DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-                        "MCP_TOOL_TIMEOUT": "3900000", "CLAUDE_CODE_MCP_TOOL_IDLE_TIMEOUT": "3900000"}
+                        "MCP_TOOL_TIMEOUT": "3900000", "CLAUDE_CODE_MCP_TOOL_IDLE_TIMEOUT": "3900000",
+                        "CLAUDE_CODE_DISABLE_ALTERNATE_SCREEN": "1"}
+    assert flag(spec.argv, "--permission-mode") == "default"  # not 2.1.332's "auto mode"
     assert all(str(path).startswith(str(ctx.runtime_dir)) for path in spec.files)  # nothing in ~/.claude*
 
 

@@ -15,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PINNED = ("@anthropic-ai/claude-code@", "@openai/codex@", "@google/gemini-cli@")
+EXTRA = ("@anthropic-ai/claude-code@2.1.332",)
 
 
 @pytest.fixture
@@ -53,13 +54,23 @@ def test_test_script_installs_the_clis_before_pytest_with_a_reason(fakes: dict[s
     assert "the e2e_real tier runs the real Claude Code, Codex CLI and Gemini CLI" in result.stderr
     assert "about 740 MB from npm" in result.stderr
     npm = [c for c in calls(fakes) if c.startswith("npm install")]
-    assert len(npm) == 1 and all(p in npm[0] for p in PINNED)
+    assert all(p in npm[0] for p in PINNED)  # the pinned set together, then each extra version on its own
+    assert [c.split()[-2] for c in npm[1:]] == list(EXTRA)
     assert calls(fakes)[-1] == "uv run --frozen pytest -q require=1"
     installed = run(fakes, "scripts/install-real-clis", "--check")
     assert installed.stdout.strip() == f"{fakes['CAO_REAL_CLIS_DIR']}/node_modules/.bin"
 
     run(fakes, "scripts/test", "tests/e2e_real/test_codex.py::test_x")  # installed now: no second download
-    assert len([c for c in calls(fakes) if c.startswith("npm")]) == 1
+    assert len([c for c in calls(fakes) if c.startswith("npm")]) == 1 + len(EXTRA)
+
+
+def test_list_names_every_version_and_its_own_bin_directory(fakes: dict[str, str]) -> None:
+    rows = [line.split() for line in run(fakes, "scripts/install-real-clis", "--list").stdout.splitlines()]
+    clis = fakes["CAO_REAL_CLIS_DIR"]
+    assert [row[2] for row in rows[:3]] == [f"{clis}/node_modules/.bin"] * 3
+    assert [f"{row[0]}@{row[1]}" for row in rows[3:]] == list(EXTRA)
+    assert rows[3][2] == f"{clis}-versions/claude-code@2.1.332/node_modules/.bin"
+    assert calls(fakes) == []  # --list installs nothing
 
 
 def test_test_script_skips_the_download_when_the_tier_is_not_selected(fakes: dict[str, str]) -> None:

@@ -69,3 +69,20 @@ def test_falling_back_to_idle_is_no_answer(tmp_path: Path) -> None:
         assert monitor.turns_finished == turn
 
     run_with_monitor(tmp_path, scenario)
+
+
+def test_a_turn_that_ends_idle_is_interrupted_until_a_turn_ends_with_an_answer(tmp_path: Path) -> None:
+    def scenario(engine: StatusEngine, monitor: TerminalMonitor) -> None:
+        turn = engine.begin_turn(monitor)
+        engine.set_status(monitor, Status.PROCESSING)
+        engine.set_status(monitor, Status.IDLE)  # back at the prompt with no reply: Esc
+        assert monitor.turns_finished == turn and monitor.turn_interrupted
+        engine.set_status(monitor, Status.COMPLETED)  # the previous turn's screen again (box cleared)
+        assert monitor.turn_interrupted  # no turn has ended since
+        turn = engine.begin_turn(monitor)
+        engine.set_status(monitor, Status.PROCESSING)
+        assert monitor.turn_interrupted  # still about the last finished turn
+        engine.set_status(monitor, Status.COMPLETED)
+        assert monitor.turns_finished == turn and not monitor.turn_interrupted
+
+    run_with_monitor(tmp_path, scenario)

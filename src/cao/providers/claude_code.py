@@ -1,4 +1,4 @@
-"""Provider for Claude Code (``claude``), verified against 2.1.197 (docs/providers/claude_code.md).
+"""Provider for Claude Code (``claude``), verified against 2.1.197 and 2.1.332 (docs/providers/claude_code.md).
 
 Screen cues, on plain rows (the screens under tests/screens/claude_code/ were recorded from the binary):
 
@@ -48,7 +48,7 @@ class ClaudeCodeProvider(Provider):
     name: ClassVar[str] = "claude_code"
     binary: ClassVar[str] = "claude"
     package_hint: ClassVar[str] = "npm install -g @anthropic-ai/claude-code"
-    tested_versions: ClassVar[tuple[str, ...]] = ("2.1.197",)
+    tested_versions: ClassVar[tuple[str, ...]] = ("2.1.197", "2.1.332")
     exit_command: ClassVar[str] = "/exit"
     # Enter in the same tmux call as the paste was lost in about half the runs (the text stays in the
     # box); Enter sent 0.1 s or 0.3 s later submitted every time, also right after start (measured).
@@ -59,8 +59,14 @@ class ClaudeCodeProvider(Provider):
     # working directory was chosen for this agent, so cao trusts it; the bypass warning only appears
     # for yolo, which the user asked for (and is normally skipped by --settings, see build_launch).
     startup_dialogs: ClassVar[tuple[StartupDialog, ...]] = (
-        StartupDialog(re.compile(r"❯ 1\. Yes, I trust this folder"), ("Enter",)),
+        # 2.1.332 drops the numbers and highlights "No, exit": while "Yes" is a plain indented row, move
+        # down; press Enter only on "❯ Yes". (Not keyed on the "❯ No, exit" row: 2.1.332 writes a kitty
+        # graphics query there, which cao's screen shows as text.)
+        StartupDialog(re.compile(r"\n {2,}Yes, I trust this folder"), ("Down",)),
+        StartupDialog(re.compile(r"❯ (?:1\. )?Yes, I trust this folder"), ("Enter",)),
         StartupDialog(re.compile(r"2\. Yes, I accept"), ("2",)),
+        StartupDialog(re.compile(r"\n {2,}Yes, I accept$", re.M), ("Down",)),
+        StartupDialog(re.compile(r"❯ Yes, I accept"), ("Enter",)),
     )
 
     RULE_RE: ClassVar[re.Pattern[str]] = re.compile(r"^─{8,}$")
@@ -71,7 +77,9 @@ class ClaudeCodeProvider(Provider):
     BUSY_RE: ClassVar[re.Pattern[str]] = re.compile(r"esc to interrupt")
     DONE_RE: ClassVar[re.Pattern[str]] = re.compile(r"^[✻✶✢✽✳*·] \S+ for \d+[smh]")
     ERROR_RE: ClassVar[re.Pattern[str]] = re.compile(r"^● (?:API Error|Error:)")
-    OPTION_RE: ClassVar[re.Pattern[str]] = re.compile(r"^\s*❯ \d+\. ")
+    FOOTER_RE: ClassVar[re.Pattern[str]] = re.compile(r"^ {20,}\S")
+    # 2.1.197 numbers the options (" ❯ 1. Yes"); 2.1.332 does not ("  ❯ No (recommended)"), but indents them.
+    OPTION_RE: ClassVar[re.Pattern[str]] = re.compile(r"^\s*❯ \d+\. |^\s+❯ \S")
     DIALOG_RE: ClassVar[re.Pattern[str]] = re.compile(r"Esc to cancel|Enter to confirm|to navigate")
     MAX_INPUT_ROWS: ClassVar[int] = 12  # rows between the ❯ row and the rule under it
 
@@ -122,7 +130,14 @@ class ClaudeCodeProvider(Provider):
         # an HTTP tool call after 300 s without a response or progress notification: a handoff may wait
         # silently for an hour, so the idle limit is raised to the hard one.
         env = {"DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-               "MCP_TOOL_TIMEOUT": TOOL_TIMEOUT_MS, "CLAUDE_CODE_MCP_TOOL_IDLE_TIMEOUT": TOOL_TIMEOUT_MS}
+               "MCP_TOOL_TIMEOUT": TOOL_TIMEOUT_MS, "CLAUDE_CODE_MCP_TOOL_IDLE_TIMEOUT": TOOL_TIMEOUT_MS,
+               # 2.1.3xx may draw "fullscreen" in the alternate screen: rows that scroll off are then lost
+               # to tmux's history, and a long reply's start with them. The classic renderer keeps them.
+               "CLAUDE_CODE_DISABLE_ALTERNATE_SCREEN": "1"}
+        if not ctx.yolo:
+            # Explicit, since 2.1.3xx starts in "auto mode" (tools run unasked, no waiting_user_answer);
+            # 2.1.332 calls it "manual" in --help but still accepts "default", which 2.1.197 needs.
+            argv += ["--permission-mode", "default"]
         if ctx.yolo:
             # The settings flag skips the "Bypass Permissions mode" warning without touching ~/.claude.
             argv += ["--dangerously-skip-permissions", "--settings", '{"skipDangerousModePermissionPrompt": true}']
@@ -160,23 +175,31 @@ class ClaudeCodeProvider(Provider):
             return Status.UNKNOWN
         if any(self.BUSY_RE.search(line) for line in lines[box:]):
             return Status.PROCESSING
+        if lines[box + 1][1:].strip():
+            # Text in the box: Esc before the model answered put the message back (its echo is gone, so
+            # the turn above is an earlier one), or a person is typing. Either way nothing was answered.
+            return Status.IDLE
         start = max((i for i in range(box) if self.ECHO_RE.match(lines[i])), default=-1)
         turn = lines[start + 1 : box]
         if any(self.ERROR_RE.match(line) for line in turn):
             return Status.ERROR
-        if start >= 0 and any(self.DONE_RE.match(line) or self.REPLY_RE.match(line) for line in turn):
+        # (A long reply may have scrolled its echo off the screen: the end-of-turn line still tells.)
+        if any(self.DONE_RE.match(line) or (start >= 0 and self.REPLY_RE.match(line)) for line in turn):
             return Status.COMPLETED
         return Status.IDLE
 
     def _blocks(self, lines: Sequence[str]) -> list[list[str]]:
-        """Every ``●`` block: its first row without the marker, then its indented rows."""
+        """Every ``●`` block above the last input box: its first row without the marker, then its indented rows."""
+        box = self._input_box([line.rstrip() for line in lines])
         blocks: list[list[str]] = []
         current: list[str] | None = None
-        for raw in lines:
+        for raw in lines[:box]:
             line = raw.rstrip()
             if self.REPLY_RE.match(line):
                 current = [line[2:]]
                 blocks.append(current)
+            elif self.FOOTER_RE.match(line):  # 2.1.332 right-aligns "● high · /effort" above the box
+                current = None
             elif current is not None and (not line or line.startswith("  ")):
                 current.append(line[2:])
             else:

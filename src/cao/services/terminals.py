@@ -54,6 +54,7 @@ def to_public(rt: Runtime, record: TerminalRecord) -> Terminal:
         exit_reason=monitor.exit_reason if monitor else record.exit_reason, caller_id=record.caller_id,
         allowed_tools=record.allowed_tools, model=record.model,
         turn=monitor.turn if monitor else 0, turns_finished=monitor.turns_finished if monitor else 0,
+        last_turn_interrupted=monitor.turn_interrupted if monitor else False,
         created_at=record.created_at, last_active=record.last_active,
     )
 
@@ -308,6 +309,8 @@ async def get_output(rt: Runtime, terminal_id: str, mode: str) -> str:
     text = await asyncio.to_thread(rt.tmux.capture, monitor.pane_id, history=True)
     if mode == "full":
         return text
+    if monitor.turn_interrupted:  # the reply on screen, if any, answered an earlier turn
+        raise NotFound(f"terminal {terminal_id} was interrupted in turn {monitor.turns_finished} before it replied")
     reply = monitor.provider.extract_last_reply(text.splitlines())
     if reply is None:
         raise NotFound(f"terminal {terminal_id} has not replied yet")
