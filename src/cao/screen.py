@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import functools
 import logging
+import re
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
 wcwidth: Any = None
 
 WIDE_FROM = "\u1100"  # no character below this is double width
+# APC, PM, SOS and DCS strings end at ST (ESC \) or, as terminals accept, BEL.
+STRING_SEQUENCE = re.compile(r"\x1b[_^XP][^\x07\x1b]*(?:\x07|\x1b\\)")
+OPEN_STRING = re.compile(r"\x1b[_^XP][^\x07\x1b]*\x1b?$|\x1b$")  # (the ESC of its ST may come next)
+MAX_HELD = 65536
 
 
 _tolerant_screen: Any = None
@@ -94,6 +99,7 @@ class VirtualScreen:
         self.stream = pyte.Stream(self.screen)
         # Incremental decoding: a glyph split across two reads must not become U+FFFD.
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._held = ""  # the start of a string sequence whose end has not arrived yet
         self._rows = [""] * lines
 
     @property
@@ -102,13 +108,24 @@ class VirtualScreen:
 
     def feed(self, data: bytes) -> bool:
         """Feed raw pane output; return whether any visible row changed."""
-        text = self.decoder.decode(data)
+        text = self._without_strings(self.decoder.decode(data))
         if text:
             try:
                 self.stream.feed(text)
             except Exception:  # the parser itself failed (pyte resets it): keep what was drawn so far
                 log.exception("the virtual screen could not parse part of the output")
         return self._render_dirty()
+
+    def _without_strings(self, text: str) -> str:
+        """Drop APC, PM, SOS and DCS strings (e.g. a kitty graphics query ``ESC _ G… ESC \\``, which Claude
+        Code 2.1.332 sends): pyte would draw their payload as text. One cut across two reads is held back."""
+        text = self._held + text
+        self._held = ""
+        text = STRING_SEQUENCE.sub("", text)
+        tail = OPEN_STRING.search(text)
+        if tail and len(text) - tail.start() < MAX_HELD:
+            text, self._held = text[:tail.start()], text[tail.start():]
+        return text
 
     def rows(self) -> list[str]:
         return list(self._rows)

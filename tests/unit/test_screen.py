@@ -124,3 +124,14 @@ def test_recorded_cli_output_feeds_without_raising() -> None:
         for path in corpus:
             screen.feed(path.read_bytes().replace(b"\n", b"\r\n"))
         assert screen.screen.skipped_sequences == 0  # plain recordings hold nothing to skip
+
+
+def test_string_sequences_are_not_drawn_even_when_split_across_reads() -> None:
+    query = b"\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\"  # kitty graphics query (Claude Code 2.1.332)
+    whole = VirtualScreen(60, 3)
+    whole.feed("❯ No, exit".encode() + query + b" | \x1bP+q544e\x07 | \x1b^pm\x1b\\ end")
+    assert whole.rows()[0] == "❯ No, exit |  |  end"
+    split = VirtualScreen(60, 3)
+    for cut in (b"\x1b", b"_Gi=31,s=1", b",v=1;AAAA\x1b", b"\\after"):
+        split.feed(cut)
+    assert split.rows()[0] == "after"
