@@ -112,7 +112,7 @@ def test_build_launch_leaves_the_users_files_alone(fake_home: Path, tmp_path: Pa
     assert spec.uses_cao_mcp
     assert json.loads(spec.files[run / "qwen-mcp.json"]) == {"mcpServers": {"cao": {
         "httpUrl": "http://127.0.0.1:9/mcp", "headers": {"Authorization": f"Bearer {TOKEN}"},
-        "timeout": CAO_TOOL_TIMEOUT_MS, "trust": True}}}
+        "timeout": CAO_TOOL_TIMEOUT_MS, "trust": True, "alwaysLoadTools": True}}}
     assert json.loads(spec.files[run / "qwen-defaults.json"]) == CAO_DEFAULTS
     assert json.loads(spec.files[run / "qwen-trusted-folders.json"]) == {
         "/elsewhere": "DO_NOT_TRUST", str(ctx.working_directory): "TRUST_FOLDER"}
@@ -136,7 +136,8 @@ def test_system_defaults_keep_the_administrators_and_add_caos(fake_home: Path, t
     monkeypatch.setenv("QWEN_CODE_SYSTEM_DEFAULTS_PATH", str(admin))
     ctx = context(tmp_path)
     defaults = json.loads(PROVIDER.build_launch(ctx).files[ctx.runtime_dir / "qwen-defaults.json"])
-    assert defaults["ui"] == {"theme": "Dracula", "useTerminalBuffer": False, "enableUserFeedback": False}
+    assert defaults["ui"] == {"theme": "Dracula", "useTerminalBuffer": False, "enableUserFeedback": False,
+                              "enableFollowupSuggestions": False}
     assert defaults["privacy"] == {"usageStatisticsEnabled": False}
 
 

@@ -5,8 +5,8 @@ Per terminal, cao adds three files in the runtime directory and points Qwen at t
 switches: cao's MCP endpoint (``--mcp-config``, the only file holding the terminal's token), a
 system-defaults layer (``QWEN_CODE_SYSTEM_DEFAULTS_PATH``: the lowest settings layer, so the user's
 own settings still win) that keeps the transcript in the normal screen (tmux scrollback holds whole
-replies), turns off the self-update and the feedback survey; and a copy of the user's trusted folders
-that trusts the working directory for this run (``QWEN_CODE_TRUSTED_FOLDERS_PATH``).
+replies) and turns off the self-update, the feedback survey and follow-up suggestions; and a copy of
+the user's trusted folders that trusts the working directory for this run (``QWEN_CODE_TRUSTED_FOLDERS_PATH``).
 
 Screen cues (plain rows): input box ``>   Type your message`` (``*`` in YOLO mode) between two rules,
 on screen while Qwen works too; busy ``⠧ Counting electrons... (2s · esc to cancel)`` above it;
@@ -47,7 +47,8 @@ NATIVE_TOOLS = {
 # cao's layer under the user's settings (see the module docstring); "$version" is Qwen's settings format.
 CAO_DEFAULTS: dict[str, Any] = {
     "$version": 4,
-    "ui": {"useTerminalBuffer": False, "enableUserFeedback": False},
+    # follow-up suggestions: a side request after each turn, and Enter in the box would accept one
+    "ui": {"useTerminalBuffer": False, "enableUserFeedback": False, "enableFollowupSuggestions": False},
     "general": {"enableAutoUpdate": False},
     "mcp": {"toolIdleTimeoutMs": CAO_TOOL_TIMEOUT_MS},  # a handoff may send nothing for a long time
 }
@@ -98,10 +99,11 @@ class QwenCodeProvider(Provider):
         allowed = set(ctx.allowed_tools or ("*",))
         servers: dict[str, dict[str, Any]] = {}
         if allowed & {"*", "@cao-mcp-server", f"@{CAO_SERVER}"}:
-            # ``httpUrl`` is streamable HTTP in Qwen (``url`` would be the old SSE transport)
+            # ``httpUrl`` is streamable HTTP in Qwen (``url`` would be the old SSE transport); without
+            # ``alwaysLoadTools`` Qwen defers MCP tools behind its tool_search (the model sees only names)
             http = cao_mcp_http(ctx)
             servers[CAO_SERVER] = {"httpUrl": http["url"], "headers": http["headers"],
-                                   "timeout": CAO_TOOL_TIMEOUT_MS, "trust": True}
+                                   "timeout": CAO_TOOL_TIMEOUT_MS, "trust": True, "alwaysLoadTools": True}
         for name, server in profile_mcp_servers(ctx).items():
             config = server.model_dump(exclude_none=True)
             config.pop("type", None)
