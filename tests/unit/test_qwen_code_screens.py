@@ -68,6 +68,12 @@ def test_a_user_message_without_an_answer_yet_is_idle_not_completed() -> None:
     assert PROVIDER.detect(lines[:cut] + [""] * (rule - cut) + lines[rule:]) is Status.IDLE
 
 
+def test_an_input_box_before_any_banner_is_not_ready_yet() -> None:
+    lines = screen("idle")
+    rule = next(i for i, line in enumerate(lines) if line.startswith("────"))
+    assert PROVIDER.detect([""] * rule + lines[rule:]) is Status.UNKNOWN
+
+
 def test_registered() -> None:
     assert isinstance(get_provider("qwen_code"), QwenCodeProvider)
     assert QwenCodeProvider.tested_versions == ("0.24.4",)
