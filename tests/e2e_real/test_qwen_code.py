@@ -131,6 +131,20 @@ def test_permission_prompt_is_waiting_and_nothing_is_typed_into_it(api: ApiClien
     assert (workdir / "made-by-qwen.txt").exists()
 
 
+def test_yolo_runs_the_tool_without_asking(api: ApiClient, model: ModelServer, workdir: Path) -> None:
+    model.set_rules([
+        {"match": "^please make the file$", "needs_tools": True, "tool": "run_shell_command",
+         "args": {"command": "touch yolo.txt"}},
+        {"on_tool_result": ".", "text": "Made it without asking."},
+    ])
+    terminal = start(api, workdir, yolo="true")
+    assert terminal["status"] == "idle", terminal  # the prompt char is * in YOLO mode
+    final = send_and_wait(api, terminal["id"], "please make the file", timeout=60)
+    assert final["status"] == "completed", final
+    assert last_reply(api, terminal["id"]) == "Made it without asking."
+    assert (workdir / "yolo.txt").exists()
+
+
 def test_api_error_is_error_then_the_next_turn_recovers(api: ApiClient, model: ModelServer, workdir: Path) -> None:
     model.set_rules([{"match": "^break now$", "error": 400, "message": "scripted failure"}])
     terminal = start(api, workdir)
