@@ -37,7 +37,7 @@ from cao.settings import Settings  # noqa: E402
 from cao.status import Status  # noqa: E402
 
 MARK = "## Real CLIs"
-PROVIDERS = ("claude_code", "codex", "gemini_cli")
+PROVIDERS = ("claude_code", "codex", "gemini_cli", "qwen_code")
 
 
 def seed(home: Path, workdir: Path, model_url: str, env: dict[str, str]) -> None:
@@ -51,6 +51,11 @@ def seed(home: Path, workdir: Path, model_url: str, env: dict[str, str]) -> None
     auth = {"security": {"auth": {"selectedType": "gemini-api-key"}}}
     (home / ".gemini" / "settings.json").write_text(json.dumps(auth))
     (home / ".gemini" / "trustedFolders.json").write_text(json.dumps({str(workdir): "TRUST_FOLDER"}))
+    (home / ".qwen").mkdir()
+    (home / ".qwen" / "settings.json").write_text(json.dumps({
+        "security": {"auth": {"selectedType": "openai"}}, "model": {"name": "fake-model"},
+        "modelProviders": {"openai": [{"id": "fake-model", "baseUrl": f"{model_url}/v1",
+                                       "envKey": "SCRIPTED_MODEL_KEY"}]}}))
     env.update({"ANTHROPIC_BASE_URL": model_url, "ANTHROPIC_API_KEY": key,
                 "SCRIPTED_MODEL_KEY": "sk-scripted", "GOOGLE_GEMINI_BASE_URL": model_url,
                 "GEMINI_API_KEY": "fake-gemini-key"})

@@ -235,6 +235,18 @@ def test_chat_completions_stream_text_and_tool_call(srv: Server) -> None:
     assert srv.requests()[0]["system"] == "sys"
 
 
+def test_chat_user_parts_newest_text_without_reminders(srv: Server) -> None:
+    """Qwen Code: reminders before the task; after an API error the failed task comes again first."""
+    srv.set_rules([{"match": "^second$", "text": "newest"}, {"match": "^first$", "text": "resent"}])
+    parts = [{"type": "text", "text": "<system-reminder>skills: first</system-reminder>"},
+             {"type": "text", "text": "first"}, {"type": "text", "text": "second"}]
+    body = {"model": "m", "stream": False, "messages": [{"role": "user", "content": parts}]}
+    assert srv.http.post("/v1/chat/completions", json=body).json()["choices"][0]["message"]["content"] == "newest"
+    body["messages"][0]["content"] = parts[:2]
+    assert srv.http.post("/v1/chat/completions", json=body).json()["choices"][0]["message"]["content"] == "resent"
+    assert [r["text"] for r in srv.requests()] == ["second", "first"]
+
+
 def test_models_list(srv: Server) -> None:
     data = srv.http.get("/v1/models").json()
     assert data["object"] == "list" and all(m["object"] == "model" for m in data["data"])

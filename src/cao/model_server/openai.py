@@ -112,7 +112,20 @@ def responses_exchange(body: dict[str, Any]) -> Exchange:
                     stream=bool(body.get("stream", False)), raw=body)
 
 
+def _user_text(content: Any) -> str:
+    """A user message's newest text: its last text part that is not a ``<system-reminder>``."""
+    if not isinstance(content, list):
+        return _text_of(content)
+    texts = [part if isinstance(part, str) else part["text"] for part in content
+             if isinstance(part, str) or (isinstance(part, dict) and isinstance(part.get("text"), str))]
+    plain = [t for t in texts if not t.lstrip().startswith("<system-reminder>")]
+    return (plain or texts or [""])[-1]
+
+
 def chat_exchange(body: dict[str, Any]) -> Exchange:
+    """Qwen Code sends the user message as parts: ``<system-reminder>`` blocks (skills, date), then the
+    task; after an API error the failed task comes again before the new one. The last other part is
+    the ``text``, as in the Anthropic API."""
     system, text, tool_result = [], "", None
     for message in body.get("messages") or []:
         if not isinstance(message, dict):
@@ -121,7 +134,7 @@ def chat_exchange(body: dict[str, Any]) -> Exchange:
         if role in ("system", "developer"):
             system.append(_text_of(message.get("content")))
         elif role == "user":
-            text, tool_result = _text_of(message.get("content")), None
+            text, tool_result = _user_text(message.get("content")), None
         elif role == "tool":
             tool_result = _text_of(message.get("content"))
     tools = [str(t["function"]["name"]) for t in body.get("tools") or []

@@ -13,8 +13,10 @@ def _registry() -> dict[str, type[Provider]]:
     from cao.providers.codex import CodexProvider
     from cao.providers.gemini_cli import GeminiCliProvider
     from cao.providers.mock import MockProvider
+    from cao.providers.qwen_code import QwenCodeProvider
 
-    return {cls.name: cls for cls in (MockProvider, ClaudeCodeProvider, GeminiCliProvider, CodexProvider)}
+    return {cls.name: cls for cls in (MockProvider, ClaudeCodeProvider, GeminiCliProvider, CodexProvider,
+                                      QwenCodeProvider)}
 
 
 def provider_names() -> list[str]:
