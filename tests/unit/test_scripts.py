@@ -6,6 +6,7 @@ The scripts run for real, with fake ``uv`` and ``npm`` first on PATH that only r
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,8 +15,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PINNED = ("@anthropic-ai/claude-code@", "@openai/codex@", "@google/gemini-cli@")
-EXTRA = ("@anthropic-ai/claude-code@2.1.332",)
+_SCRIPT = (ROOT / "scripts" / "install-real-clis").read_text()
+
+
+def _array(name: str) -> tuple[str, ...]:
+    """The packages of one bash array in scripts/install-real-clis (its one table of versions)."""
+    body = re.search(rf"^{name}=\((.*?)^\)", _SCRIPT, re.MULTILINE | re.DOTALL)
+    assert body, name
+    return tuple(re.findall(r'"([^"]+)"', body.group(1)))
+
+
+PINNED = _array("packages")
+EXTRA = _array("extra_versions")
 
 
 @pytest.fixture
@@ -51,8 +62,8 @@ def test_check_installs_nothing_and_says_how(fakes: dict[str, str]) -> None:
 def test_test_script_installs_the_clis_before_pytest_with_a_reason(fakes: dict[str, str]) -> None:
     result = run(fakes, "scripts/test", "-q")
     assert result.returncode == 0, result.stderr
-    assert "the e2e_real tier runs the real Claude Code, Codex CLI and Gemini CLI" in result.stderr
-    assert "about 740 MB from npm" in result.stderr
+    assert "the e2e_real tier runs the real Claude Code, Codex CLI, Gemini CLI and Qwen Code" in result.stderr
+    assert "about 880 MB from npm" in result.stderr
     npm = [c for c in calls(fakes) if c.startswith("npm install")]
     assert all(p in npm[0] for p in PINNED)  # the pinned set together, then each extra version on its own
     assert [c.split()[-2] for c in npm[1:]] == list(EXTRA)
@@ -67,9 +78,10 @@ def test_test_script_installs_the_clis_before_pytest_with_a_reason(fakes: dict[s
 def test_list_names_every_version_and_its_own_bin_directory(fakes: dict[str, str]) -> None:
     rows = [line.split() for line in run(fakes, "scripts/install-real-clis", "--list").stdout.splitlines()]
     clis = fakes["CAO_REAL_CLIS_DIR"]
-    assert [row[2] for row in rows[:3]] == [f"{clis}/node_modules/.bin"] * 3
-    assert [f"{row[0]}@{row[1]}" for row in rows[3:]] == list(EXTRA)
-    assert rows[3][2] == f"{clis}-versions/claude-code@2.1.332/node_modules/.bin"
+    pinned = len(PINNED)
+    assert [row[2] for row in rows[:pinned]] == [f"{clis}/node_modules/.bin"] * pinned
+    assert [f"{row[0]}@{row[1]}" for row in rows[pinned:]] == list(EXTRA)
+    assert rows[pinned][2] == f"{clis}-versions/claude-code@2.1.332/node_modules/.bin"
     assert calls(fakes) == []  # --list installs nothing
 
 
