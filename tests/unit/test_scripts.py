@@ -39,7 +39,9 @@ def fakes(tmp_path: Path) -> dict[str, str]:
         fake = bin_dir / tool
         fake.write_text(f'#!/bin/sh\necho "{tool} $* require=${{CAO_REQUIRE_REAL_CLIS:-}}" >> "{log}"\n')
         fake.chmod(0o755)
-    return {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin", "CAO_REAL_CLIS_DIR": str(tmp_path / "clis"),
+    # Not inherited: ./scripts/test (as CI runs it) exports CAO_REQUIRE_REAL_CLIS=1 to this very pytest.
+    outer = {k: v for k, v in os.environ.items() if k != "CAO_REQUIRE_REAL_CLIS"}
+    return {**outer, "PATH": f"{bin_dir}:/usr/bin:/bin", "CAO_REAL_CLIS_DIR": str(tmp_path / "clis"),
             "LOG": str(log)}
 
 
