@@ -20,13 +20,15 @@ REPLY = "The capital of France is Paris.\nSecond line of the reply: done."
 
 @pytest.fixture
 def gemini_env(real_home: Path, model: ModelServer, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The model endpoint and a seeded private HOME; requested before ``real_server`` starts."""
+    """The model endpoint and a private HOME with what a returning user has — their settings, and no trust
+    decision for this new project folder (cao trusts the folder it was told to work in, for the run only);
+    requested before ``real_server`` starts."""
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", model.url)
     monkeypatch.setenv("GEMINI_API_KEY", "fake-gemini-key")
     dot = real_home / ".gemini"
     dot.mkdir()
     (dot / "settings.json").write_text(json.dumps({"security": {"auth": {"selectedType": "gemini-api-key"}}}))
-    (dot / "trustedFolders.json").write_text(json.dumps({str(workdir): "TRUST_FOLDER"}))
+    (dot / "trustedFolders.json").write_text(json.dumps({"/some/other/project": "TRUST_FOLDER"}))
     return dot
 
 
@@ -125,10 +127,19 @@ def test_send_message_through_cao_mcp(api: ApiClient, model: ModelServer, workdi
 
 
 @pytest.fixture
-def trusted_by_env(gemini_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No stored trust decision: the folder is trusted through Gemini's own variable (set before cao-server)."""
+def trusted_by_env(gemini_env: Path) -> None:
+    """No stored trust decision at all: cao trusts the working folder through Gemini's own variable."""
     (gemini_env / "trustedFolders.json").unlink()
-    monkeypatch.setenv("GEMINI_CLI_TRUST_WORKSPACE", "true")
+
+
+def test_a_new_folder_works_and_the_users_trust_file_is_untouched(api: ApiClient, model: ModelServer,
+                                                                   gemini_env: Path, workdir: Path) -> None:
+    before = (gemini_env / "trustedFolders.json").read_text()
+    model.set_rules([{"match": "capital of France", "text": REPLY}])
+    terminal = start(api, workdir)
+    assert terminal["status"] == "idle"  # no trust dialog: it would read waiting_user_answer
+    assert send_and_wait(api, terminal["id"], "Name the capital of France.", timeout=60)["status"] == "completed"
+    assert (gemini_env / "trustedFolders.json").read_text() == before
 
 
 def test_reaches_cao_mcp_over_http_with_its_token(trusted_by_env: None, api: ApiClient, model: ModelServer,

@@ -117,6 +117,16 @@ def test_build_launch_per_terminal_home_keeps_the_users_settings(fake_home: Path
     assert prompt.startswith("# Developer") and "${AvailableTools}" in prompt
 
 
+def test_the_working_folder_is_trusted_for_the_run_unless_the_user_distrusts_it(fake_home: Path,
+                                                                              tmp_path: Path) -> None:
+    ctx = context(tmp_path)
+    assert PROVIDER.build_launch(ctx).env["GEMINI_CLI_TRUST_WORKSPACE"] == "true"  # no file is written for it
+    trust_file = fake_home / ".gemini" / "trustedFolders.json"
+    trust_file.write_text(json.dumps({str(ctx.working_directory): "DO_NOT_TRUST"}))
+    assert "GEMINI_CLI_TRUST_WORKSPACE" not in PROVIDER.build_launch(ctx).env
+    assert json.loads(trust_file.read_text()) == {str(ctx.working_directory): "DO_NOT_TRUST"}
+
+
 @pytest.mark.parametrize("yolo", [False, True], ids=["asking", "yolo"])
 def test_the_token_is_only_in_the_settings_file(fake_home: Path, tmp_path: Path, yolo: bool) -> None:
     spec = PROVIDER.build_launch(context(tmp_path, yolo=yolo))

@@ -46,6 +46,15 @@ NATIVE_TOOLS = {
 }
 
 
+def _distrusted(trust_file: Path, folder: Path) -> bool:
+    """Whether the user told Gemini never to trust ``folder`` (then cao does not override them)."""
+    try:
+        rules = json.loads(trust_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(rules, dict) and rules.get(str(folder)) == "DO_NOT_TRUST"
+
+
 def _user_settings(dot: Path) -> dict[str, Any]:
     try:
         data = json.loads((dot / "settings.json").read_text(encoding="utf-8"))
@@ -102,6 +111,10 @@ class GeminiCliProvider(Provider):
         env = {"GEMINI_CLI_HOME": str(home), "GEMINI_CLI_TRUSTED_FOLDERS_PATH": str(real_dot / "trustedFolders.json"),
                # The relaunching wrapper ignores SIGHUP/SIGTERM and outlives its tmux window: run gemini itself.
                "GEMINI_CLI_NO_RELAUNCH": "true"}
+        if not _distrusted(real_dot / "trustedFolders.json", ctx.working_directory):
+            # cao was told to work in this folder: trust it for this run only (the user's file is not written;
+            # answering Gemini's trust dialog would write it, and makes Gemini exit to restart)
+            env["GEMINI_CLI_TRUST_WORKSPACE"] = "true"
         argv = [self.resolve_binary()]
         if ctx.model:
             argv += ["-m", ctx.model]
