@@ -33,6 +33,7 @@ from cao.tmux import PaneInfo, TmuxBackend
 
 log = logging.getLogger(__name__)
 DEBOUNCE_S = 0.004
+IDLE_SETTLE_S = 0.5  # how long a turn must stay at an empty prompt to count as interrupted
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[\]P_^][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.")
 READ_SIZE = 65536
 
@@ -50,6 +51,7 @@ class TerminalMonitor:
     turns_finished: int = 0
     turn_started: bool = True
     turn_interrupted: bool = False  # the last finished turn ended at the prompt, with no answer (Esc)
+    idle_settle: asyncio.TimerHandle | None = None  # pending: a turn back at the prompt, not yet called interrupted
     # Whether the agent's MCP client must list cao's tools before it is given work, and whether it has.
     needs_mcp: bool = False
     mcp_ready: bool = False
@@ -188,6 +190,8 @@ class StatusEngine:
             return
         if monitor.scheduled:
             monitor.scheduled.cancel()
+        if monitor.idle_settle:
+            monitor.idle_settle.cancel()
         self._unwatch_pid(monitor)
         for fd in (monitor.read_fd, monitor.keepalive_fd):
             if fd is not None:
@@ -244,8 +248,10 @@ class StatusEngine:
             # Idle is no outcome: CLIs redraw an empty prompt right after taking the input.
             monitor.turn_started = True
         if status.settled and monitor.turn_started and monitor.turns_finished < monitor.turn:
-            monitor.turns_finished = monitor.turn
-            monitor.turn_interrupted = status is Status.IDLE
+            if status is Status.IDLE:
+                self._finish_if_still_idle(monitor)
+            else:
+                self._finish_turn(monitor, interrupted=False)
         if status is monitor.status:
             monitor.notify()
             return
@@ -256,7 +262,31 @@ class StatusEngine:
                          {"status": status.value, "previous": previous.value})
         monitor.notify()
 
+    def _finish_turn(self, monitor: TerminalMonitor, *, interrupted: bool) -> None:
+        if monitor.idle_settle is not None:
+            monitor.idle_settle.cancel()
+            monitor.idle_settle = None
+        monitor.turns_finished = monitor.turn
+        monitor.turn_interrupted = interrupted
+
+    def _finish_if_still_idle(self, monitor: TerminalMonitor) -> None:
+        """A turn back at an empty prompt is interrupted (Esc) — unless its outcome follows at once: some
+        CLIs redraw the prompt a moment before they print an API error or the reply's last lines."""
+        if monitor.idle_settle is not None:
+            return
+
+        def settle() -> None:
+            monitor.idle_settle = None
+            if monitor.status is Status.IDLE and monitor.turn_started and monitor.turns_finished < monitor.turn:
+                self._finish_turn(monitor, interrupted=True)
+                monitor.notify()
+
+        monitor.idle_settle = self.loop.call_later(IDLE_SETTLE_S, settle)
+
     def begin_turn(self, monitor: TerminalMonitor) -> int:
+        if monitor.idle_settle is not None:
+            monitor.idle_settle.cancel()
+            monitor.idle_settle = None
         monitor.turn += 1
         monitor.turn_started = False
         return monitor.turn

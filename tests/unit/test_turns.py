@@ -71,12 +71,36 @@ def test_falling_back_to_idle_is_no_answer(tmp_path: Path) -> None:
     run_with_monitor(tmp_path, scenario)
 
 
+def run_async_with_monitor(tmp_path: Path, scenario) -> None:  # type: ignore[no-untyped-def]
+    async def main() -> None:
+        engine = StatusEngine(TmuxBackend("cao_test_unused"), EventBus(), tmp_path)
+        monitor = TerminalMonitor("0a1b2c3d", MockProvider(), tmp_path / "f.fifo", VirtualScreen(80, 24))
+        engine.monitors[monitor.terminal_id] = monitor
+        engine.set_status(monitor, Status.IDLE)
+        await scenario(engine, monitor)
+
+    asyncio.run(main())
+
+
+def test_an_outcome_right_after_the_prompt_redraw_is_the_answer_not_an_interruption(tmp_path: Path) -> None:
+    async def scenario(engine: StatusEngine, monitor: TerminalMonitor) -> None:
+        turn = engine.begin_turn(monitor)
+        engine.set_status(monitor, Status.PROCESSING)
+        engine.set_status(monitor, Status.IDLE)  # the prompt is back a moment before the error line
+        assert monitor.turns_finished < turn  # not yet: an outcome may follow
+        engine.set_status(monitor, Status.ERROR)
+        assert monitor.turns_finished == turn and not monitor.turn_interrupted
+
+    run_async_with_monitor(tmp_path, scenario)
+
+
 def test_a_turn_that_ends_idle_is_interrupted_until_a_turn_ends_with_an_answer(tmp_path: Path) -> None:
-    def scenario(engine: StatusEngine, monitor: TerminalMonitor) -> None:
+    async def scenario(engine: StatusEngine, monitor: TerminalMonitor) -> None:
         turn = engine.begin_turn(monitor)
         engine.set_status(monitor, Status.PROCESSING)
         engine.set_status(monitor, Status.IDLE)  # back at the prompt with no reply: Esc
-        assert monitor.turns_finished == turn and monitor.turn_interrupted
+        assert await engine.wait(monitor, lambda m: m.turns_finished >= turn, 5)  # once it stays idle
+        assert monitor.turn_interrupted
         engine.set_status(monitor, Status.COMPLETED)  # the previous turn's screen again (box cleared)
         assert monitor.turn_interrupted  # no turn has ended since
         turn = engine.begin_turn(monitor)
@@ -85,4 +109,4 @@ def test_a_turn_that_ends_idle_is_interrupted_until_a_turn_ends_with_an_answer(t
         engine.set_status(monitor, Status.COMPLETED)
         assert monitor.turns_finished == turn and not monitor.turn_interrupted
 
-    run_with_monitor(tmp_path, scenario)
+    run_async_with_monitor(tmp_path, scenario)
