@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from cao.private_files import write_private
 from cao.providers import get_provider
 from cao.providers.base import LaunchContext, Provider
 from cao.services.environment import agent_environment, env_argv
@@ -56,9 +57,8 @@ def seed_gemini(home: Path, model: ModelServer, monkeypatch: pytest.MonkeyPatch)
     (home / ".gemini" / "settings.json").write_text(json.dumps(settings))
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", model.url)
     monkeypatch.setenv("GEMINI_API_KEY", "fake-gemini-key")
-    # Gemini loads no MCP server at all in an untrusted folder; the user's way to trust it without
-    # a stored decision (cao does not answer Gemini's trust question).
-    monkeypatch.setenv("GEMINI_CLI_TRUST_WORKSPACE", "true")
+    # No trust decision for the folder: the provider's launch itself trusts the working folder for the run
+    # (Gemini loads no MCP server at all in an untrusted folder).
 
 
 SEEDS: dict[str, Callable[[Path, ModelServer, pytest.MonkeyPatch], None]] = {
@@ -120,9 +120,7 @@ def start(provider: Provider, ctx: LaunchContext, pane: Pane) -> None:
     spec = provider.build_launch(ctx)
     ctx.runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     for path, content in spec.files.items():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.write_text(content)
-        path.chmod(0o600)
+        write_private(path, content)
     env = agent_environment(terminal_id=ctx.terminal_id, api_url="http://127.0.0.1:9", term="xterm-256color",
                             session_env={}, provider_env=spec.env, passthrough=provider.env_passthrough)
     pane.tmux("new-session", "-d", "-s", "agent", "-x", "200", "-y", "50", "-c", str(ctx.working_directory),
