@@ -55,20 +55,21 @@ class Exchange:
             ctype = (response.getheader("content-type") or "").split(";")[0].strip().lower()
             if response.status >= 400:
                 raw = response.read()
-                message = _loads(raw) if ctype == "application/json" else None
+                message = json_object(raw) if ctype == "application/json" else None
                 raise EndpointError(response.status, _error_text(message, raw), message)
             if ctype == "text/event-stream":
                 yield from _sse_messages(response)
             else:
                 raw = response.read()
-                message = _loads(raw) if raw.strip() else None
+                message = json_object(raw) if raw.strip() else None
                 if message is not None:
                     yield message
         finally:
             self.conn.close()
 
 
-def _loads(raw: bytes) -> dict[str, Any] | None:
+def json_object(raw: bytes) -> dict[str, Any] | None:
+    """``raw`` decoded, if it is a JSON object (else None)."""
     try:
         value = json.loads(raw)
     except ValueError:
@@ -86,7 +87,7 @@ def _sse_messages(response: http.client.HTTPResponse) -> Iterator[dict[str, Any]
         line = line.rstrip(b"\r\n")
         if not line:
             if data and event == "message":
-                message = _loads(b"".join(data))
+                message = json_object(b"".join(data))
                 if message is not None:
                     yield message
             event, data = "message", []

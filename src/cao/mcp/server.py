@@ -19,19 +19,11 @@ import threading
 import time
 from typing import IO, Any
 
-from cao.mcp.endpoint import Endpoint, EndpointError, Exchange
+from cao.mcp.endpoint import Endpoint, EndpointError, Exchange, json_object
 
 SERVER_ERROR = -32000
 REACH_FOR = 10.0  # seconds to keep trying while cao-server is unreachable (e.g. restarting)
 EXIT_GRACE = 1.0  # seconds in-flight answers get after stdin closes
-
-
-def _loads(line: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _is_request(message: dict[str, Any] | None) -> bool:
@@ -141,7 +133,7 @@ class Bridge:
             self.endpoint.delete()
 
     def handle_line(self, body: bytes) -> None:
-        message = _loads(body)
+        message = json_object(body)
         if not _is_request(message):
             self.relay(body, message)  # notifications and responses: a quick 202, in order
             return

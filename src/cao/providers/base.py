@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -79,6 +79,22 @@ def cao_mcp_server(ctx: LaunchContext) -> dict[str, Any]:
     """The stdio bridge to cao's MCP endpoint, for CLIs that only speak stdio (carries the same token)."""
     return {"command": sys.executable, "args": ["-m", "cao.mcp.server"],
             "env": {"CAO_API_URL": ctx.api_url, "CAO_MCP_TOKEN": ctx.mcp_token}}
+
+
+def granted(allowed: Sequence[str]) -> set[str]:
+    """cao's tool vocabulary an ``allowed`` list grants (``fs_*`` stands for every file tool)."""
+    names = set(allowed)
+    if "fs_*" in names:
+        names |= {"fs_read", "fs_write", "fs_list"}
+    return names
+
+
+def ungranted_tools(allowed: Sequence[str] | None, native: Mapping[str, Sequence[str]]) -> list[str]:
+    """The CLI's native tools (cao's name → the CLI's names) that ``allowed`` does not grant; None or ``*``: none."""
+    if allowed is None or "*" in allowed:
+        return []
+    names = granted(allowed)
+    return [tool for key, tools in native.items() if key not in names for tool in tools]
 
 
 def profile_mcp_servers(ctx: LaunchContext) -> dict[str, McpServerConfig]:

@@ -27,7 +27,9 @@ from cao.providers.base import (
     Provider,
     StartupDialog,
     cao_mcp_http,
+    granted,
     profile_mcp_servers,
+    ungranted_tools,
 )
 from cao.status import Status
 
@@ -102,13 +104,11 @@ class ClaudeCodeProvider(Provider):
         """Claude's tools to deny for cao's ``allowed`` list (None or ``*``: nothing is denied)."""
         if allowed is None or "*" in allowed:
             return []
-        granted = set(allowed)
-        if "fs_*" in granted:
-            granted |= {"fs_read", "fs_write", "fs_list"}
-        denied = [tool for key, tools in NATIVE_TOOLS.items() if key not in granted for tool in tools]
-        if "@cao-mcp-server" not in granted and f"@{CAO_SERVER}" not in granted:
+        names = granted(allowed)
+        denied = ungranted_tools(allowed, NATIVE_TOOLS)
+        if "@cao-mcp-server" not in names and f"@{CAO_SERVER}" not in names:
             denied.append(f"mcp__{CAO_SERVER}")
-        denied += [f"mcp__{name}" for name in servers if f"@{name}" not in granted]
+        denied += [f"mcp__{name}" for name in servers if f"@{name}" not in names]
         return denied
 
     def build_launch(self, ctx: LaunchContext) -> LaunchSpec:

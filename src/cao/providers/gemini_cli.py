@@ -21,7 +21,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from cao.providers.base import CAO_SERVER, LaunchContext, LaunchSpec, Provider, cao_mcp_http, profile_mcp_servers
+from cao.providers.base import (
+    CAO_SERVER,
+    LaunchContext,
+    LaunchSpec,
+    Provider,
+    cao_mcp_http,
+    profile_mcp_servers,
+    ungranted_tools,
+)
 from cao.status import Status
 
 PLACEHOLDER_RE = re.compile(r"^ ?[>*!] +Type your message")
@@ -75,12 +83,7 @@ class GeminiCliProvider(Provider):
     tested_versions: ClassVar[tuple[str, ...]] = ("0.61.0",)
 
     def blocked_tools(self, ctx: LaunchContext) -> list[str]:
-        allowed = set(ctx.allowed_tools or ("*",))
-        if ctx.yolo or "*" in allowed:
-            return []
-        if "fs_*" in allowed:
-            allowed |= {"fs_read", "fs_write", "fs_list"}
-        return [tool for key, tools in NATIVE_TOOLS.items() if key not in allowed for tool in tools]
+        return [] if ctx.yolo else ungranted_tools(ctx.allowed_tools or None, NATIVE_TOOLS)
 
     def mcp_servers(self, ctx: LaunchContext) -> dict[str, dict[str, Any]]:
         allowed = set(ctx.allowed_tools or ("*",))

@@ -23,7 +23,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from cao.providers.base import CAO_SERVER, LaunchContext, LaunchSpec, Provider, cao_mcp_http, profile_mcp_servers
+from cao.providers.base import (
+    CAO_SERVER,
+    LaunchContext,
+    LaunchSpec,
+    Provider,
+    cao_mcp_http,
+    profile_mcp_servers,
+    ungranted_tools,
+)
 from cao.status import Status
 
 RULE_RE = re.compile(r"^─{20,}$")
@@ -88,12 +96,7 @@ class QwenCodeProvider(Provider):
 
     def blocked_tools(self, ctx: LaunchContext) -> list[str]:
         """Qwen's tools outside the profile's allowed ones (yolo changes approvals, not restrictions)."""
-        allowed = set(ctx.allowed_tools or ("*",))
-        if "*" in allowed:
-            return []
-        if "fs_*" in allowed:
-            allowed |= {"fs_read", "fs_write", "fs_list"}
-        return [tool for key, tools in NATIVE_TOOLS.items() if key not in allowed for tool in tools]
+        return ungranted_tools(ctx.allowed_tools or None, NATIVE_TOOLS)
 
     def mcp_servers(self, ctx: LaunchContext) -> dict[str, dict[str, Any]]:
         allowed = set(ctx.allowed_tools or ("*",))
