@@ -62,6 +62,11 @@ class TerminalMonitor:
     scheduled: asyncio.TimerHandle | None = None
     input_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    def cancel_idle_settle(self) -> None:
+        if self.idle_settle is not None:
+            self.idle_settle.cancel()
+            self.idle_settle = None
+
     def notify(self) -> None:
         self.changed.set()
         self.changed = asyncio.Event()
@@ -190,8 +195,7 @@ class StatusEngine:
             return
         if monitor.scheduled:
             monitor.scheduled.cancel()
-        if monitor.idle_settle:
-            monitor.idle_settle.cancel()
+        monitor.cancel_idle_settle()
         self._unwatch_pid(monitor)
         for fd in (monitor.read_fd, monitor.keepalive_fd):
             if fd is not None:
@@ -263,9 +267,7 @@ class StatusEngine:
         monitor.notify()
 
     def _finish_turn(self, monitor: TerminalMonitor, *, interrupted: bool) -> None:
-        if monitor.idle_settle is not None:
-            monitor.idle_settle.cancel()
-            monitor.idle_settle = None
+        monitor.cancel_idle_settle()
         monitor.turns_finished = monitor.turn
         monitor.turn_interrupted = interrupted
 
@@ -284,9 +286,7 @@ class StatusEngine:
         monitor.idle_settle = self.loop.call_later(IDLE_SETTLE_S, settle)
 
     def begin_turn(self, monitor: TerminalMonitor) -> int:
-        if monitor.idle_settle is not None:
-            monitor.idle_settle.cancel()
-            monitor.idle_settle = None
+        monitor.cancel_idle_settle()
         monitor.turn += 1
         monitor.turn_started = False
         return monitor.turn
