@@ -6,20 +6,24 @@ fields cao ignores, without paying for the full profile model.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import frontmatter
-import yaml
-
 from cao.errors import CaoError, InvalidProfile
 
-# The frontmatter opens and closes with a line of exactly three dashes (python-frontmatter's own
-# boundary would also take '----' and swallow blank lines after the closing one).
-_YAML = frontmatter.YAMLHandler(fm_boundary=re.compile(r"^---[ \t]*\r?$", re.MULTILINE))
+
+@functools.cache
+def _yaml_handler() -> Any:
+    """python-frontmatter's YAML handler, imported on first use (it and PyYAML are not needed for
+    cao-server to start). The frontmatter opens and closes with a line of exactly three dashes
+    (python-frontmatter's own boundary would also take '----' and swallow blank lines after it)."""
+    import frontmatter
+
+    return frontmatter.YAMLHandler(fm_boundary=re.compile(r"^---[ \t]*\r?$", re.MULTILINE))
 
 
 def split(text: str, source: str) -> tuple[dict[str, Any], str]:
@@ -29,16 +33,19 @@ def split(text: str, source: str) -> tuple[dict[str, Any], str]:
     frontmatter, drops a frontmatter that is not a mapping and strips the body, where a profile needs
     one-line errors that say what is wrong, and the body as written.
     """
+    import yaml
+
+    handler = _yaml_handler()
     text = text.removeprefix("\ufeff")
     try:
-        if not _YAML.detect(text):
+        if not handler.detect(text):
             raise ValueError
-        raw, body = _YAML.split(text)
+        raw, body = handler.split(text)
     except ValueError:
         raise InvalidProfile(f"{source}: missing YAML frontmatter (the file must start with a '---' line "
                              "and the frontmatter must end with another '---' line)") from None
     try:
-        data = _YAML.load(raw) if raw.strip() else {}
+        data = handler.load(raw) if raw.strip() else {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""  # raw starts on the '---' line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -34,6 +35,10 @@ def since_process_start() -> float:
               type=click.Choice(["debug", "info", "warning", "error"]))
 def main(host: str | None, port: int | None, log_level: str) -> None:
     """Run the cao server: it owns tmux, the store and every terminal's status."""
+    # The imports and the app build allocate a great many long-lived objects; the cyclic collector
+    # would walk them again and again (~10-15% of the start). Collect never during them, then freeze
+    # them out of every later collection.
+    gc.disable()
     import uvicorn
 
     from cao.server.app import create_app
@@ -52,7 +57,10 @@ def main(host: str | None, port: int | None, log_level: str) -> None:
     settings.ensure_dirs()
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.info("interpreter start and imports took %.0f ms", imported * 1000)
-    uvicorn.run(create_app(settings, pid_file=settings.run_dir / "server.pid"), host=settings.api_host,
+    app = create_app(settings, pid_file=settings.run_dir / "server.pid")
+    gc.freeze()
+    gc.enable()
+    uvicorn.run(app, host=settings.api_host,
                 port=settings.api_port, log_level=log_level, access_log=log_level == "debug",
                 http="httptools")
 
