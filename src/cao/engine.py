@@ -15,6 +15,7 @@ for the end of turn N.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import os
@@ -96,13 +97,11 @@ class StatusEngine:
 
     # --- lifecycle ------------------------------------------------------------------
 
-    def open(self, terminal_id: str, provider: Provider, size: tuple[int, int]) -> TerminalMonitor:
-        """Create the terminal's FIFO and start reading it (before tmux writes to it)."""
-        self.fifo_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fifo = self.fifo_dir / f"{terminal_id}.fifo"
-        with contextlib.suppress(FileNotFoundError):
-            fifo.unlink()
-        os.mkfifo(fifo, 0o600)
+    def open(self, terminal_id: str, provider: Provider, size: tuple[int, int],
+             fifo: Path | None = None) -> TerminalMonitor:
+        """Start reading the terminal's FIFO (made here unless ``make_fifo`` made it already), before
+        tmux writes to it."""
+        fifo = fifo or self.make_fifo(terminal_id)
         monitor = TerminalMonitor(terminal_id, provider, fifo, VirtualScreen(*size))
         monitor.read_fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
         # Our own write end keeps the FIFO from reporting EOF between writers.
@@ -110,6 +109,16 @@ class StatusEngine:
         self.loop.add_reader(monitor.read_fd, self._on_readable, monitor)
         self.monitors[terminal_id] = monitor
         return monitor
+
+    def make_fifo(self, terminal_id: str) -> Path:
+        """The terminal's FIFO, new. ``tmux pipe-pane`` may start its reader as soon as it exists
+        (the reader's open waits until ``open`` opens the other end)."""
+        self.fifo_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fifo = self.fifo_dir / f"{terminal_id}.fifo"
+        with contextlib.suppress(FileNotFoundError):
+            fifo.unlink()
+        os.mkfifo(fifo, 0o600)
+        return fifo
 
     def adopt(self, terminal_id: str, provider: Provider, pane: PaneInfo) -> TerminalMonitor:
         """Start tracking a live pane found at startup: re-pipe it and rebuild its screen."""
@@ -129,11 +138,16 @@ class StatusEngine:
         Falls back to one pane at a time when the batch fails (a pane vanished meanwhile);
         a pane that cannot be adopted then is left out of the result.
         """
-        monitors = {tid: self._open_adopted(tid, provider, pane) for tid, provider, pane in found}
+        fifos = {tid: self.make_fifo(tid) for tid, _provider, _pane in found}
         panes = {tid: pane for tid, _provider, pane in found}
+        # tmux starts the readers and captures in a thread of its own while this one builds the
+        # monitors (their virtual screens): the two overlap on a second core.
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cao-adopt") as pool:
+            batch = pool.submit(self.tmux.pipe_and_capture,
+                                [(pane.pane_id, None if pane.dead else fifos[tid]) for tid, pane in panes.items()])
+            monitors = {tid: self._open_adopted(tid, provider, pane, fifos[tid]) for tid, provider, pane in found}
         try:
-            captures = self.tmux.pipe_and_capture(
-                [(panes[tid].pane_id, None if panes[tid].dead else m.fifo) for tid, m in monitors.items()])
+            captures = batch.result()
         except TmuxError as exc:
             log.warning("adopting %d panes at once failed (%s); adopting them one by one", len(found), exc)
             for tid in monitors:
@@ -152,8 +166,9 @@ class StatusEngine:
             self.evaluate(monitor)
         return monitors
 
-    def _open_adopted(self, terminal_id: str, provider: Provider, pane: PaneInfo) -> TerminalMonitor:
-        monitor = self.open(terminal_id, provider, (pane.width, pane.height))
+    def _open_adopted(self, terminal_id: str, provider: Provider, pane: PaneInfo,
+                      fifo: Path | None = None) -> TerminalMonitor:
+        monitor = self.open(terminal_id, provider, (pane.width, pane.height), fifo)
         monitor.pane_id = pane.pane_id
         if pane.pid and not pane.dead:
             self.watch_pid(monitor, pane.pid)
