@@ -52,7 +52,10 @@ class TerminalMonitor:
     turns_finished: int = 0
     turn_started: bool = True
     turn_interrupted: bool = False  # the last finished turn ended at the prompt, with no answer (Esc)
-    idle_settle: asyncio.TimerHandle | None = None  # pending: a turn back at the prompt, not yet called interrupted
+    # Pending: a turn's end seen but not yet taken, until the screen has held it long enough (below).
+    settle: asyncio.TimerHandle | None = None
+    settling: Status | None = None
+    last_output: float = 0.0  # loop time of the last read from the pane
     # Whether the agent's MCP client must list cao's tools before it is given work, and whether it has.
     needs_mcp: bool = False
     mcp_ready: bool = False
@@ -63,10 +66,10 @@ class TerminalMonitor:
     scheduled: asyncio.TimerHandle | None = None
     input_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def cancel_idle_settle(self) -> None:
-        if self.idle_settle is not None:
-            self.idle_settle.cancel()
-            self.idle_settle = None
+    def cancel_settle(self) -> None:
+        if self.settle is not None:
+            self.settle.cancel()
+            self.settle = self.settling = None
 
     def notify(self) -> None:
         self.changed.set()
@@ -210,7 +213,7 @@ class StatusEngine:
             return
         if monitor.scheduled:
             monitor.scheduled.cancel()
-        monitor.cancel_idle_settle()
+        monitor.cancel_settle()
         self._unwatch_pid(monitor)
         for fd in (monitor.read_fd, monitor.keepalive_fd):
             if fd is not None:
@@ -235,6 +238,7 @@ class StatusEngine:
             return
         if not data:
             return
+        monitor.last_output = self.loop.time()
         cue = monitor.provider.busy_cue
         if not monitor.turn_started and cue is not None and cue.search(ANSI.sub("", data.decode(errors="ignore"))):
             monitor.turn_started = True
@@ -268,7 +272,9 @@ class StatusEngine:
             monitor.turn_started = True
         if status.settled and monitor.turn_started and monitor.turns_finished < monitor.turn:
             if status is Status.IDLE:
-                self._finish_if_still_idle(monitor)
+                self._finish_once_held(monitor, status, IDLE_SETTLE_S)
+            elif status is Status.COMPLETED and monitor.provider.completed_settle_s:
+                self._finish_once_held(monitor, status, monitor.provider.completed_settle_s)
             else:
                 self._finish_turn(monitor, interrupted=False)
         if status is monitor.status:
@@ -282,26 +288,31 @@ class StatusEngine:
         monitor.notify()
 
     def _finish_turn(self, monitor: TerminalMonitor, *, interrupted: bool) -> None:
-        monitor.cancel_idle_settle()
+        monitor.cancel_settle()
         monitor.turns_finished = monitor.turn
         monitor.turn_interrupted = interrupted
 
-    def _finish_if_still_idle(self, monitor: TerminalMonitor) -> None:
-        """A turn back at an empty prompt is interrupted (Esc) — unless its outcome follows at once: some
-        CLIs redraw the prompt a moment before they print an API error or the reply's last lines."""
-        if monitor.idle_settle is not None:
+    def _finish_once_held(self, monitor: TerminalMonitor, status: Status, hold_s: float) -> None:
+        """End the turn as ``status`` once the screen has shown it for ``hold_s``. Back at an empty prompt,
+        the turn was interrupted (Esc) — unless its outcome follows at once: some CLIs redraw the prompt a
+        moment before they print an API error or the reply's last lines. And some draw a frame that reads
+        as completed (the previous answer, the task's echo already removed) just before they say the
+        turn was cancelled (``Provider.completed_settle_s``)."""
+        if monitor.settle is not None and monitor.settling is status:
             return
+        monitor.cancel_settle()
 
         def settle() -> None:
-            monitor.idle_settle = None
-            if monitor.status is Status.IDLE and monitor.turn_started and monitor.turns_finished < monitor.turn:
-                self._finish_turn(monitor, interrupted=True)
+            monitor.settle = monitor.settling = None
+            if monitor.status is status and monitor.turn_started and monitor.turns_finished < monitor.turn:
+                self._finish_turn(monitor, interrupted=status is Status.IDLE)
                 monitor.notify()
 
-        monitor.idle_settle = self.loop.call_later(IDLE_SETTLE_S, settle)
+        monitor.settling = status
+        monitor.settle = self.loop.call_later(hold_s, settle)
 
     def begin_turn(self, monitor: TerminalMonitor) -> int:
-        monitor.cancel_idle_settle()
+        monitor.cancel_settle()
         monitor.turn += 1
         monitor.turn_started = False
         return monitor.turn
@@ -329,6 +340,16 @@ class StatusEngine:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(monitor.changed.wait(), remaining)
         return True
+
+    async def drawn(self, monitor: TerminalMonitor, since: float, *, quiet: float = 0.15,
+                    limit: float = 0.5) -> None:
+        """Return once the pane has drawn something after ``since`` (loop time) and then gone quiet
+        for ``quiet`` seconds, or after ``limit`` seconds whatever it did."""
+        deadline = since + limit
+        while (now := self.loop.time()) < deadline:
+            if monitor.last_output > since and now - monitor.last_output >= quiet:
+                return
+            await asyncio.sleep(min(0.02, deadline - now))
 
     # --- the safety net -------------------------------------------------------------
 

@@ -35,6 +35,8 @@ RULES = {"rules": [
      "args": {"command": "touch made.txt"}},
     {"on_tool_result": ".", "text": "The file is made."},
     {"match": "break", "error": 400, "message": "scripted failure"},
+    {"match": "long", "text": "\n".join(["Top of a long reply."] + [f"row {n} of the long reply" for n in range(1, 80)]
+                                         + ["The end."])},
 ], "default": {"text": "OK: {{text}}"}}
 
 
@@ -113,6 +115,8 @@ def main() -> None:
             save("error", g.wait(lambda s: "API Error" in s and "Type your message" in s))
             g.send("multi line again")
             save("completed_after_error", g.wait(lambda s: s.count("Last line.") == 2 and "esc to cancel" not in s))
+            g.send("a long one please")  # longer than the screen: its start and the task's echo scroll off
+            save("completed_long", g.wait(lambda s: "The end." in s and "esc to cancel" not in s))
         finally:
             g.close()
         for n, kwargs, name, cue in (

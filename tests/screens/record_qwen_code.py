@@ -36,6 +36,7 @@ MULTI = "First line of the answer.\n\nThird line, after a blank one.\n  indented
 LONG = "\n".join(["Top of a long reply."] + [f"row {n} of the long reply" for n in range(1, 80)] + ["The end."])
 RULES = {"rules": [
     {"match": "^be slow", "delay": 6, "text": "finally done"},
+    {"match": "^take your time", "delay": 60, "text": "too late"},
     {"match": "^multi", "text": MULTI},
     {"match": "^long", "text": LONG},
     {"match": "^please make the file", "needs_tools": True, "tool": "run_shell_command",
@@ -132,6 +133,11 @@ def main() -> None:
             save("completed_long_scrollback", q.scrollback())
             q.tmux("send-keys", "-t", "rec", "-l", "typed by a person")
             save("idle_typed", q.wait("> typed by a person"))
+            q.tmux("send-keys", "-t", "rec", "C-u")
+            q.send("take your time")
+            q.wait(lambda s: "esc to cancel" in s)
+            q.tmux("send-keys", "-t", "rec", "Escape")
+            save("interrupted", q.wait(idle_after("Request cancelled.")))
         finally:
             q.close()
         for n, settings, args, name, cue in (

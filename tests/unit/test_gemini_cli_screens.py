@@ -38,6 +38,7 @@ def screen(name: str) -> list[str]:
     ("completed_after_tool", Status.COMPLETED, "The file is made."),
     ("error", Status.ERROR, "The file is made."),
     ("completed_after_error", Status.COMPLETED, MULTI),
+    ("completed_long", Status.COMPLETED, None),  # the answer's ✦ line scrolled off: cao reads it from history
     ("trust_dialog", Status.WAITING_USER_ANSWER, None),
     ("auth_dialog", Status.WAITING_USER_ANSWER, None),
 ])

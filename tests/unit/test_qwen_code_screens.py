@@ -38,6 +38,7 @@ def screen(name: str) -> list[str]:
     ("completed_after_tool", Status.COMPLETED, "The file is made."),
     ("error", Status.ERROR, "The file is made."),
     ("completed_after_error", Status.COMPLETED, MULTI),
+    ("interrupted", Status.IDLE, None),  # Esc mid-turn: Qwen removes the task's echo, says so
     ("trust_dialog", Status.WAITING_USER_ANSWER, None),
     ("auth_dialog", Status.WAITING_USER_ANSWER, None),
 ])

@@ -110,3 +110,45 @@ def test_a_turn_that_ends_idle_is_interrupted_until_a_turn_ends_with_an_answer(t
         assert monitor.turns_finished == turn and not monitor.turn_interrupted
 
     run_async_with_monitor(tmp_path, scenario)
+
+
+class FlashingProvider(MockProvider):
+    """A CLI that, on Esc, draws one frame reading completed before it says the turn was cancelled."""
+
+    completed_settle_s = 0.2
+
+
+def run_with_flashing(tmp_path: Path, scenario) -> None:  # type: ignore[no-untyped-def]
+    async def main() -> None:
+        engine = StatusEngine(TmuxBackend("cao_test_unused"), EventBus(), tmp_path)
+        monitor = TerminalMonitor("0a1b2c3d", FlashingProvider(), tmp_path / "f.fifo", VirtualScreen(80, 24))
+        engine.monitors[monitor.terminal_id] = monitor
+        engine.set_status(monitor, Status.IDLE)
+        await scenario(engine, monitor)
+
+    asyncio.run(main())
+
+
+def test_a_completed_frame_right_before_the_cancellation_is_not_the_answer(tmp_path: Path) -> None:
+    async def scenario(engine: StatusEngine, monitor: TerminalMonitor) -> None:
+        turn = engine.begin_turn(monitor)
+        engine.set_status(monitor, Status.PROCESSING)
+        engine.set_status(monitor, Status.COMPLETED)  # the echo removed, the previous answer last
+        assert monitor.turns_finished < turn  # not yet: the screen has not held it
+        engine.set_status(monitor, Status.IDLE)  # "Request cancelled."
+        assert await engine.wait(monitor, lambda m: m.turns_finished >= turn, 5)
+        assert monitor.turn_interrupted
+
+    run_with_flashing(tmp_path, scenario)
+
+
+def test_a_completed_screen_that_holds_is_the_answer(tmp_path: Path) -> None:
+    async def scenario(engine: StatusEngine, monitor: TerminalMonitor) -> None:
+        turn = engine.begin_turn(monitor)
+        engine.set_status(monitor, Status.PROCESSING)
+        engine.set_status(monitor, Status.COMPLETED)
+        engine.set_status(monitor, Status.COMPLETED)  # redrawn the same: still one pending end
+        assert await engine.wait(monitor, lambda m: m.turns_finished >= turn, 5)
+        assert not monitor.turn_interrupted
+
+    run_with_flashing(tmp_path, scenario)

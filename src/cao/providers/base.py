@@ -118,6 +118,9 @@ class Provider:
     # Seen anywhere in the output stream (ANSI removed) after a message was sent, this proves the
     # agent started working on it, even if the turn ended before the screen was next evaluated.
     busy_cue: ClassVar[re.Pattern[str] | None] = None
+    # How long a turn's screen must read completed before the turn is taken as completed: for a CLI
+    # that, on Esc, draws one frame that reads so before it says the turn was cancelled.
+    completed_settle_s: ClassVar[float] = 0.0
     # Prefixes of the server's environment variables this CLI needs (keys, endpoints, its own switches).
     env_passthrough: ClassVar[tuple[str, ...]] = ()
     # The version range cao was tested with, e.g. ("2.1.197",); shown by `cao doctor`.

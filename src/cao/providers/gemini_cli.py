@@ -71,6 +71,14 @@ def _user_settings(dot: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _answer_scrolled_in(rows: Sequence[str]) -> bool:
+    """Whether every row above the input box continues an answer whose ``✦`` line (and the task's echo)
+    scrolled off the top: a reply longer than the screen. (The banner, tips and tool boxes are not
+    all indented by two spaces.)"""
+    shown = [row for row in rows if row.strip() and not FOOTER_RE.match(row)]
+    return bool(shown) and all(row.startswith("  ") and row[2] not in " ╭│╰▗▟▝▜" for row in shown)
+
+
 class GeminiCliProvider(Provider):
     name: ClassVar[str] = "gemini_cli"
     binary: ClassVar[str] = "gemini"
@@ -164,7 +172,7 @@ class GeminiCliProvider(Provider):
         last = next((line for line in reversed(lines[echo + 1:rule]) if ANSWER_RE.match(line) or
                      ERROR_RE.match(line)), None)
         if last is None:
-            return Status.IDLE
+            return Status.COMPLETED if echo < 0 and _answer_scrolled_in(lines[:rule]) else Status.IDLE
         return Status.ERROR if ERROR_RE.match(last) else Status.COMPLETED
 
     def extract_last_reply(self, lines: Sequence[str]) -> str | None:

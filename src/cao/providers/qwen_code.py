@@ -40,6 +40,7 @@ BUSY_RE = re.compile(r"\besc to cancel\)")
 ECHO_RE = re.compile(r"^  > \S")
 ANSWER_RE = re.compile(r"^  ◆\ufe0e? ")
 ERROR_RE = re.compile(r"^  ✕ ")
+CANCELLED_RE = re.compile(r"^  ●\ufe0e? Request cancelled\.")  # Esc mid-turn (the task's echo is removed)
 ITEM_RE = re.compile(r"^ {0,3}\S")  # the first row of any history item (continuation rows are indented more)
 QUESTION_RE = re.compile(r"Allow execution of|Waiting for user confirmation|Do you trust this folder\?|"
                          r"Connect a Provider|Apply this change\?|Allow (?:edit|write)")
@@ -90,6 +91,9 @@ class QwenCodeProvider(Provider):
     package_hint: ClassVar[str] = "npm install -g @qwen-code/qwen-code"
     exit_command: ClassVar[str] = "/quit"
     bracketed_paste: ClassVar[bool] = True
+    # On Esc, Qwen removes the task's echo a frame before it prints "Request cancelled.": that frame
+    # shows the previous answer last, as a completed turn would.
+    completed_settle_s: ClassVar[float] = 0.3
     busy_cue: ClassVar[re.Pattern[str] | None] = re.compile(r"esc to cancel")
     env_passthrough: ClassVar[tuple[str, ...]] = ("QWEN_", "DASHSCOPE_", "NO_PROXY", "HTTPS_PROXY", "HTTP_PROXY")
     tested_versions: ClassVar[tuple[str, ...]] = ("0.24.4",)
@@ -182,10 +186,12 @@ class QwenCodeProvider(Provider):
         items = [line for line in history if ITEM_RE.match(line)]
         echo = max((i for i, line in enumerate(items) if ECHO_RE.match(line)), default=-1)
         last = next((line for line in reversed(items[echo + 1:]) if ANSWER_RE.match(line) or
-                     ERROR_RE.match(line)), None)
+                     ERROR_RE.match(line) or CANCELLED_RE.match(line)), None)
         if last is None:
             # Only continuation rows on screen: the tail of a reply longer than the screen.
             return Status.COMPLETED if not items else Status.IDLE
+        if CANCELLED_RE.match(last):
+            return Status.IDLE
         return Status.ERROR if ERROR_RE.match(last) else Status.COMPLETED
 
     def extract_last_reply(self, lines: Sequence[str]) -> str | None:

@@ -288,11 +288,17 @@ async def _press_enter_later(rt: Runtime, monitor: TerminalMonitor, delay: float
         monitor.input_lock.release()
 
 
-async def send_key(rt: Runtime, terminal_id: str, key: str) -> None:
+async def send_key(rt: Runtime, terminal_id: str, key: str, *, until_drawn: bool = False) -> None:
+    """Press ``key``. ``until_drawn``: return only once the CLI has drawn its response (or 0.5 s
+    passed), so what is read or typed next meets the screen the key made — a message typed right
+    after ``C-u`` must not see the redraw of the cleared box as its answer."""
     validation.key(key)
     monitor = live_monitor(rt, terminal_id)
     async with monitor.input_lock:
+        pressed = rt.engine.loop.time()
         await asyncio.to_thread(rt.tmux.send_keys, monitor.pane_id, key)
+        if until_drawn:
+            await rt.engine.drawn(monitor, pressed)
     _touch(rt, terminal_id)
 
 

@@ -66,7 +66,7 @@ async def restore_terminal(rt: RuntimeDep, terminal_id: TerminalId) -> Restored:
 
 @router.post("/{terminal_id}/key")
 async def send_key(rt: RuntimeDep, terminal_id: TerminalId, key: Annotated[str, Query(max_length=16)]) -> Success:
-    await terminals.send_key(rt, terminal_id, key)
+    await terminals.send_key(rt, terminal_id, key, until_drawn=True)
     return Success()
 
 
