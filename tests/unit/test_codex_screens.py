@@ -211,12 +211,12 @@ def test_yolo_model_and_git_root(tmp_path: Path, codex_on_path: Path) -> None:
     sub = tmp_path / "pkg"
     sub.mkdir()
     ctx = LaunchContext(terminal_id="abcd1234", working_directory=sub, runtime_dir=tmp_path / "rt",
-                        model="gpt-5.1-codex", yolo=True, allowed_tools=("fs_read",))
+                        model="gpt-5.1-codex", yolo=True, allowed_tools=("*",))
     spec = CodexProvider().build_launch(ctx)
     assert spec.argv[-3:] == ["-m", "gpt-5.1-codex", "--dangerously-bypass-approvals-and-sandbox"]
     assert "--ask-for-approval" not in spec.argv
     assert set(overrides(spec.argv)["projects"]) == {str(sub), str(tmp_path)}
-    assert [path.name for path in spec.files] == [HEADERS_FILE]  # yolo: no restriction note, no profile prompt
+    assert [path.name for path in spec.files] == [HEADERS_FILE]  # no restriction note, no profile prompt
 
 
 def test_prompt_and_restrictions_go_through_a_file_and_the_shell(tmp_path: Path, codex_on_path: Path) -> None:

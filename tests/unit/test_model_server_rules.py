@@ -39,6 +39,16 @@ def test_needs_tools_skips_side_requests_and_tool_calls_use_the_request_name() -
     assert reply.tool.args == {"message": "delegate this"}
 
 
+def test_force_calls_a_tool_the_request_does_not_offer() -> None:
+    script = Script({"rules": [{"match": "a", "tool": "Bash", "args": {"command": "x"}},
+                               {"match": "b", "tool": "Bash", "force": True, "args": {"command": "x"}}]})
+    assert script.respond(ex("a", tools=["Read"])).text == "(scripted tool 'Bash' is not among this request's tools)"
+    reply = script.respond(ex("b", tools=["Read"]))
+    assert reply.tool is not None and reply.tool.name == "Bash" and reply.tool.args == {"command": "x"}
+    reply = script.respond(ex("b", tools=["mcp__x__Bash"]))  # offered: the request's own name, as without force
+    assert reply.tool is not None and reply.tool.name == "mcp__x__Bash"
+
+
 def test_tool_results_match_on_tool_result_rules_only() -> None:
     script = Script({"rules": [{"match": ".", "text": "text rule"},
                                {"on_tool_result": "42", "text": "got {{tool_result}}"}]})

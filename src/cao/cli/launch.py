@@ -25,7 +25,7 @@ from cao.settings import Settings
 @click.option("--working-directory", type=click.Path(file_okay=False), help="Default: the current directory.")
 @click.option("--env", "env_pairs", multiple=True, metavar="KEY=VALUE", help="Extra environment (repeatable).")
 @click.option("--model", help="Model to ask the CLI for (overrides the profile's).")
-@click.option("--yolo", is_flag=True, help="Let the agent use every tool without asking.")
+@click.option("--yolo", is_flag=True, help="Never ask permission for the profile's allowed tools (restrictions stay).")
 @click.option("--headless", is_flag=True, help="Do not attach your terminal.")
 @click.option("--async", "is_async", is_flag=True, help="With MESSAGE: return right after sending it.")
 @click.option("--rm", "remove", is_flag=True,

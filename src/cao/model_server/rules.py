@@ -16,7 +16,8 @@ a tool result — that result. The first rule whose ``match`` (or ``on_tool_resu
 wins; ``needs_tools`` restricts a rule to requests that offer tools (side requests for titles or
 summaries carry none); ``times`` limits how often a rule fires. ``tool`` names are resolved against
 the request's own tool list, because each CLI names MCP tools differently
-(``mcp__cao__handoff``, ``mcp_cao_handoff``, ``handoff`` …).
+(``mcp__cao__handoff``, ``mcp_cao_handoff``, ``handoff`` …); with ``force`` a tool the request does
+not offer is called anyway, by the name given.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class Rule:
     fired: int = 0
 
 
-REPLY_KEYS = {"text", "tool", "args", "error", "message", "delay"}
+REPLY_KEYS = {"text", "tool", "args", "force", "error", "message", "delay"}
 RULE_KEYS = REPLY_KEYS | {"match", "on_tool_result", "needs_tools", "times"}
 
 
@@ -183,6 +184,8 @@ class Script:
             reply.text = substitute(spec["text"], values)
         if "tool" in spec:
             name = resolve_tool(spec["tool"], exchange.tools)
+            if name is None and spec.get("force"):
+                name = spec["tool"]  # a call to a tool the CLI did not offer: does it refuse to run it?
             if name is None:
                 reply.text = f"(scripted tool {spec['tool']!r} is not among this request's tools)"
             else:

@@ -28,7 +28,9 @@ from cao.providers.base import (
     Provider,
     StartupDialog,
     cao_mcp_http,
+    granted,
     profile_mcp_servers,
+    ungranted_tools,
 )
 from cao.status import Status
 
@@ -53,6 +55,12 @@ TOOL_HEADER_RE = re.compile(r"^• (?:(?:Called|Calling|Failed) [\w-]+\.[\w-]+\(
 SH_READ_INSTRUCTIONS = 'IFS= read -r v < "$1" || :; shift; exec "$@" -c "developer_instructions=$v"'
 TOOL_TIMEOUT_S = 3900.0  # above cao's longest handoff (3600 s); Codex's default is 60 s
 HEADERS_FILE = "cao-mcp-headers.json"  # in the runtime dir: cao's MCP headers, token included (0600)
+# cao's tool vocabulary → the Codex features that offer those tools, switched off (``features.<name>=false``)
+# when not granted: Codex then neither offers nor runs them ("unsupported call"), yolo or not (checked on 0.169).
+NATIVE_FEATURES = {
+    "execute_bash": ("shell_tool", "unified_exec", "multi_agent"),  # shell, exec_command/write_stdin, sub-agents
+    "fs_read": ("view_image",),
+}
 TOOL_WORDS = {"execute_bash": "running shell commands", "fs_read": "reading files", "fs_write": "writing files",
               "fs_list": "listing files", "fs_*": "reading, writing and listing files", "web_fetch": "web access"}
 
@@ -73,12 +81,17 @@ def toml_value(value: object) -> str:
 
 
 def restriction_note(tools: Sequence[str] | None) -> str | None:
-    """Codex cannot switch its own tools off: restrictions go into the instructions (soft)."""
+    """The restrictions in words, for the instructions: the part Codex cannot switch off (fs_list, MCP) is soft."""
     if not tools or "*" in tools:
         return None
     names = [TOOL_WORDS.get(t, f"the {t[1:]} MCP server" if t.startswith("@") else t) for t in tools]
     return ("You only have access to these tools: " + ", ".join(tools) + " (" + "; ".join(names) + "). "
             "Do not use any other tool, and do not run shell commands or change files unless those are listed.")
+
+
+def _withheld(allowed: Sequence[str] | None, tool: str) -> bool:
+    """Whether a restricted ``allowed`` list (not None, no ``*``) leaves out cao's ``tool``."""
+    return allowed is not None and "*" not in allowed and tool not in granted(allowed)
 
 
 def _project_roots(cwd: Path) -> list[str]:
@@ -110,11 +123,12 @@ class CodexProvider(Provider):
         return ctx.runtime_dir / HEADERS_FILE
 
     def mcp_servers(self, ctx: LaunchContext) -> dict[str, dict[str, object]]:
-        # The helper prints the headers file (one JSON line) with shell builtins only: no PATH needed.
-        helper = f"IFS= read -r h < {shlex.quote(str(self.headers_file(ctx)))} && printf '%s' \"$h\""
-        servers: dict[str, dict[str, object]] = {CAO_SERVER: {
-            "url": cao_mcp_http(ctx)["url"], "http_headers_helper": helper,
-            "default_tools_approval_mode": "approve", "tool_timeout_sec": TOOL_TIMEOUT_S}}
+        servers: dict[str, dict[str, object]] = {}
+        if set(ctx.allowed_tools or ("*",)) & {"*", "@cao-mcp-server", f"@{CAO_SERVER}"}:
+            # The helper prints the headers file (one JSON line) with shell builtins only: no PATH needed.
+            helper = f"IFS= read -r h < {shlex.quote(str(self.headers_file(ctx)))} && printf '%s' \"$h\""
+            servers[CAO_SERVER] = {"url": cao_mcp_http(ctx)["url"], "http_headers_helper": helper,
+                                   "default_tools_approval_mode": "approve", "tool_timeout_sec": TOOL_TIMEOUT_S}
         for name, server in profile_mcp_servers(ctx).items():
             entry: dict[str, object] = {"command": server.command, "args": list(server.args)}
             if server.env:
@@ -135,8 +149,28 @@ class CodexProvider(Provider):
             providers, dict) else set()
         return {k: os.environ[k] for k in keys if isinstance(k, str) and os.environ.get(k)}
 
+    @staticmethod
+    def restriction_overrides(ctx: LaunchContext) -> dict[str, object]:
+        """The ``-c`` overrides that take away what the profile does not grant (yolo or not)."""
+        overrides: dict[str, object] = {
+            f"features.{name}": False for name in ungranted_tools(ctx.allowed_tools, NATIVE_FEATURES)}
+        if _withheld(ctx.allowed_tools, "web_fetch"):
+            overrides["web_search"] = "disabled"
+        return overrides
+
+    @staticmethod
+    def approval_args(ctx: LaunchContext) -> list[str]:
+        """Approval policy and sandbox: without fs_write the sandbox is read-only, and yolo keeps it (the bypass
+        flag would drop the sandbox; ``never`` also refuses the TUI's approval-gated tools, e.g. create_worktree)."""
+        read_only = _withheld(ctx.allowed_tools, "fs_write")
+        if not ctx.yolo:
+            return ["--ask-for-approval", "on-request", *(["--sandbox", "read-only"] if read_only else [])]
+        if read_only:
+            return ["--ask-for-approval", "never", "--sandbox", "read-only"]  # no prompts, still no writes
+        return ["--dangerously-bypass-approvals-and-sandbox"]
+
     def instructions(self, ctx: LaunchContext) -> str:
-        parts = [restriction_note(ctx.allowed_tools) if not ctx.yolo else None,
+        parts = [restriction_note(ctx.allowed_tools),
                  (getattr(ctx.profile, "system_prompt", "") or "").strip() or None]
         return "\n\n".join(p for p in parts if p)
 
@@ -148,24 +182,25 @@ class CodexProvider(Provider):
             # Trust the working directory for this run only (no dialog, nothing written to config.toml).
             "projects": {root: {"trust_level": "trusted"} for root in _project_roots(ctx.working_directory)},
         }
-        overrides.update({f"mcp_servers.{n}": s for n, s in self.mcp_servers(ctx).items()})
+        servers = self.mcp_servers(ctx)
+        overrides.update({f"mcp_servers.{n}": s for n, s in servers.items()})
+        overrides.update(self.restriction_overrides(ctx))
         argv = [codex, "--no-daemon", "--no-alt-screen"]
         for key, value in overrides.items():
             argv += ["-c", f"{key}={toml_value(value)}"]
         if ctx.model:
             argv += ["-m", ctx.model]
-        if ctx.yolo:
-            argv.append("--dangerously-bypass-approvals-and-sandbox")
-        else:
-            argv += ["--ask-for-approval", "on-request"]
-        files: dict[Path, str] = {self.headers_file(ctx): json.dumps(cao_mcp_http(ctx)["headers"]) + "\n"}
+        argv += self.approval_args(ctx)
+        files: dict[Path, str] = {}
+        if CAO_SERVER in servers:
+            files[self.headers_file(ctx)] = json.dumps(cao_mcp_http(ctx)["headers"]) + "\n"
         text = self.instructions(ctx)
         if text:
             path = ctx.runtime_dir / "developer_instructions.toml"
             files[path] = toml_value(text) + "\n"
             # The file is one TOML string; the shell only substitutes it, as a single argument.
             argv = ["/bin/sh", "-c", SH_READ_INSTRUCTIONS, "cao-codex", str(path), *argv]
-        return LaunchSpec(argv=argv, env=self.provider_keys(), files=files, uses_cao_mcp=True)
+        return LaunchSpec(argv=argv, env=self.provider_keys(), files=files, uses_cao_mcp=CAO_SERVER in servers)
 
     # --- the screen ---------------------------------------------------------------------------
 

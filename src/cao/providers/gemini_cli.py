@@ -91,12 +91,13 @@ class GeminiCliProvider(Provider):
     tested_versions: ClassVar[tuple[str, ...]] = ("0.61.0",)
 
     def blocked_tools(self, ctx: LaunchContext) -> list[str]:
-        return [] if ctx.yolo else ungranted_tools(ctx.allowed_tools or None, NATIVE_TOOLS)
+        """Gemini's tools outside the profile's allowed ones; the deny policy outranks yolo's allow-all."""
+        return ungranted_tools(ctx.allowed_tools or None, NATIVE_TOOLS)
 
     def mcp_servers(self, ctx: LaunchContext) -> dict[str, dict[str, Any]]:
         allowed = set(ctx.allowed_tools or ("*",))
         servers: dict[str, dict[str, Any]] = {}
-        if ctx.yolo or allowed & {"*", "@cao-mcp-server", f"@{CAO_SERVER}"}:
+        if allowed & {"*", "@cao-mcp-server", f"@{CAO_SERVER}"}:
             # cao's endpoint over streamable HTTP (``type: http``; ``httpUrl`` is deprecated in 0.61), the
             # token in a header of this 0600 settings file; cao's own tools never ask
             servers[CAO_SERVER] = {"type": "http", **cao_mcp_http(ctx), "timeout": CAO_TOOL_TIMEOUT_MS, "trust": True}

@@ -93,7 +93,8 @@ async def create_terminal(
     prov = get_provider(provider or profile.provider or default_provider)
     prov.resolve_binary()
     await asyncio.to_thread(rt.tmux.check)
-    tools = ["*"] if yolo else (allowed_tools or resolve_allowed_tools(profile))
+    # yolo only skips the CLI's permission prompts: the profile's restrictions stay (each provider keeps both).
+    tools = allowed_tools or resolve_allowed_tools(profile)
 
     async with rt.create_lock:
         existing = await asyncio.to_thread(rt.tmux.list_sessions)
