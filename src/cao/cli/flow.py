@@ -31,7 +31,9 @@ def flow() -> None:
 @json_option
 def flow_add(file: Path, replace: bool, as_json: bool) -> None:
     """Validate the flow FILE and register it; print its next fire times."""
-    result = make_client().request("POST", "/flows", params={"replace": "true" if replace else None},
+    client = make_client()
+    client.ensure_server(auto_start=client.settings.auto_start)  # flows fire only while cao-server runs
+    result = client.request("POST", "/flows", params={"replace": "true" if replace else None},
                                    body={"file_path": str(file.expanduser().resolve())})
     if as_json:
         echo_json(result)
