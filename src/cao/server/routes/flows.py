@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
 from cao.errors import InvalidInput
@@ -27,9 +28,10 @@ class FlowBody(BaseModel):
     prompt_template: str | None = None
 
 
-@router.get("")
-async def list_flows(rt: RuntimeDep) -> list[Flow]:
-    return rt.flows.list()
+@router.get("", response_model=list[Flow])
+async def list_flows(rt: RuntimeDep) -> Response:
+    """Every flow, rendered once per change of anything it shows."""
+    return Response(rt.flows.list_json(), media_type="application/json")
 
 
 @router.post("", status_code=201)

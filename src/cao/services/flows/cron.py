@@ -8,6 +8,7 @@ translated to day names before it sees them.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -25,10 +26,15 @@ MAX_WALK = 20_000
 _DAY_ITEM = re.compile(r"^(\*|[a-z]{3}|\d+)(?:-([a-z]{3}|\d+))?(?:/(\d+))?$")
 
 
+@functools.cache
+def local_zone() -> tzinfo:
+    return CronTrigger().timezone  # APScheduler's reading of the local zone (tzlocal)
+
+
 def zone(name: str | None, field: str = "timezone") -> tzinfo:
     """The IANA zone ``name``; the server's local zone when ``name`` is empty."""
     if not name:
-        return CronTrigger().timezone  # APScheduler's reading of the local zone (tzlocal)
+        return local_zone()
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -82,16 +88,16 @@ def trigger(expr: str, tz: tzinfo) -> CronTrigger:
                            f"seconds first; got {len(values)}")
     fields = dict(zip(SIX if len(values) == 6 else FIVE, values, strict=True))
     fields["day_of_week"] = crontab_weekdays(fields["day_of_week"], expr)
-    for key, value in fields.items():
-        try:
-            CronTrigger(**{key: value}, timezone=tz)
-        except ValueError as exc:
-            what = key.replace("_", " ")
-            raise InvalidInput(f"schedule {expr!r}: field '{what}' ({value!r}) is not valid: {exc}") from None
     try:
         return CronTrigger(**fields, timezone=tz)
-    except ValueError as exc:
-        raise InvalidInput(f"schedule {expr!r}: {exc}") from None
+    except ValueError as whole:
+        for key, value in fields.items():  # which field is wrong
+            try:
+                CronTrigger(**{key: value}, timezone=tz)
+            except ValueError as exc:
+                what = key.replace("_", " ")
+                raise InvalidInput(f"schedule {expr!r}: field '{what}' ({value!r}) is not valid: {exc}") from None
+        raise InvalidInput(f"schedule {expr!r}: {whole}") from None
 
 
 def next_fire_times(trig: CronTrigger, after: datetime, count: int) -> list[datetime]:

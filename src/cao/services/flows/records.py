@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -42,7 +43,12 @@ class FlowRecord(SQLModel, table=True):
 
     @property
     def spec(self) -> FlowSpec:
-        return FlowSpec.from_json(json.loads(self.spec_json))
+        return _spec_of(self.spec_json)
+
+
+@functools.lru_cache(maxsize=4096)
+def _spec_of(spec_json: str) -> FlowSpec:
+    return FlowSpec.from_json(json.loads(spec_json))
 
 
 class FlowRunRecord(SQLModel, table=True):

@@ -50,6 +50,8 @@ class FlowExecutor(BaseExecutor):
 
 class FlowScheduler:
     def __init__(self, fire: Fire, missed: Fire) -> None:
+        # It logs every job added at INFO (a thousand lines for a thousand flows); cao logs its own.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self.scheduler = AsyncIOScheduler(
             timezone=UTC, executors={"default": FlowExecutor(fire, missed)},
             job_defaults={"coalesce": True, "misfire_grace_time": LATE_GRACE_S, "max_instances": 1_000_000})

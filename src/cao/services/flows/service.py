@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import TypeAdapter
 
 from cao import profiles
 from cao.errors import CaoError, InvalidInput
@@ -25,6 +27,7 @@ from cao.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 NEXT_SHOWN = 3
+_FLOWS = TypeAdapter(list[Flow])
 MAX_MISSED_RECORDED = 1000
 
 
@@ -34,6 +37,11 @@ class Flows:
         self.db = rt.db
         self.active: dict[str, tuple[ActiveRun, asyncio.Task[Any]]] = {}
         self.scheduler: FlowScheduler | None = None
+        self._listing: bytes | None = None  # GET /flows, rendered once per change
+
+    def changed(self) -> None:
+        """Something a listing shows changed: a definition, its state, a run started or ended."""
+        self._listing = None
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -44,20 +52,24 @@ class Flows:
             log.warning("%d flow run(s) were cut short when cao-server last stopped; recorded as interrupted",
                         interrupted)
         self.scheduler = FlowScheduler(self._on_fire, self._on_late)
+        begun = time.perf_counter()
         now = utcnow()
-        for record in store.all_flows(self.db):
-            if not record.enabled:
-                continue
+        enabled = [record for record in store.all_flows(self.db) if record.enabled]
+        for record in enabled:
             spec = record.spec
             self.scheduler.schedule(spec)
             self._account_for_downtime(record, spec, now)
         self.scheduler.start()
+        log.info("scheduled %d flow(s) in %.0f ms", len(enabled), (time.perf_counter() - begun) * 1000)
 
     def _account_for_downtime(self, record: FlowRecord, spec: FlowSpec, now: datetime) -> None:
         since = as_utc(record.fired_through) or now
         missed = missed_fires(spec, since, now, min(spec.keep_runs, MAX_MISSED_RECORDED))
+        if not missed:
+            return  # nothing to write: the next start looks from the same mark
         catch_up = bool(missed) and spec.catch_up > 0 and (now - missed[-1]).total_seconds() <= spec.catch_up
         store.record_missed(self.db, spec.name, missed[:-1] if catch_up else missed, now, spec.keep_runs)
+        self.changed()
         if catch_up:
             log.info("flow %s: catching up the fire of %s", spec.name, missed[-1].isoformat())
             self.fire(spec.name, missed[-1], trigger="catch_up")
@@ -114,6 +126,7 @@ class Flows:
         if not checked:
             self._check(spec)
         record = store.insert(self.db, spec, file_path, replace=replace)
+        self.changed()
         if record.enabled and self.scheduler is not None:
             self.scheduler.schedule(spec)
         return self.show(spec.name)
@@ -124,6 +137,7 @@ class Flows:
             self.scheduler.unschedule(name)
         await self._cancel_active(name, "the flow was removed")
         store.remove(self.db, name)
+        self.changed()
         session = session_of(name)
         if session in self.rt.registry.sessions:
             from cao.services import sessions
@@ -133,6 +147,7 @@ class Flows:
 
     def set_enabled(self, name: str, enabled: bool) -> Flow:
         record = store.set_enabled(self.db, name, enabled)
+        self.changed()
         if self.scheduler is not None:
             if enabled:
                 self.scheduler.schedule(record.spec)
@@ -160,6 +175,11 @@ class Flows:
             running=spec.name in self.active, last_outcome=Outcome(last.outcome) if last and last.outcome else None,
             next_runs=upcoming_times)
 
+    def list_json(self) -> bytes:
+        if self._listing is None:
+            self._listing = _FLOWS.dump_json(self.list())
+        return self._listing
+
     def list(self) -> list[Flow]:
         last = store.last_runs(self.db)
         upcoming = self.scheduler.next_runs() if self.scheduler else {}
@@ -184,6 +204,7 @@ class Flows:
         with contextlib.suppress(CaoError):
             spec = store.get(self.db, name).spec
             store.record_missed(self.db, name, [scheduled_for], scheduled_for, spec.keep_runs)
+            self.changed()
 
     def fire(self, name: str, scheduled_for: datetime | None, *, trigger: str) -> ActiveRun | None:
         """Start a run now, unless one is working and the flow says skip. Returns the run started."""
@@ -192,9 +213,11 @@ class Flows:
         if busy and spec.when_busy == "skip":
             store.start_run(self.db, name, trigger, scheduled_for, outcome=Outcome.SKIPPED_BUSY, error=busy)
             store.prune(self.db, name, spec.keep_runs)
+            self.changed()
             return None
         previous = self.active.get(name)
         record = store.start_run(self.db, name, trigger, scheduled_for)
+        self.changed()
         run = ActiveRun(self.rt, spec, record)
         if previous is not None:
             previous[0].cancel_reason = f"replaced by run {record.id} (when_busy: replace)"
@@ -212,6 +235,7 @@ class Flows:
         finally:
             if self.active.get(run.spec.name, (None,))[0] is run:
                 del self.active[run.spec.name]
+            self.changed()
 
     def _busy_reason(self, name: str) -> str | None:
         active = self.active.get(name)
