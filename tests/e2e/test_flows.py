@@ -274,3 +274,17 @@ def test_fires_missed_while_down_are_recorded_and_caught_up(server: ServerProces
                         60, message="the catch-up run ended")
     assert ended == "completed"
     assert missed("caught")  # the older fires of the downtime are recorded, one is run
+
+
+def test_prestart_types_the_prompt_into_an_agent_started_before_the_fire(api: ApiClient, flows_dir: Path) -> None:
+    add(api, write_flow(flows_dir, "warm", schedule="*/4 * * * * *", prestart="10s"))
+    retry_until(lambda: len([r for r in runs(api, "warm") if r["outcome"] == "completed"]) >= 2, 90,
+                message="two scheduled runs completed")
+    api.request("POST", "/flows/warm/disable")  # its standby (started for the next fire) is removed
+    retry_until(lambda: all(r["outcome"] for r in runs(api, "warm")), 60, message="no run is working")
+    newest = next(r for r in runs(api, "warm") if r["outcome"] == "completed")
+    terminal = api.get(f"/terminals/{newest['terminal_id']}")  # an earlier completed run's agent is retired
+    assert datetime.fromisoformat(terminal["created_at"]) < datetime.fromisoformat(newest["scheduled_for"])
+    detail = retry_until(lambda: (d := api.get("/sessions/cao-flow-warm")) and len(d["terminals"]) == 1 and d, 30,
+                         message="only the last run's agent is left")
+    assert detail["session"]["conductor_id"] == detail["terminals"][0]["id"] == newest["terminal_id"]

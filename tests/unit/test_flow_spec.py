@@ -51,6 +51,7 @@ def test_cao_fields() -> None:
     assert spec.working_directory == "/proj" and spec.yolo is True and spec.env == {"GREETING": "hi", "N": "3"}
     assert (spec.when_busy, spec.catch_up, spec.keep_runs) == ("replace", 6 * 3600, 5)
     assert parse(flow("catch_up: true\n")).catch_up == flow_spec.DEFAULT_CATCH_UP_S
+    assert parse(flow("prestart: 30s\n")).prestart == 30 and parse(flow("prestart: 0\n")).prestart == 0
 
 
 def test_round_trip_through_json() -> None:
@@ -66,6 +67,7 @@ def test_round_trip_through_json() -> None:
     ("when_busy: queue\n", "x", "when_busy: 'queue' is not one of: skip, replace"),
     ("catch_up: maybe\n", "x", "catch_up"),
     ("keep_runs: 0\n", "x", "keep_runs: expected a whole number"),
+    ("prestart: soon\n", "x", "prestart (a duration"),
     ("yolo: yes please\n", "x", "yolo: expected true or false"),
     ("env: {1BAD: x}\n", "x", "env: invalid environment variable name '1BAD'"),
     ("env: [a]\n", "x", "env: expected a mapping"),

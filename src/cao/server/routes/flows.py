@@ -42,8 +42,8 @@ async def add_flow(rt: RuntimeDep, body: FlowBody, replace: bool = False) -> Flo
     if path is not None:
         if fields:
             raise InvalidInput(f"give either file_path or the flow's fields, not both (got {', '.join(fields)})")
-        return rt.flows.add_file(path, replace=replace)
-    return rt.flows.add_fields(fields, replace=replace)
+        return await rt.flows.add_file(path, replace=replace)
+    return await rt.flows.add_fields(fields, replace=replace)
 
 
 @router.get("/{name}")
@@ -60,13 +60,13 @@ async def delete_flow(rt: RuntimeDep, name: FlowName) -> Success:
 
 @router.post("/{name}/enable")
 async def enable_flow(rt: RuntimeDep, name: FlowName) -> Success:
-    rt.flows.set_enabled(name, True)
+    await rt.flows.set_enabled(name, True)
     return Success()
 
 
 @router.post("/{name}/disable")
 async def disable_flow(rt: RuntimeDep, name: FlowName) -> Success:
-    rt.flows.set_enabled(name, False)
+    await rt.flows.set_enabled(name, False)
     return Success()
 
 

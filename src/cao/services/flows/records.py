@@ -115,6 +115,7 @@ class Flow(BaseModel):
     when_busy: str
     catch_up: float
     keep_runs: int
+    prestart: float = 0.0
     running: bool = False
     last_outcome: Outcome | None = None
     next_runs: list[datetime] = []

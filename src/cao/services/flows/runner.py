@@ -10,24 +10,22 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from cao.engine import TerminalMonitor
 from cao.errors import CaoError
+from cao.models import SessionRecord, TerminalRecord
 from cao.services import delivery, sessions, terminals
 from cao.services.flows import store, template
 from cao.services.flows.gate import run_gate
 from cao.services.flows.records import FlowRunRecord, Outcome
-from cao.services.flows.spec import FlowSpec
+from cao.services.flows.spec import FlowSpec, session_of
 from cao.services.runtime import Runtime
 from cao.status import Status
+from cao.store import open_session
 
 log = logging.getLogger(__name__)
 STOP_GRACE_S = 5.0
-
-
-def session_of(name: str) -> str:
-    return f"cao-flow-{name}"
 
 
 class RunOutcome(Exception):
@@ -42,9 +40,11 @@ class RunOutcome(Exception):
 class FlowRun:
     """A run in progress. ``decided`` resolves once the gate has answered (True: the agent gets the prompt)."""
 
-    def __init__(self, rt: Runtime, spec: FlowSpec, run: FlowRunRecord) -> None:
+    def __init__(self, rt: Runtime, spec: FlowSpec, run: FlowRunRecord,
+                 take_standby: Callable[[str], Awaitable[str | None]] | None = None) -> None:
         self.rt = rt
         self.spec = spec
+        self.take_standby = take_standby  # prestart: an agent already started for this fire
         self.run_id = run.id or 0
         self.decided: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.terminal_id: str | None = None
@@ -87,18 +87,43 @@ class FlowRun:
         if not gate.execute:
             raise RunOutcome(Outcome.SKIPPED_BY_SCRIPT, "the gating script said not to run (\"execute\": false)")
         prompt = template.render(spec.prompt_template, gate.output)
-        await self._replace_session()
-        record = await terminals.create_terminal(
-            self.rt, session_name=session_of(spec.name), new_session=True, agent_profile=spec.agent_profile,
-            provider=spec.provider, working_directory=spec.working_directory, env=spec.env, yolo=spec.yolo)
+        record, warm = await self._agent()
         self.terminal_id = record.id
         store.update_run(self.rt.db, self.run_id, prompt=prompt, session_name=record.session_name,
                          terminal_id=record.id)
         monitor = self.rt.engine.monitors[record.id]
         turn = await delivery.deliver(self.rt, monitor, prompt, probe=(prompt.splitlines() or [""])[0][:60])
         self._decide(True)
+        if warm:
+            await self._retire_others(record.id)
         await self.rt.engine.wait(monitor, _turn_done(turn), spec.timeout + 1)  # the run's timeout ends it first
         return await self._reply(monitor)
+
+    async def _agent(self) -> tuple[TerminalRecord, bool]:
+        """The standby agent (prestart), else a new session with a new agent. True: it was standing by."""
+        standby = await self.take_standby(self.spec.name) if self.take_standby else None
+        if standby is not None:
+            return terminals.get_record(self.rt, standby), True
+        await self._replace_session()
+        spec = self.spec
+        record = await terminals.create_terminal(
+            self.rt, session_name=session_of(spec.name), new_session=True, agent_profile=spec.agent_profile,
+            provider=spec.provider, working_directory=spec.working_directory, env=spec.env, yolo=spec.yolo)
+        return record, False
+
+    async def _retire_others(self, keep: str) -> None:
+        """The prompt is in the standby: the last run's agent goes, and the standby leads the session."""
+        session = session_of(self.spec.name)
+        for record in terminals.list_records(self.rt, session):
+            if record.id != keep:
+                with contextlib.suppress(CaoError):
+                    await terminals.delete_terminal(self.rt, record.id)
+        with open_session(self.rt.db) as db:
+            row = db.get(SessionRecord, session)
+            if row is not None and row.conductor_id != keep:
+                row.conductor_id = keep
+                db.add(row)
+                db.commit()
 
     async def _replace_session(self) -> None:
         """The last run's session stays (to attach to in tmux) until the next run replaces it."""

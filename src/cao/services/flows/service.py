@@ -18,11 +18,18 @@ from cao.errors import CaoError, InvalidInput
 from cao.models import utcnow
 from cao.providers import get_provider
 from cao.services.flows import cron, store
+from cao.services.flows.prestart import Standbys
 from cao.services.flows.records import Flow, FlowRecord, FlowRun, FlowRunRecord, Outcome, RunStarted, as_utc
 from cao.services.flows.runner import FlowRun as ActiveRun
-from cao.services.flows.runner import session_of
 from cao.services.flows.scheduler import FlowScheduler, missed_fires
-from cao.services.flows.spec import FlowSpec, check_script, check_working_directory, parse_fields, read_file
+from cao.services.flows.spec import (
+    FlowSpec,
+    check_script,
+    check_working_directory,
+    parse_fields,
+    read_file,
+    session_of,
+)
 from cao.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -38,6 +45,7 @@ class Flows:
         self.active: dict[str, tuple[ActiveRun, asyncio.Task[Any]]] = {}
         self.scheduler: FlowScheduler | None = None
         self._listing: bytes | None = None  # GET /flows, rendered once per change
+        self.standbys = Standbys(rt)
 
     def changed(self) -> None:
         """Something a listing shows changed: a definition, its state, a run started or ended."""
@@ -60,6 +68,8 @@ class Flows:
             self.scheduler.schedule(spec)
             self._account_for_downtime(record, spec, now)
         self.scheduler.start()
+        for record in enabled:
+            self._arm(record.name)
         log.info("scheduled %d flow(s) in %.0f ms", len(enabled), (time.perf_counter() - begun) * 1000)
 
     def _account_for_downtime(self, record: FlowRecord, spec: FlowSpec, now: datetime) -> None:
@@ -77,6 +87,7 @@ class Flows:
     async def stop(self) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown()
+        self.standbys.close()
         for run, task in list(self.active.values()):
             run.cancel_reason = "cao-server was stopped while this run was working"
             task.cancel()
@@ -99,14 +110,14 @@ class Flows:
         check_script(spec)
         check_working_directory(spec)
 
-    def add_file(self, path: str, *, replace: bool = False) -> Flow:
+    async def add_file(self, path: str, *, replace: bool = False) -> Flow:
         file_path = Path(path).expanduser()
         if not file_path.is_absolute():
             raise InvalidInput(f"file_path {path!r}: give an absolute path")
         spec = read_file(file_path)
-        return self._add(spec, str(file_path.resolve()), replace)
+        return await self._add(spec, str(file_path.resolve()), replace)
 
-    def add_fields(self, fields: dict[str, Any], *, replace: bool = False) -> Flow:
+    async def add_fields(self, fields: dict[str, Any], *, replace: bool = False) -> Flow:
         """The public CAO's ``POST /flows``: fields and ``prompt_template``; cao writes the flow file."""
         fields = {k: v for k, v in fields.items() if v is not None}
         body = str(fields.pop("prompt_template", "") or "")
@@ -118,24 +129,33 @@ class Flows:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._check(spec)
         text = "---\n" + yaml.safe_dump(fields, sort_keys=False, allow_unicode=True) + "---\n" + body.strip() + "\n"
-        flow = self._add(spec, str(path), replace, checked=True)
+        flow = await self._add(spec, str(path), replace, checked=True)
         path.write_text(text, encoding="utf-8")
         return flow
 
-    def _add(self, spec: FlowSpec, file_path: str, replace: bool, checked: bool = False) -> Flow:
+    async def _add(self, spec: FlowSpec, file_path: str, replace: bool, checked: bool = False) -> Flow:
         if not checked:
             self._check(spec)
         record = store.insert(self.db, spec, file_path, replace=replace)
         self.changed()
+        await self.standbys.discard(spec.name)  # started for the old definition
         if record.enabled and self.scheduler is not None:
             self.scheduler.schedule(spec)
+            self._arm(spec.name)
         return self.show(spec.name)
+
+    def _arm(self, name: str) -> None:
+        """prestart: start the agent of the flow's next fire ahead of it."""
+        if self.scheduler is not None:
+            with contextlib.suppress(CaoError):
+                self.standbys.arm(store.get(self.db, name).spec, self.scheduler.next_run(name))
 
     async def remove(self, name: str) -> None:
         store.get(self.db, name)
         if self.scheduler is not None:
             self.scheduler.unschedule(name)
         await self._cancel_active(name, "the flow was removed")
+        await self.standbys.discard(name)
         store.remove(self.db, name)
         self.changed()
         session = session_of(name)
@@ -145,14 +165,16 @@ class Flows:
             with contextlib.suppress(CaoError):
                 await sessions.delete_session(self.rt, session)
 
-    def set_enabled(self, name: str, enabled: bool) -> Flow:
+    async def set_enabled(self, name: str, enabled: bool) -> Flow:
         record = store.set_enabled(self.db, name, enabled)
         self.changed()
         if self.scheduler is not None:
             if enabled:
                 self.scheduler.schedule(record.spec)
+                self._arm(name)
             else:
                 self.scheduler.unschedule(name)
+                await self.standbys.discard(name)
         return self.show(name)
 
     # --- reading ---------------------------------------------------------------------------
@@ -172,6 +194,7 @@ class Flows:
             prompt_template=spec.prompt_template, timezone=str(zone), timeout=spec.timeout,
             script_timeout=spec.script_timeout, working_directory=spec.working_directory, yolo=spec.yolo,
             env=spec.env, when_busy=spec.when_busy, catch_up=spec.catch_up, keep_runs=spec.keep_runs,
+            prestart=spec.prestart,
             running=spec.name in self.active, last_outcome=Outcome(last.outcome) if last and last.outcome else None,
             next_runs=upcoming_times)
 
@@ -218,7 +241,7 @@ class Flows:
         previous = self.active.get(name)
         record = store.start_run(self.db, name, trigger, scheduled_for)
         self.changed()
-        run = ActiveRun(self.rt, spec, record)
+        run = ActiveRun(self.rt, spec, record, take_standby=self.standbys.take)
         if previous is not None:
             previous[0].cancel_reason = f"replaced by run {record.id} (when_busy: replace)"
             previous[1].cancel()
@@ -236,6 +259,7 @@ class Flows:
             if self.active.get(run.spec.name, (None,))[0] is run:
                 del self.active[run.spec.name]
             self.changed()
+            self._arm(run.spec.name)
 
     def _busy_reason(self, name: str) -> str | None:
         active = self.active.get(name)

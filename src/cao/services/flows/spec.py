@@ -26,7 +26,8 @@ DEFAULT_CATCH_UP_S = 86400.0  # catch_up: true runs a fire missed within the las
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 KNOWN_FIELDS = ("name", "schedule", "agent_profile", "provider", "engine", "script", "timezone", "timeout",
-                "script_timeout", "working_directory", "yolo", "env", "when_busy", "catch_up", "keep_runs")
+                "script_timeout", "working_directory", "yolo", "env", "when_busy", "catch_up", "keep_runs",
+                "prestart")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class FlowSpec:
     when_busy: str = "skip"
     catch_up: float = 0.0  # grace window in seconds; 0: missed fires are only recorded
     keep_runs: int = DEFAULT_KEEP_RUNS
+    prestart: float = 0.0  # seconds before a fire to start the agent; 0: at the fire
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,6 +55,11 @@ class FlowSpec:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FlowSpec:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def session_of(name: str) -> str:
+    """The tmux session of a flow's runs."""
+    return f"cao-flow-{name}"
 
 
 def flow_name(value: Any) -> str:
@@ -91,6 +98,12 @@ def _catch_up(value: Any) -> float:
     if value is True:
         return DEFAULT_CATCH_UP_S
     return duration(value, "catch_up (true, false or a grace window such as '6h')")
+
+
+def _prestart(value: Any) -> float:
+    if value in (None, False, 0):
+        return 0.0
+    return duration(value, "prestart (a duration such as '30s', or 0 to start the agent at the fire)")
 
 
 def _path(value: Any, base: Path, what: str) -> Path:
@@ -157,7 +170,8 @@ def parse_fields(data: dict[str, Any], body: str, base: Path) -> FlowSpec:
         script_timeout=duration(data.get("script_timeout", DEFAULT_SCRIPT_TIMEOUT_S), "script_timeout"),
         working_directory=str(_path(workdir, base, "working_directory")) if workdir is not None else str(base),
         yolo=_flag(data.get("yolo", False), "yolo"), env=_env(data.get("env") or {}),
-        when_busy=when_busy, catch_up=_catch_up(data.get("catch_up", False)), keep_runs=keep)
+        when_busy=when_busy, catch_up=_catch_up(data.get("catch_up", False)), keep_runs=keep,
+        prestart=_prestart(data.get("prestart")))
 
 
 def parse_text(text: str, source: str, base: Path) -> FlowSpec:
