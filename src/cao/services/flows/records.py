@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from sqlmodel import Field, SQLModel
 
 from cao.models import utcnow
+from cao.services.flows import cron
 from cao.services.flows.spec import FlowSpec
 
 
@@ -124,3 +125,23 @@ class Flow(BaseModel):
 class RunStarted(BaseModel):
     executed: bool  # the public CAO's answer: did the agent get the prompt
     run: FlowRun
+
+
+def public_flow(record: FlowRecord, last: FlowRunRecord | None, next_run: datetime | None, *, running: bool,
+                upcoming: int = 0) -> Flow:
+    """The API's Flow; ``upcoming``: how many next fire times to list."""
+    spec = record.spec
+    zone = cron.zone(spec.timezone)
+    upcoming_times: list[datetime] = []
+    if upcoming and record.enabled:
+        trig = cron.trigger(spec.schedule, zone)
+        upcoming_times = [t.astimezone(UTC) for t in cron.next_fire_times(trig, datetime.now(UTC), upcoming)]
+    return Flow(
+        name=spec.name, file_path=record.file_path, schedule=spec.schedule, agent_profile=spec.agent_profile,
+        provider=spec.provider, script=spec.script, last_run=as_utc(last.started_at) if last else None,
+        next_run=next_run if record.enabled else None, enabled=record.enabled,
+        prompt_template=spec.prompt_template, timezone=str(zone), timeout=spec.timeout,
+        script_timeout=spec.script_timeout, working_directory=spec.working_directory, yolo=spec.yolo,
+        env=spec.env, when_busy=spec.when_busy, catch_up=spec.catch_up, keep_runs=spec.keep_runs,
+        prestart=spec.prestart, running=running,
+        last_outcome=Outcome(last.outcome) if last and last.outcome else None, next_runs=upcoming_times)

@@ -6,26 +6,32 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import TypeAdapter
 
-from cao import profiles
 from cao.errors import CaoError, InvalidInput
 from cao.models import utcnow
-from cao.providers import get_provider
-from cao.services.flows import cron, store
+from cao.services.flows import store
 from cao.services.flows.prestart import Standbys
-from cao.services.flows.records import Flow, FlowRecord, FlowRun, FlowRunRecord, Outcome, RunStarted, as_utc
+from cao.services.flows.records import (
+    Flow,
+    FlowRecord,
+    FlowRun,
+    FlowRunRecord,
+    Outcome,
+    RunStarted,
+    as_utc,
+    public_flow,
+)
 from cao.services.flows.runner import FlowRun as ActiveRun
 from cao.services.flows.scheduler import FlowScheduler, missed_fires
 from cao.services.flows.spec import (
     FlowSpec,
-    check_script,
-    check_working_directory,
+    check_environment,
     parse_fields,
     read_file,
     session_of,
@@ -98,17 +104,7 @@ class Flows:
     # --- definitions -----------------------------------------------------------------------
 
     def _check(self, spec: FlowSpec) -> None:
-        """Everything a run needs from outside the file; nothing is stored when this fails."""
-        try:
-            profile = profiles.load_profile(spec.agent_profile, self.rt.settings.home)
-        except CaoError as exc:
-            raise InvalidInput(f"agent_profile: {exc}") from None
-        try:
-            get_provider(spec.provider or profile.provider or "mock")
-        except CaoError as exc:
-            raise InvalidInput(f"provider: {exc}") from None
-        check_script(spec)
-        check_working_directory(spec)
+        check_environment(spec, self.rt.settings.home)
 
     async def add_file(self, path: str, *, replace: bool = False) -> Flow:
         file_path = Path(path).expanduser()
@@ -181,22 +177,7 @@ class Flows:
 
     def _public(self, record: FlowRecord, last: FlowRunRecord | None, next_run: datetime | None,
                 *, upcoming: int = 0) -> Flow:
-        spec = record.spec
-        zone = cron.zone(spec.timezone)
-        upcoming_times: list[datetime] = []
-        if upcoming and record.enabled:
-            trig = cron.trigger(spec.schedule, zone)
-            upcoming_times = [t.astimezone(UTC) for t in cron.next_fire_times(trig, datetime.now(UTC), upcoming)]
-        return Flow(
-            name=spec.name, file_path=record.file_path, schedule=spec.schedule, agent_profile=spec.agent_profile,
-            provider=spec.provider, script=spec.script, last_run=as_utc(last.started_at) if last else None,
-            next_run=next_run if record.enabled else None, enabled=record.enabled,
-            prompt_template=spec.prompt_template, timezone=str(zone), timeout=spec.timeout,
-            script_timeout=spec.script_timeout, working_directory=spec.working_directory, yolo=spec.yolo,
-            env=spec.env, when_busy=spec.when_busy, catch_up=spec.catch_up, keep_runs=spec.keep_runs,
-            prestart=spec.prestart,
-            running=spec.name in self.active, last_outcome=Outcome(last.outcome) if last and last.outcome else None,
-            next_runs=upcoming_times)
+        return public_flow(record, last, next_run, running=record.name in self.active, upcoming=upcoming)
 
     def list_json(self) -> bytes:
         if self._listing is None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cao import validation
-from cao.errors import InvalidInput
+from cao.errors import CaoError, InvalidInput
 from cao.profile_files import split
 from cao.services.flows import cron, template
 
@@ -210,3 +210,21 @@ def check_working_directory(spec: FlowSpec) -> None:
         validation.working_directory(spec.working_directory)
     except InvalidInput as exc:
         raise InvalidInput(f"working_directory: {exc}") from None
+
+
+def check_environment(spec: FlowSpec, home: Path) -> None:
+    """Everything a run needs from outside the file (profile, provider, script, folder); nothing is stored
+    when this fails."""
+    from cao.profiles import load_profile  # pydantic models: only the server needs them
+    from cao.providers import DEFAULT_PROVIDER, get_provider
+
+    try:
+        profile = load_profile(spec.agent_profile, home)
+    except CaoError as exc:
+        raise InvalidInput(f"agent_profile: {exc}") from None
+    try:
+        get_provider(spec.provider or profile.provider or DEFAULT_PROVIDER)
+    except CaoError as exc:
+        raise InvalidInput(f"provider: {exc}") from None
+    check_script(spec)
+    check_working_directory(spec)
