@@ -69,6 +69,39 @@ def m002_terminal_tokens(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE terminals ADD COLUMN mcp_token VARCHAR"))
 
 
+@migration
+def m003_flows(conn: Connection) -> None:
+    meta = sa.MetaData()
+    sa.Table(
+        "flows", meta,
+        sa.Column("name", sa.String, primary_key=True),
+        sa.Column("file_path", sa.String, nullable=False),
+        sa.Column("spec_json", sa.Text, nullable=False),  # the validated definition, as it was added
+        sa.Column("enabled", sa.Boolean, nullable=False),
+        # The scheduled instant of the last fire handled (or when the flow was enabled): fires after it,
+        # and before the server's start, were missed while the server was down.
+        sa.Column("fired_through", sa.DateTime, nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+    )
+    sa.Table(
+        "flow_runs", meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("flow_name", sa.String, nullable=False, index=True),
+        sa.Column("trigger", sa.String, nullable=False),
+        sa.Column("scheduled_for", sa.DateTime),
+        sa.Column("started_at", sa.DateTime, nullable=False),
+        sa.Column("finished_at", sa.DateTime),
+        sa.Column("outcome", sa.String),  # NULL while the run works
+        sa.Column("script_output_json", sa.Text),
+        sa.Column("prompt", sa.Text),
+        sa.Column("reply", sa.Text),
+        sa.Column("error", sa.Text),
+        sa.Column("session_name", sa.String),
+        sa.Column("terminal_id", sa.String),
+    )
+    meta.create_all(conn)
+
+
 def migrate(engine: sa.Engine) -> list[str]:
     """Apply pending migrations; return the names applied."""
     applied_now: list[str] = []

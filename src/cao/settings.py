@@ -79,10 +79,15 @@ class Settings:
         return self.home / "agent-store"
 
     @property
+    def flows_dir(self) -> Path:
+        """Flow files written by ``POST /flows`` from fields (the public CAO's form)."""
+        return self.home / "flows"
+
+    @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.db_dir / 'cao.db'}"
 
     def ensure_dirs(self) -> None:
         for path in (self.home, self.db_dir, self.logs_dir, self.terminal_logs_dir, self.run_dir,
-                     self.agent_store_dir):
+                     self.agent_store_dir, self.flows_dir):
             path.mkdir(parents=True, exist_ok=True, mode=0o700)

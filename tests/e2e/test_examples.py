@@ -42,3 +42,21 @@ def test_example_runs(name: str, settings: Settings, auto_started_server: None, 
     if name == "assign":
         assert all(f"dataset {q}" in result.stdout for q in ("Q1", "Q2", "Q3"))
     assert tmux_sessions(settings) == []
+
+
+FLOW_EXPECTED = {
+    "daily-summary": ["Added flow daily-summary (0 9 * * 1-5, Europe/Berlin).", "Run 1: completed",
+                      "Look at the commits made in this repository"],
+    "new-commits": ["Run 1: completed", "new commit(s) on", "Run 2: skipped_by_script"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLOW_EXPECTED))
+def test_flow_example_runs(name: str, settings: Settings, auto_started_server: None, tmp_path: Path) -> None:
+    env = {**os.environ, "CAO_AUTO_START": "1", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    result = subprocess.run([str(ROOT / "examples" / "flows" / name / "run.sh")], capture_output=True, text=True,
+                            env=env, cwd=tmp_path, timeout=180, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    for expected in FLOW_EXPECTED[name]:
+        assert expected in result.stdout
+    assert tmux_sessions(settings) == []  # removing the flow removed its session

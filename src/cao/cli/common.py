@@ -31,8 +31,8 @@ def echo_json(data: Any) -> None:
 
 def table(rows: list[list[str]], headers: list[str]) -> None:
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
-    for row in [headers, *rows]:
-        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
+    click.echo("\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
+                         for row in [headers, *rows]))  # one write: a thousand rows cost one echo
 
 
 def info(message: str) -> None:

@@ -23,6 +23,7 @@ from cao.store import make_engine
 from cao.tmux import TmuxBackend
 
 if TYPE_CHECKING:
+    from cao.services.flows.service import Flows
     from cao.services.inbox import Inbox
     from cao.services.registry import Registry
 
@@ -43,8 +44,10 @@ class Runtime:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     inbox: Inbox = field(init=False)
     registry: Registry = field(init=False)  # the store's sessions and terminals, in memory
+    flows: Flows = field(init=False)
 
     def __post_init__(self) -> None:
+        from cao.services.flows.service import Flows
         from cao.services.inbox import Inbox
         from cao.services.registry import Registry
 
@@ -52,6 +55,7 @@ class Runtime:
         self.engine.observers.append(self.registry)
         self.engine.listeners.append(self.registry.invalidate)
         self.inbox = Inbox(self)
+        self.flows = Flows(self)
 
     def background(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run ``coro`` in the background, keeping a reference until it ends; log its failure."""
