@@ -118,7 +118,10 @@ def test_a_person_typing_into_the_idle_pane(cli: Cli, api: ApiClient, model: Mod
 
 
 def test_esc_mid_turn_is_interrupted_not_completed(cli: Cli, api: ApiClient, model: ModelServer,
-                                                   workdir: Path) -> None:
+                                                   workdir: Path, request: pytest.FixtureRequest) -> None:
+    if cli.provider == "qwen_code":  # passes mostly; under load the frame is seen held > 0.3 s
+        request.node.add_marker(pytest.mark.xfail(strict=False, reason=(
+            "Qwen's completed-looking frame before 'Request cancelled.' sometimes outlasts completed_settle_s")))
     model.set_rules([{"match": "^take your time$", "needs_tools": True, "delay": 60, "text": "too late"},
                      {"match": "^hello there$", "needs_tools": True, "text": "Hello."},
                      {"match": "^and now[?]$", "needs_tools": True, "text": "Now, yes."}])
