@@ -71,10 +71,10 @@ def test_falling_back_to_idle_is_no_answer(tmp_path: Path) -> None:
     run_with_monitor(tmp_path, scenario)
 
 
-def run_async_with_monitor(tmp_path: Path, scenario) -> None:  # type: ignore[no-untyped-def]
+def run_async_with_monitor(tmp_path: Path, scenario, provider: MockProvider | None = None) -> None:  # type: ignore[no-untyped-def]
     async def main() -> None:
         engine = StatusEngine(TmuxBackend("cao_test_unused"), EventBus(), tmp_path)
-        monitor = TerminalMonitor("0a1b2c3d", MockProvider(), tmp_path / "f.fifo", VirtualScreen(80, 24))
+        monitor = TerminalMonitor("0a1b2c3d", provider or MockProvider(), tmp_path / "f.fifo", VirtualScreen(80, 24))
         engine.monitors[monitor.terminal_id] = monitor
         engine.set_status(monitor, Status.IDLE)
         await scenario(engine, monitor)
@@ -118,17 +118,6 @@ class FlashingProvider(MockProvider):
     completed_settle_s = 0.2
 
 
-def run_with_flashing(tmp_path: Path, scenario) -> None:  # type: ignore[no-untyped-def]
-    async def main() -> None:
-        engine = StatusEngine(TmuxBackend("cao_test_unused"), EventBus(), tmp_path)
-        monitor = TerminalMonitor("0a1b2c3d", FlashingProvider(), tmp_path / "f.fifo", VirtualScreen(80, 24))
-        engine.monitors[monitor.terminal_id] = monitor
-        engine.set_status(monitor, Status.IDLE)
-        await scenario(engine, monitor)
-
-    asyncio.run(main())
-
-
 def test_a_completed_frame_right_before_the_cancellation_is_not_the_answer(tmp_path: Path) -> None:
     async def scenario(engine: StatusEngine, monitor: TerminalMonitor) -> None:
         turn = engine.begin_turn(monitor)
@@ -139,7 +128,7 @@ def test_a_completed_frame_right_before_the_cancellation_is_not_the_answer(tmp_p
         assert await engine.wait(monitor, lambda m: m.turns_finished >= turn, 5)
         assert monitor.turn_interrupted
 
-    run_with_flashing(tmp_path, scenario)
+    run_async_with_monitor(tmp_path, scenario, FlashingProvider())
 
 
 def test_a_completed_screen_that_holds_is_the_answer(tmp_path: Path) -> None:
@@ -151,4 +140,4 @@ def test_a_completed_screen_that_holds_is_the_answer(tmp_path: Path) -> None:
         assert await engine.wait(monitor, lambda m: m.turns_finished >= turn, 5)
         assert not monitor.turn_interrupted
 
-    run_with_flashing(tmp_path, scenario)
+    run_async_with_monitor(tmp_path, scenario, FlashingProvider())
