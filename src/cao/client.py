@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -73,16 +74,49 @@ class ApiClient:
             conn.close()
         result = json.loads(data) if data else None
         if response.status >= 400:
-            detail = result.get("detail") if isinstance(result, dict) else None
-            if isinstance(detail, list):  # FastAPI validation errors
-                detail = "; ".join(f"{'.'.join(str(p) for p in d.get('loc', [])[1:])}: {d.get('msg')}"
-                                   for d in detail)
-            if response.status == 401:
-                where = self.settings.api_token_file
-                found = f"the API token in {where}" if self._token else f"the request: there is no API token at {where}"
-                detail = f"cao-server at {self.settings.api_url} refused {found}; is it using another CAO_HOME?"
-            raise _BY_STATUS.get(response.status, errors.CaoError)(detail or f"HTTP {response.status}")
+            raise self._error(response.status, result)
         return result
+
+    def _error(self, status: int, result: Any) -> errors.CaoError:
+        detail = result.get("detail") if isinstance(result, dict) else None
+        if isinstance(detail, list):  # FastAPI validation errors
+            detail = "; ".join(f"{'.'.join(str(p) for p in d.get('loc', [])[1:])}: {d.get('msg')}"
+                               for d in detail)
+        if status == 401:
+            where = self.settings.api_token_file
+            found = f"the API token in {where}" if self._token else f"the request: there is no API token at {where}"
+            detail = f"cao-server at {self.settings.api_url} refused {found}; is it using another CAO_HOME?"
+        return _BY_STATUS.get(status, errors.CaoError)(detail or f"HTTP {status}")
+
+    def events(self, *, after: int | None = None, kinds: list[str] | None = None,
+               session: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``GET /events`` as (kind, payload) pairs, as they come; ``gap`` and ``dropped`` are passed on."""
+        query = urlencode({k: v for k, v in {"kind": kinds, "session": session}.items() if v}, doseq=True)
+        conn = http.client.HTTPConnection(self.settings.api_host, self.settings.api_port)
+        headers = {"Accept": "text/event-stream", "Authorization": f"Bearer {self.token()}"}
+        if after is not None:
+            headers["Last-Event-ID"] = str(after)
+        try:
+            conn.request("GET", "/events" + (f"?{query}" if query else ""), headers=headers)
+            response = conn.getresponse()
+            if response.status >= 400:
+                raise self._error(response.status, json.loads(response.read() or b"null"))
+            kind, data = "message", []
+            for raw in response:
+                line = raw.decode().rstrip("\r\n")
+                if not line:
+                    if data:
+                        yield kind, json.loads("\n".join(data))
+                    kind, data = "message", []
+                elif line.startswith("event:"):
+                    kind = line[6:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].strip())
+        except (ConnectionRefusedError, FileNotFoundError) as exc:
+            raise errors.ServerUnavailable(
+                f"cao-server is not running at {self.settings.api_url}; start it with: cao-server") from exc
+        finally:
+            conn.close()
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params)

@@ -283,8 +283,8 @@ class StatusEngine:
         previous, monitor.status = monitor.status, status
         for listener in self.listeners:
             listener(monitor, previous)
-        self.bus.publish(f"terminal.{monitor.terminal_id}.status",
-                         {"status": status.value, "previous": previous.value})
+        self.bus.publish("terminal.status", terminal_id=monitor.terminal_id,
+                         status=status.value, previous=previous.value)
         monitor.notify()
 
     def _finish_turn(self, monitor: TerminalMonitor, *, interrupted: bool) -> None:

@@ -14,6 +14,7 @@ from cao.errors import CaoError
 COMMANDS = {
     "demo": ("cao.cli.demo:demo", "Run a supervisor and four mock workers offline; print the final answer."),
     "doctor": ("cao.cli.doctor:doctor", "Check tmux, the server and every provider's CLI and version."),
+    "events": ("cao.cli.events:events", "Follow the server's events: statuses, terminals, messages, flow runs."),
     "flow": ("cao.cli.flow:flow", "Scheduled and gated agent runs, with a history of what each did."),
     "info": ("cao.cli.info:info", "Show cao's home, database, server and tmux state."),
     "install": ("cao.cli.install:install", "Install an agent profile from a name, a .md file or an https URL."),

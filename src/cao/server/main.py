@@ -42,6 +42,7 @@ def main(host: str | None, port: int | None, log_level: str) -> None:
     import uvicorn
 
     from cao.server.app import create_app
+    from cao.server.serve import Server
 
     imported = since_process_start()
     env = dict(os.environ)
@@ -60,9 +61,9 @@ def main(host: str | None, port: int | None, log_level: str) -> None:
     app = create_app(settings, pid_file=settings.run_dir / "server.pid")
     gc.freeze()
     gc.enable()
-    uvicorn.run(app, host=settings.api_host,
-                port=settings.api_port, log_level=log_level, access_log=log_level == "debug",
-                http="httptools")
+    config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level=log_level,
+                            access_log=log_level == "debug", http="httptools")
+    Server(config).run()
 
 
 def _refuse_if_port_taken(settings: Settings) -> None:

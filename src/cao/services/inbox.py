@@ -66,6 +66,7 @@ class Inbox:
             db.add(record)
             db.commit()
             db.refresh(record)
+        self.rt.bus.publish("message.queued", message_id=record.id, sender_id=sender_id, receiver_id=receiver_id)
         self.pump(receiver_id)
         return record
 
@@ -177,6 +178,8 @@ class Inbox:
         if status == "delivered":
             message.delivered_at = utcnow()
         self._save(message)
+        self.rt.bus.publish(f"message.{status}", message_id=message.id, sender_id=message.sender_id,
+                            receiver_id=message.receiver_id, **({"error": error} if error else {}))
         if status == "failed" and message.sender_id != SYSTEM_SENDER \
                 and validation.TERMINAL_ID.fullmatch(message.sender_id):
             with contextlib.suppress(NotFound):  # the sender may be gone too

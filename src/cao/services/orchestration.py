@@ -16,6 +16,7 @@ from cao.status import Status
 
 EXIT_GRACE_S = 3.0
 PROGRESS_INTERVAL_S = 5.0
+ASSIGN_WATCH_S = 24 * 3600.0
 # (elapsed seconds, total seconds, a line for a person)
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 
@@ -48,6 +49,20 @@ async def handoff(rt: Runtime, *, caller_id: str, agent_profile: str, message: s
     """
     caller = _caller(rt, caller_id)
     worker = await _start_worker(rt, caller, agent_profile, working_directory)
+    rt.bus.publish("handoff.started", caller_id=caller.id, terminal_id=worker.id, profile=worker.agent_profile)
+    try:
+        output = await _run_handoff(rt, caller, worker, message, timeout, progress)
+    except BaseException as exc:
+        rt.bus.publish("handoff.finished", caller_id=caller.id, terminal_id=worker.id,
+                       profile=worker.agent_profile, ok=False, error=str(exc) or type(exc).__name__)
+        raise
+    rt.bus.publish("handoff.finished", caller_id=caller.id, terminal_id=worker.id, profile=worker.agent_profile,
+                   ok=True)
+    return worker.id, output
+
+
+async def _run_handoff(rt: Runtime, caller: TerminalRecord, worker: TerminalRecord, message: str, timeout: float,
+                       progress: Progress | None) -> str:
     monitor = rt.engine.monitors[worker.id]  # started, and its MCP client has listed cao's tools
     task = (f"{message}\n\n(Handed off by terminal {caller.id} ({caller.agent_profile}). "
             "Your final reply is returned to it.)")
@@ -74,7 +89,7 @@ async def handoff(rt: Runtime, *, caller_id: str, agent_profile: str, message: s
         raise CaoError(f"{_where(worker)} reported an error; it is kept for inspection")
     output = await terminals.get_output(rt, worker.id, "last")
     await _exit_and_delete(rt, worker.id)
-    return worker.id, output
+    return output
 
 
 async def _wait_for_turn(rt: Runtime, monitor: TerminalMonitor, turn: int, timeout: float,
@@ -122,7 +137,20 @@ async def assign(rt: Runtime, *, caller_id: str, agent_profile: str, message: st
     task = (f"{message}\n\n(Assigned by terminal {caller.id} ({caller.agent_profile}). When you are done, "
             f"send your result with the send_message tool; without receiver_id it goes back to {caller.id}.)")
     rt.inbox.enqueue(sender_id=caller.id, receiver_id=worker.id, message=task)
+    rt.bus.publish("assign.started", caller_id=caller.id, terminal_id=worker.id, profile=worker.agent_profile)
+    rt.background(_announce_assign_finished(rt, caller.id, worker))
     return worker
+
+
+async def _announce_assign_finished(rt: Runtime, caller_id: str, worker: TerminalRecord) -> None:
+    """``assign.finished`` once the worker's first turn — the assigned task — ends, or it stops first."""
+    monitor = rt.engine.monitors.get(worker.id)
+    if monitor is not None:
+        await rt.engine.wait(monitor, lambda m: m.turns_finished >= 1 or m.exit_reason is not None,
+                             ASSIGN_WATCH_S)
+    finished = monitor is not None and monitor.turns_finished >= 1
+    rt.bus.publish("assign.finished", caller_id=caller_id, terminal_id=worker.id, profile=worker.agent_profile,
+                   ok=finished, status=monitor.status.value if monitor is not None else None)
 
 
 def send_message(rt: Runtime, *, sender_id: str, message: str, receiver_id: str | None) -> InboxMessageRecord:

@@ -93,6 +93,7 @@ async def delete_session(rt: Runtime, name: str) -> DeleteResult:
         if row is not None:
             db.delete(row)
             db.commit()
+    rt.bus.publish("session.removed", session=name)
     return DeleteResult(success=not errors, deleted=[name], errors=errors)
 
 

@@ -145,12 +145,20 @@ async def create_terminal(
         except BaseException:
             await _discard(rt, terminal_id, monitor, session_name if new_session else None, runtime_dir)
             raise
+    if new_session:
+        rt.bus.publish("session.created", session=session_name, working_directory=str(cwd))
+    rt.bus.publish("terminal.created", terminal_id=terminal_id, session=session_name, provider=prov.name,
+                   profile=profile.name, caller_id=caller_id)
 
     async def watch_start() -> None:
         try:
             await _wait_until_started(rt, monitor)
         except BaseException as exc:
             await _discard(rt, terminal_id, monitor, session_name if new_session else None, runtime_dir)
+            rt.bus.publish("terminal.removed", terminal_id=terminal_id, session=session_name,
+                           reason=f"did not start: {exc}")
+            if new_session:
+                rt.bus.publish("session.removed", session=session_name)
             if wait or on_start_failure is None or not isinstance(exc, Exception):
                 raise
             await on_start_failure(record, exc)
@@ -362,3 +370,4 @@ async def delete_terminal(rt: Runtime, terminal_id: str) -> None:
             db.delete(row)
         db.commit()
     shutil.rmtree(rt.settings.run_dir / terminal_id, ignore_errors=True)
+    rt.bus.publish("terminal.removed", terminal_id=terminal_id, session=record.session_name)

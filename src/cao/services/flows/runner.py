@@ -56,7 +56,10 @@ class FlowRun:
 
     def _finish(self, outcome: Outcome, **values: object) -> FlowRunRecord:
         self._decide(False)
-        return store.finish_run(self.rt.db, self.run_id, outcome, self.spec.keep_runs, **values)
+        record = store.finish_run(self.rt.db, self.run_id, outcome, self.spec.keep_runs, **values)
+        self.rt.bus.publish("flow.run.finished", flow=self.spec.name, run_id=self.run_id, outcome=outcome.value,
+                            **({"error": values["error"]} if values.get("error") else {}))
+        return record
 
     async def execute(self) -> FlowRunRecord:
         try:

@@ -208,6 +208,7 @@ class Flows:
         with contextlib.suppress(CaoError):
             spec = store.get(self.db, name).spec
             store.record_missed(self.db, name, [scheduled_for], scheduled_for, spec.keep_runs)
+            self.rt.bus.publish("flow.run.finished", flow=name, run_id=None, outcome=Outcome.MISSED.value)
             self.changed()
 
     def fire(self, name: str, scheduled_for: datetime | None, *, trigger: str) -> ActiveRun | None:
@@ -215,7 +216,9 @@ class Flows:
         spec = store.get(self.db, name).spec
         busy = self._busy_reason(name)
         if busy and spec.when_busy == "skip":
-            store.start_run(self.db, name, trigger, scheduled_for, outcome=Outcome.SKIPPED_BUSY, error=busy)
+            skipped = store.start_run(self.db, name, trigger, scheduled_for, outcome=Outcome.SKIPPED_BUSY, error=busy)
+            self.rt.bus.publish("flow.run.finished", flow=name, run_id=skipped.id, outcome=Outcome.SKIPPED_BUSY.value,
+                                error=busy)
             store.prune(self.db, name, spec.keep_runs)
             self.changed()
             return None
