@@ -63,9 +63,9 @@ class Subscription:
             self.queue.put_nowait(event)
 
     def close(self) -> None:
-        if not self.closed:
-            self.closed = True
+        if not self.closed and not self.dropped:  # a dropped one has its end-of-stream mark already
             self.queue.put_nowait(None)
+        self.closed = True
 
     async def next(self) -> Event | None:
         """The next event; None once this subscription was dropped for falling behind, or closed."""

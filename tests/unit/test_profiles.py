@@ -261,3 +261,13 @@ def test_resolve_does_not_alias_defaults() -> None:
 def test_resolve_unknown_role() -> None:
     with pytest.raises(InvalidProfile, match=re.escape("unknown role 'boss' (valid: supervisor, reviewer, developer)")):
         resolve_allowed_tools(prof(role="boss"))
+
+
+def test_the_system_prompt_is_the_profile_body_then_cao_s_parts(tmp_path):
+    from cao.providers.base import LaunchContext
+
+    profile = AgentProfile(name="dev", description="d", system_prompt="  You are a developer.\n")
+    ctx = LaunchContext(terminal_id="abcdef01", working_directory=tmp_path, runtime_dir=tmp_path, profile=profile,
+                        prompt_parts=("## Skills\n- a", "", "  ## Memories\n- b  "))
+    assert ctx.system_prompt == "You are a developer.\n\n## Skills\n- a\n\n## Memories\n- b"
+    assert LaunchContext(terminal_id="abcdef01", working_directory=tmp_path, runtime_dir=tmp_path).system_prompt == ""

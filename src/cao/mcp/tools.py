@@ -6,6 +6,7 @@ be asked to act for another terminal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from cao import validation
@@ -74,16 +75,16 @@ class AgentTools:
                           "timeout": {"type": "number", "description": "seconds to wait (default 600)",
                                       "default": DEFAULT_HANDOFF_TIMEOUT, "minimum": 1,
                                       "maximum": MAX_HANDOFF_TIMEOUT},
-                          "working_directory": WORKDIR}, ["agent_profile", "message"]), _guard(self.handoff)),
+                          "working_directory": WORKDIR}, ["agent_profile", "message"]), guard(self.handoff)),
             Tool("assign", "Start a worker agent with a task and return at once with its terminal id. The "
                  "worker reports back with send_message; the result arrives in your inbox.",
                  _schema({"agent_profile": PROFILE, "message": MESSAGE, "working_directory": WORKDIR},
-                         ["agent_profile", "message"]), _guard(self.assign)),
+                         ["agent_profile", "message"]), guard(self.assign)),
             Tool("send_message", "Send a message to another terminal's inbox; it is typed in when that agent "
                  "is ready. Without receiver_id it goes to whoever assigned or handed off your task.",
-                 _schema({"message": MESSAGE, "receiver_id": TERMINAL}, ["message"]), _guard(self.send_message)),
+                 _schema({"message": MESSAGE, "receiver_id": TERMINAL}, ["message"]), guard(self.send_message)),
             Tool("delete_terminal", "Remove a worker terminal you created (its scrollback is kept in the logs).",
-                 _schema({"terminal_id": TERMINAL}, ["terminal_id"]), _guard(self.delete_terminal)),
+                 _schema({"terminal_id": TERMINAL}, ["terminal_id"]), guard(self.delete_terminal)),
         ]
 
 
@@ -91,7 +92,7 @@ def _message(args: dict[str, Any]) -> str:
     return validation.message(args["message"])
 
 
-def _guard(handler):  # type: ignore[no-untyped-def]
+def guard(handler):  # type: ignore[no-untyped-def]
     """cao's own errors become tool errors the agent can read (and act on)."""
     async def call(args: dict[str, Any], ctx: CallContext) -> str:
         try:
@@ -102,10 +103,17 @@ def _guard(handler):  # type: ignore[no-untyped-def]
     return call
 
 
+# More tools for an agent, from other capabilities (skills, memory...): each gets (runtime, terminal id).
+TOOL_SETS: list[Callable[[Runtime, str], list[Tool]]] = []
+
+
 def tools_for(rt: Runtime, principal: Principal) -> list[Tool]:
     if principal.terminal_id is None:
         return []
-    return AgentTools(rt, principal.terminal_id).definitions()
+    tools = AgentTools(rt, principal.terminal_id).definitions()
+    for tool_set in TOOL_SETS:
+        tools += tool_set(rt, principal.terminal_id)
+    return tools
 
 
 def tools_listed(rt: Runtime, principal: Principal) -> None:

@@ -50,6 +50,14 @@ class LaunchContext:
     # The terminal's secret capability token for cao's MCP endpoint. It goes only into this terminal's
     # own CLI configuration (written 0600), never into the agent's environment.
     mcp_token: str = ""
+    # What cao adds to the profile's prompt for this terminal (skills, memories, team facts...), in order.
+    prompt_parts: tuple[str, ...] = ()
+
+    @property
+    def system_prompt(self) -> str:
+        """The agent's whole system prompt: the profile's body, then ``prompt_parts``; "" when none."""
+        own = self.profile.system_prompt.strip() if self.profile is not None and self.profile.system_prompt else ""
+        return "\n\n".join(p for p in (own, *(part.strip() for part in self.prompt_parts)) if p)
 
 
 @dataclass(frozen=True)

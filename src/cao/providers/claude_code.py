@@ -114,10 +114,9 @@ class ClaudeCodeProvider(Provider):
     def build_launch(self, ctx: LaunchContext) -> LaunchSpec:
         argv = [self.resolve_binary()]
         files: dict = {}
-        profile = ctx.profile
-        if profile is not None and profile.system_prompt.strip():
+        if ctx.system_prompt:
             prompt_path = ctx.runtime_dir / "system_prompt.md"
-            files[prompt_path] = profile.system_prompt
+            files[prompt_path] = ctx.system_prompt
             argv += ["--append-system-prompt-file", str(prompt_path)]
         config = self.mcp_config(ctx)
         mcp_path = ctx.runtime_dir / "mcp.json"

@@ -171,7 +171,7 @@ class CodexProvider(Provider):
 
     def instructions(self, ctx: LaunchContext) -> str:
         parts = [restriction_note(ctx.allowed_tools),
-                 (getattr(ctx.profile, "system_prompt", "") or "").strip() or None]
+                 ctx.system_prompt or None]
         return "\n\n".join(p for p in parts if p)
 
     def build_launch(self, ctx: LaunchContext) -> LaunchSpec:

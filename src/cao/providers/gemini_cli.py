@@ -137,7 +137,7 @@ class GeminiCliProvider(Provider):
             policy = ctx.runtime_dir / "policy.toml"
             files[policy] = f"[[rule]]\ntoolName = {json.dumps(blocked)}\ndecision = \"deny\"\npriority = 900\n"
             argv += ["--policy", str(policy)]
-        prompt = ctx.profile.system_prompt.strip() if ctx.profile and ctx.profile.system_prompt else ""
+        prompt = ctx.system_prompt
         if prompt:
             path = ctx.runtime_dir / "system.md"
             files[path] = f"{prompt}\n\n# Available tools\n\n${{AvailableTools}}\n\n${{AgentSkills}}\n"

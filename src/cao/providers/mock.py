@@ -70,13 +70,12 @@ class MockProvider(Provider):
     def build_launch(self, ctx: LaunchContext) -> LaunchSpec:
         argv = [self.resolve_binary(), "-m", "cao.mock_agent"]
         files = {}
-        profile = ctx.profile
-        if profile is not None:
-            argv += ["--name", profile.name]
-            if profile.system_prompt and profile.system_prompt.strip():
-                path = ctx.runtime_dir / "system_prompt.md"
-                files[path] = profile.system_prompt
-                argv += ["--system-prompt-file", str(path)]
+        if ctx.profile is not None:
+            argv += ["--name", ctx.profile.name]
+        if ctx.system_prompt:
+            path = ctx.runtime_dir / "system_prompt.md"
+            files[path] = ctx.system_prompt
+            argv += ["--system-prompt-file", str(path)]
         mcp_path = ctx.runtime_dir / "mcp.json"
         files[mcp_path] = json.dumps(self.mcp_config(ctx), indent=2) + "\n"
         argv += ["--mcp-config", str(mcp_path)]

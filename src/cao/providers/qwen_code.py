@@ -152,7 +152,7 @@ class QwenCodeProvider(Provider):
         blocked = self.blocked_tools(ctx)
         if blocked:
             argv.append("--exclude-tools=" + ",".join(blocked))
-        prompt = ctx.profile.system_prompt.strip() if ctx.profile and ctx.profile.system_prompt else ""
+        prompt = ctx.system_prompt
         if prompt:
             path = ctx.runtime_dir / "system_prompt.md"
             files[path] = prompt + "\n"

@@ -20,7 +20,7 @@ from cao.models import SessionRecord, Terminal, TerminalRecord, utcnow
 from cao.private_files import write_private
 from cao.profiles import load_profile, resolve_allowed_tools
 from cao.providers import DEFAULT_PROVIDER, LaunchContext, get_provider
-from cao.services import identity, snapshots
+from cao.services import identity, prompt_parts, snapshots
 from cao.services.environment import agent_environment, env_argv
 from cao.services.runtime import Runtime
 from cao.status import Status
@@ -116,7 +116,9 @@ async def create_terminal(
         token = identity.new_token()
         ctx = LaunchContext(terminal_id=terminal_id, working_directory=cwd, runtime_dir=runtime_dir,
                             profile=profile, model=model or profile.model, allowed_tools=tuple(tools),
-                            yolo=yolo, api_url=rt.settings.api_url, mcp_token=token)
+                            yolo=yolo, api_url=rt.settings.api_url, mcp_token=token,
+                            prompt_parts=prompt_parts.compose(prompt_parts.Starting(
+                                rt, terminal_id, session_name, profile, prov.name, cwd, caller_id)))
         spec = prov.build_launch(ctx)
         environment = agent_environment(
             terminal_id=terminal_id, api_url=rt.settings.api_url, term=rt.tmux.default_terminal(),
