@@ -1,4 +1,5 @@
-"""The real Codex CLI (0.169.0) driven through cao's REST API against the scripted model server.
+"""The real Codex CLI, at each version in scripts/install-real-clis (0.169.0 pinned, 0.171.0 the latest),
+driven through cao's REST API against the scripted model server.
 
 Each test has a private HOME whose ~/.codex/config.toml points Codex at ``model.url``, a private
 TMPDIR and tmux socket. Synchronisation is cao's own long-poll (``/wait``) or retry-until; the
@@ -19,13 +20,14 @@ from cao.client import ApiClient
 from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
 from tests.e2e_real.agent_processes import assert_token_only_in_its_config
-from tests.e2e_real.conftest import ModelServer
+from tests.e2e_real.conftest import ModelServer, cli_versions
 from tests.screens.record_codex import seed_codex_home
 
 pytestmark = pytest.mark.e2e_real
 
 KEY_VAR = "SCRIPTED_MODEL_KEY"
 EXACT = "The scripted answer, line one.\nLine two: exact text 42."
+VERSIONS = cli_versions("@openai/codex")
 
 
 def _codex_pids(home: Path) -> list[int]:
@@ -44,8 +46,16 @@ def _codex_pids(home: Path) -> list[int]:
     return pids
 
 
+@pytest.fixture(params=VERSIONS, ids=[version for version, _ in VERSIONS])
+def codex_version(request: pytest.FixtureRequest, real_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """That version's ``codex`` first on PATH, so cao-server (started after this) runs it."""
+    version, bin_dir = request.param
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    return version
+
+
 @pytest.fixture
-def codex_home(real_home: Path, model: ModelServer, settings: Settings,
+def codex_home(codex_version: str, real_home: Path, model: ModelServer, settings: Settings,
                monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Codex config and key in place before cao-server starts; no Codex process or /tmp file left after."""
     seed_codex_home(real_home, model.url, key_var=KEY_VAR)
@@ -86,10 +96,11 @@ def wait(api: ApiClient, terminal_id: str, *, turn: int | None = None, status: s
 
 
 def test_task_runs_to_completed_with_the_exact_reply(api: ApiClient, model: ModelServer, workdir: Path,
-                                                     codex_home: Path) -> None:
+                                                     codex_home: Path, codex_version: str) -> None:
     model.set_rules([{"match": "say hello", "needs_tools": True, "delay": 1.5, "text": EXACT}])
     terminal = start(api, workdir)
     assert terminal["status"] == "idle", terminal
+    assert f"OpenAI Codex (v{codex_version})" in api.get(f"/terminals/{terminal['id']}/output")["output"]
     turn = send(api, terminal["id"], "please say hello")
     assert wait(api, terminal["id"], status="processing", timeout=30)["status"] == "processing"
     assert wait(api, terminal["id"], turn=turn)["status"] == "completed"
