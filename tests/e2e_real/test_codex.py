@@ -20,14 +20,14 @@ from cao.client import ApiClient
 from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
 from tests.e2e_real.agent_processes import assert_token_only_in_its_config
-from tests.e2e_real.conftest import ModelServer, cli_versions
+from tests.e2e_real.conftest import ModelServer, cli_version_fixture
 from tests.screens.record_codex import seed_codex_home
 
 pytestmark = pytest.mark.e2e_real
 
 KEY_VAR = "SCRIPTED_MODEL_KEY"
 EXACT = "The scripted answer, line one.\nLine two: exact text 42."
-VERSIONS = cli_versions("@openai/codex")
+codex_version = cli_version_fixture("@openai/codex")  # each version in the table
 
 
 def _codex_pids(home: Path) -> list[int]:
@@ -44,14 +44,6 @@ def _codex_pids(home: Path) -> list[int]:
         if any(b"codex" in part for part in cmdline[:2]) and f"HOME={home}".encode() in environ:
             pids.append(int(entry.name))
     return pids
-
-
-@pytest.fixture(params=VERSIONS, ids=[version for version, _ in VERSIONS])
-def codex_version(request: pytest.FixtureRequest, real_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """That version's ``codex`` first on PATH, so cao-server (started after this) runs it."""
-    version, bin_dir = request.param
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    return version
 
 
 @pytest.fixture
