@@ -38,13 +38,38 @@ def real_clis_bin() -> Path:
     return Path(out.stdout.strip().splitlines()[-1])
 
 
+# A file in the format of ``install-real-clis --list`` that replaces the table for this run
+# (scripts/check-latest-clis points it at the latest versions).
+VERSIONS_OVERRIDE = "CAO_REAL_CLIS_TABLE"
+
+
 def cli_versions(package: str) -> list[tuple[str, Path]]:
     """Each version of ``package`` the tier runs, as (version, bin directory), from the one table in
-    ``scripts/install-real-clis`` (``--list``; the pinned version first). Read at collection, installs nothing."""
-    out = subprocess.run([str(ROOT / "scripts" / "install-real-clis"), "--list"], capture_output=True, text=True,
-                         timeout=60, check=True)
-    return [(version, Path(bin_dir)) for name, version, bin_dir in (row.split() for row in out.stdout.splitlines())
+    ``scripts/install-real-clis`` (``--list``; the pinned version first), or from the file named by
+    ``$CAO_REAL_CLIS_TABLE`` instead. Read at collection, installs nothing."""
+    override = os.environ.get(VERSIONS_OVERRIDE)
+    if override:
+        rows = Path(override).read_text().splitlines()
+    else:
+        rows = subprocess.run([str(ROOT / "scripts" / "install-real-clis"), "--list"], capture_output=True, text=True,
+                              timeout=60, check=True).stdout.splitlines()
+    return [(version, Path(bin_dir)) for name, version, bin_dir in (row.split() for row in rows if row.strip())
             if name == package]
+
+
+def cli_version_fixture(package: str) -> Any:
+    """A fixture, parametrised over ``cli_versions(package)`` (test ids ``[<version>]``), that puts that
+    version's bin directory first on PATH and returns the version. Request it before ``real_server``
+    (cao-server, started after it, then runs that version)."""
+    versions = cli_versions(package)
+
+    @pytest.fixture(params=versions, ids=[version for version, _ in versions])
+    def version_on_path(request: pytest.FixtureRequest, real_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+        version, bin_dir = request.param
+        monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+        return version
+
+    return version_on_path
 
 
 class ModelServer:

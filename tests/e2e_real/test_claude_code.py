@@ -20,24 +20,17 @@ from cao.client import ApiClient
 from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
 from tests.e2e_real.agent_processes import assert_token_only_in_its_config
-from tests.e2e_real.conftest import ModelServer, cli_versions
+from tests.e2e_real.conftest import ModelServer, cli_version_fixture
 from tests.helpers import last_reply
 
 pytestmark = pytest.mark.e2e_real
 KEY = "sk-ant-fake-key-0123456789abcdef"
 TURN_TIMEOUT = 60
-VERSIONS = cli_versions("@anthropic-ai/claude-code")
-
-
-@pytest.fixture(params=[bin_dir for _, bin_dir in VERSIONS], ids=[version for version, _ in VERSIONS])
-def claude_version(request: pytest.FixtureRequest, real_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """That version's ``claude`` first on PATH, so cao-server (started after this) runs it."""
-    monkeypatch.setenv("PATH", f"{request.param}:{os.environ['PATH']}")
-    return request.param
+claude_version = cli_version_fixture("@anthropic-ai/claude-code")  # each version in the table
 
 
 @pytest.fixture
-def claude_env(claude_version: Path, real_home: Path, model: ModelServer, workdir: Path, settings: Settings,
+def claude_env(claude_version: str, real_home: Path, model: ModelServer, workdir: Path, settings: Settings,
                monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Seed ~/.claude.json like a returning user's, and point Claude Code at the scripted model server.
 

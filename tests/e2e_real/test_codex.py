@@ -1,4 +1,5 @@
-"""The real Codex CLI (0.169.0) driven through cao's REST API against the scripted model server.
+"""The real Codex CLI, at each version in scripts/install-real-clis (0.169.0 pinned, 0.171.0 the latest),
+driven through cao's REST API against the scripted model server.
 
 Each test has a private HOME whose ~/.codex/config.toml points Codex at ``model.url``, a private
 TMPDIR and tmux socket. Synchronisation is cao's own long-poll (``/wait``) or retry-until; the
@@ -19,13 +20,15 @@ from cao.client import ApiClient
 from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
 from tests.e2e_real.agent_processes import assert_token_only_in_its_config
-from tests.e2e_real.conftest import ModelServer
+from tests.e2e_real.conftest import ModelServer, cli_version_fixture
+from tests.helpers import last_reply
 from tests.screens.record_codex import seed_codex_home
 
 pytestmark = pytest.mark.e2e_real
 
 KEY_VAR = "SCRIPTED_MODEL_KEY"
 EXACT = "The scripted answer, line one.\nLine two: exact text 42."
+codex_version = cli_version_fixture("@openai/codex")  # each version in the table
 
 
 def _codex_pids(home: Path) -> list[int]:
@@ -45,7 +48,7 @@ def _codex_pids(home: Path) -> list[int]:
 
 
 @pytest.fixture
-def codex_home(real_home: Path, model: ModelServer, settings: Settings,
+def codex_home(codex_version: str, real_home: Path, model: ModelServer, settings: Settings,
                monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Codex config and key in place before cao-server starts; no Codex process or /tmp file left after."""
     seed_codex_home(real_home, model.url, key_var=KEY_VAR)
@@ -86,10 +89,11 @@ def wait(api: ApiClient, terminal_id: str, *, turn: int | None = None, status: s
 
 
 def test_task_runs_to_completed_with_the_exact_reply(api: ApiClient, model: ModelServer, workdir: Path,
-                                                     codex_home: Path) -> None:
+                                                     codex_home: Path, codex_version: str) -> None:
     model.set_rules([{"match": "say hello", "needs_tools": True, "delay": 1.5, "text": EXACT}])
     terminal = start(api, workdir)
     assert terminal["status"] == "idle", terminal
+    assert f"OpenAI Codex (v{codex_version})" in api.get(f"/terminals/{terminal['id']}/output")["output"]
     turn = send(api, terminal["id"], "please say hello")
     assert wait(api, terminal["id"], status="processing", timeout=30)["status"] == "processing"
     assert wait(api, terminal["id"], turn=turn)["status"] == "completed"
@@ -178,3 +182,34 @@ def test_reaches_cao_mcp_over_http_with_its_token(api: ApiClient, model: ModelSe
     inbox = retry_until(lambda: api.get(f"/terminals/{receiver['id']}/inbox/messages"), 20,
                         message="message in the receiver's inbox")
     assert [(m["sender_id"], m["message"]) for m in inbox] == [(codex["id"], "hello over http")]
+
+
+def test_three_tasks_in_a_row_and_a_reply_longer_than_the_screen(api: ApiClient, model: ModelServer,
+                                                                   workdir: Path) -> None:
+    long = "\n".join(f"Row {n} of the long reply." for n in range(1, 121))  # the task's echo scrolls off
+    model.set_rules([{"match": "task one", "needs_tools": True, "text": "First."},
+                     {"match": "task two", "needs_tools": True, "text": "Second."},
+                     {"match": "a long reply", "needs_tools": True, "text": long}])
+    terminal = start(api, workdir)
+    for message, reply in (("task one", "First."), ("task two", "Second."), ("send a long reply", long)):
+        turn = send(api, terminal["id"], message)
+        assert wait(api, terminal["id"], turn=turn)["status"] == "completed"
+        assert api.get(f"/terminals/{terminal['id']}/output", mode="last")["output"] == reply
+
+
+def test_esc_mid_turn_is_interrupted_not_completed(api: ApiClient, model: ModelServer, workdir: Path) -> None:
+    model.set_rules([{"match": "hello there", "needs_tools": True, "text": "Hello back."},
+                     {"match": "take your time", "needs_tools": True, "delay": 60, "text": "too late"}])
+    terminal = start(api, workdir)
+    tid = terminal["id"]
+    assert wait(api, tid, turn=send(api, tid, "hello there"))["status"] == "completed"
+    turn = send(api, tid, "take your time")
+    assert wait(api, tid, status="processing", timeout=30)["status"] == "processing"
+    api.request("POST", f"/terminals/{tid}/key", params={"key": "Escape"})
+    ended = wait(api, tid, turn=turn)
+    assert ended["status"] == "idle" and ended["last_turn_interrupted"], ended
+    assert last_reply(api, tid) == ""  # not "Hello back.", the previous turn's reply
+    model.set_rules([{"match": "and now", "needs_tools": True, "text": "Now done."}])
+    after = wait(api, tid, turn=send(api, tid, "and now?"))
+    assert after["status"] == "completed" and not after["last_turn_interrupted"], after
+    assert api.get(f"/terminals/{tid}/output", mode="last")["output"] == "Now done."

@@ -11,15 +11,17 @@ from cao.client import ApiClient
 from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
 from tests.e2e_real.agent_processes import assert_token_only_in_its_config
-from tests.e2e_real.conftest import ModelServer
+from tests.e2e_real.conftest import ModelServer, cli_version_fixture
 from tests.helpers import last_reply, send_and_wait
 
 pytestmark = pytest.mark.e2e_real
 REPLY = "The capital of France is Paris.\nSecond line of the reply: done."
+gemini_version = cli_version_fixture("@google/gemini-cli")  # each version in the table
 
 
 @pytest.fixture
-def gemini_env(real_home: Path, model: ModelServer, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def gemini_env(gemini_version: str, real_home: Path, model: ModelServer, workdir: Path,
+               monkeypatch: pytest.MonkeyPatch) -> Path:
     """The model endpoint and a private HOME with what a returning user has — their settings, and no trust
     decision for this new project folder (cao trusts the folder it was told to work in, for the run only);
     requested before ``real_server`` starts."""

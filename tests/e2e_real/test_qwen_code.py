@@ -17,13 +17,14 @@ from cao.errors import Conflict
 from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
 from tests.e2e_real.agent_processes import assert_token_only_in_its_config, descendants, pane_pid, read_proc
-from tests.e2e_real.conftest import ModelServer
+from tests.e2e_real.conftest import ModelServer, cli_version_fixture
 from tests.helpers import last_reply, send_and_wait
 
 pytestmark = pytest.mark.e2e_real
 REPLY = "The capital of France is Paris.\nSecond line of the reply: done."
 LONG = "\n".join(["Top of a long reply."] + [f"row {n} of the long reply" for n in range(1, 120)] + ["The end."])
 KEY = "FAKE_QWEN_KEY"  # not one of cao's pass-through prefixes: it reaches Qwen because its settings name it
+qwen_version = cli_version_fixture("@qwen-code/qwen-code")  # each version in the table
 
 
 def user_settings(url: str, **security: object) -> dict:
@@ -33,7 +34,7 @@ def user_settings(url: str, **security: object) -> dict:
 
 
 @pytest.fixture
-def qwen_dot(real_home: Path, model: ModelServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+def qwen_dot(qwen_version: str, real_home: Path, model: ModelServer, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The returning user's ~/.qwen; requested before ``real_server`` starts."""
     monkeypatch.setenv(KEY, "sk-fake-qwen-key")
     for name in ("QWEN_HOME", "QWEN_CODE_SYSTEM_DEFAULTS_PATH", "QWEN_CODE_TRUSTED_FOLDERS_PATH"):

@@ -1,13 +1,15 @@
 """Record screens of the real Codex CLI for tests/unit/test_codex_screens.py.
 
-Run from the project root:  uv run python tests/screens/record_codex.py
+Run from the project root:  uv run python tests/screens/record_codex.py [VERSION]
 
-Needs the pinned binary (scripts/install-real-clis). Everything is private: a temporary HOME
-whose ~/.codex/config.toml points at cao's scripted model server (``cao model-server`` on a
-free port), a temporary TMPDIR, and a private tmux server (``tmux -L cao-record-codex-…``).
-Codex is started with the exact argv ``CodexProvider.build_launch`` builds, under ``env -i``.
-Each scenario writes ``capture-pane -p`` to ``tests/screens/codex/<name>.txt``; some also the
-whole scrollback (``capture-pane -p -J -S -``) to ``<name>.scrollback.txt``.
+Needs the binary from scripts/install-real-clis: the pinned one by default (screens into
+tests/screens/codex/), or another version from its table (screens into tests/screens/codex/<VERSION>/).
+Everything is private: a temporary HOME whose ~/.codex/config.toml points at cao's scripted model
+server (``cao model-server`` on a free port), a temporary TMPDIR, a private tmux server
+(``tmux -L cao-record-codex-…``), and an HTTP MCP probe playing cao's MCP endpoint (one tool,
+``echo_tool``). Codex is started with the exact argv ``CodexProvider.build_launch`` builds, under
+``env -i``. Each scenario writes ``capture-pane -p`` to ``<name>.txt`` there; some also the whole
+scrollback (``capture-pane -p -J -S -``) to ``<name>.scrollback.txt``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # run as a script from the project root: make `tests.screens` importable
 
+from tests.mcp_http_probe import McpHttpProbe  # noqa: E402
 from tests.screens.recording import RecordingPane, real_clis_bin  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "src"))
@@ -44,12 +47,22 @@ RULES = [
     {"match": "run ls", "needs_tools": True, "tool": "exec_command",
      "args": {"cmd": "ls /", "sandbox_permissions": "require_escalated", "justification": "to list the root"}},
     {"match": "other tool", "needs_tools": True, "tool": "mcp__other__send_message", "args": {"message": "x"}},
-    {"match": "cao tool", "needs_tools": True, "tool": "send_message",
-     "args": {"receiver_id": "abcd1234", "message": "hi"}},
+    {"match": "cao tool", "needs_tools": True, "tool": "echo_tool", "args": {"text": "hi"}},
     {"on_tool_result": ".", "text": "The tool answered.\nSecond line after the tool."},
     {"match": "fail400", "error": 400, "message": "scripted bad request"},
     {"match": "fail500", "error": 500, "message": "scripted overload"},
 ]
+# A stdio MCP server of its own (not cao's), whose tool Codex asks to approve.
+OTHER_MCP_SERVER = """
+from cao.mcp.protocol import Server, Tool
+from cao.mcp.stdio import serve_stdio
+
+async def send_message(args, ctx):
+    return "sent"
+
+TOOLS = [Tool("send_message", "send", {"type": "object"}, send_message)]
+serve_stdio(Server("other", "1", "", lambda _principal: TOOLS))
+"""
 DEFAULT = {"text": "Hello from the scripted model.\nSecond line of the answer."}
 _counter = itertools.count()
 
@@ -75,8 +88,17 @@ def seed_codex_home(home: Path, model_url: str, key_var: str = "FAKE_OPENAI_KEY"
     (home / ".codex" / "config.toml").write_text(codex_config(model_url, key_var))
 
 
-def codex_bin() -> str:
-    return str(real_clis_bin() / "codex")
+def codex_bin(version: str | None = None) -> str:
+    """The ``codex`` of ``version`` from scripts/install-real-clis' table (None: the pinned one)."""
+    pinned = real_clis_bin()  # installs the table's versions if they are missing
+    if version is None:
+        return str(pinned / "codex")
+    rows = subprocess.run([str(ROOT / "scripts" / "install-real-clis"), "--list"], capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+    for package, listed, bin_dir in (row.split() for row in rows):
+        if package == "@openai/codex" and listed == version:
+            return str(Path(bin_dir) / "codex")
+    raise SystemExit(f"Codex {version} is not in scripts/install-real-clis; add it to extra_versions there")
 
 
 class ModelServer:
@@ -118,7 +140,7 @@ class Pane(RecordingPane):
     settle = 0.3
 
     def __init__(self, model: ModelServer, *, yolo: bool = False, profile: object = None, git: bool = False,
-                 trust_override: bool = True) -> None:
+                 trust_override: bool = True, mcp: McpHttpProbe | None = None) -> None:
         self.socket = f"cao-record-codex-{os.getpid()}-{next(_counter)}"
         self.tmp = Path(tempfile.mkdtemp(prefix="cao-record-codex-"))
         home, project, tmpdir = self.tmp / "home", self.tmp / "project", self.tmp / "tmp"
@@ -128,7 +150,9 @@ class Pane(RecordingPane):
             subprocess.run(["git", "init", "-q", str(project)], check=True)
         seed_codex_home(home, model.url)
         ctx = LaunchContext(terminal_id="abcd1234", working_directory=project, runtime_dir=self.tmp / "run",
-                            profile=profile, yolo=yolo, api_url="http://127.0.0.1:9")  # type: ignore[arg-type]
+                            profile=profile, yolo=yolo,  # type: ignore[arg-type]
+                            api_url=mcp.url.removesuffix("/mcp") if mcp else "http://127.0.0.1:9",
+                            mcp_token="tok-recorder")
         spec = CodexProvider().build_launch(ctx)
         for path, content in spec.files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,9 +193,12 @@ def save(name: str, text: str) -> None:
     print(f"recorded {name}")
 
 
-def record() -> None:
+def record(version: str | None = None) -> None:
+    global OUT
+    if version:
+        OUT = OUT / version
     OUT.mkdir(parents=True, exist_ok=True)
-    os.environ["PATH"] = f"{Path(codex_bin()).parent}:{os.environ['PATH']}"
+    os.environ["PATH"] = f"{Path(codex_bin(version)).parent}:{os.environ['PATH']}"
     tmp = Path(tempfile.mkdtemp(prefix="cao-record-codex-ms-"))
     model = ModelServer(tmp)
     try:
@@ -216,12 +243,13 @@ def record() -> None:
         finally:
             p.close()
 
-        other = {"command": sys.executable, "args": ["-m", "cao.mcp.server"], "env": {}}
+        other = {"command": sys.executable, "args": ["-c", OTHER_MCP_SERVER], "env": {}}
         from cao.profiles import AgentProfile
 
         profile = AgentProfile(name="developer", system_prompt="You are the developer.",
                                mcpServers={"other": other})  # type: ignore[arg-type]
-        p = Pane(model, profile=profile)
+        probe = McpHttpProbe()  # plays cao's MCP endpoint (one tool, echo_tool)
+        p = Pane(model, profile=profile, mcp=probe)
         try:
             p.wait(idle)
             p.send("use the other tool")
@@ -233,6 +261,7 @@ def record() -> None:
             save("mcp_call_completed.scrollback", p.scrollback())
         finally:
             p.close()
+            probe.stop()
 
         p = Pane(model, yolo=True)
         try:
@@ -254,4 +283,4 @@ def record() -> None:
 
 
 if __name__ == "__main__":
-    record()
+    record(sys.argv[1] if len(sys.argv) > 1 else None)

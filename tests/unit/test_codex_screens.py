@@ -1,9 +1,8 @@
-"""CodexProvider.detect / extract_last_reply over screens recorded from the real Codex CLI 0.169.0,
-and the launch command it builds.
+"""CodexProvider.detect / extract_last_reply over screens recorded from the real Codex CLI 0.169.0
+(tests/screens/codex/) and 0.171.0 (tests/screens/codex/0.171.0/), and the launch command it builds.
 
-The screens under tests/screens/codex/ come from tests/screens/record_codex.py (the real binary in
-a private tmux server against cao's scripted model server, ``capture-pane -p``); re-run it after
-a Codex upgrade.
+The screens come from tests/screens/record_codex.py [VERSION] (the real binary in a private tmux
+server against cao's scripted model server, ``capture-pane -p``); re-run it for a new Codex version.
 """
 
 from __future__ import annotations
@@ -31,8 +30,12 @@ TOKEN = "tok-abcd1234-secret"
 PARAGRAPHS = "First paragraph of the answer.\n\nSecond paragraph:\n\n• item one\n• item two"  # markdown, as drawn
 
 
-def screen(name: str) -> list[str]:
-    return (SCREENS / f"{name}.txt").read_text(encoding="utf-8").split("\n")
+VERSIONS = (None, "0.171.0")  # None: the pinned version's screens, in SCREENS itself
+
+
+def screen(name: str, version: str | None = None) -> list[str]:
+    folder = SCREENS / version if version else SCREENS
+    return (folder / f"{name}.txt").read_text(encoding="utf-8").split("\n")
 
 
 def replace(lines: list[str], old: str, new: str) -> list[str]:
@@ -45,44 +48,55 @@ class DetectCase(NamedTuple):
     expected: Status
 
 
+def recorded_detect_cases(version: str | None) -> list[DetectCase]:
+    """The cases on one version's recorded screens (ids prefixed with the version, but the pinned one's)."""
+    def shot(name: str) -> list[str]:
+        return screen(name, version)
+
+    cases = [
+        DetectCase("startup_idle", shot("startup_idle"), Status.IDLE),
+        DetectCase("startup_idle_yolo", shot("yolo_idle"), Status.IDLE),
+        DetectCase("idle_with_half_typed_text", shot("idle_typing"), Status.IDLE),
+        DetectCase("processing_spinner", shot("processing"), Status.PROCESSING),
+        DetectCase("processing_spinner_other_glyph", replace(shot("processing"), "• Working", "◦ Working"),
+                   Status.PROCESSING),
+        DetectCase("processing_minutes", replace(shot("processing"), "(0s •", "(1m 05s •"), Status.PROCESSING),
+        DetectCase("completed", shot("completed"), Status.COMPLETED),
+        DetectCase("completed_with_half_typed_text", shot("completed_typing"), Status.COMPLETED),
+        DetectCase("completed_after_errors", shot("completed_after_error"), Status.COMPLETED),
+        DetectCase("completed_long_reply_echo_scrolled_off", shot("long_reply"), Status.COMPLETED),
+        DetectCase("completed_after_mcp_call", shot("mcp_call_completed"), Status.COMPLETED),
+        DetectCase("completed_after_approved_command", shot("approval_exec_granted"), Status.COMPLETED),
+        DetectCase("completed_lines_not_rstripped", [line + "   " for line in shot("completed")],
+                   Status.COMPLETED),
+        DetectCase("error_400", shot("error_400"), Status.ERROR),
+        DetectCase("error_500", shot("error_500"), Status.ERROR),
+        DetectCase("error_with_half_typed_text", shot("error_typing"), Status.ERROR),
+        DetectCase("interrupted_is_idle", shot("interrupted"), Status.IDLE),
+        DetectCase("exec_approval", shot("approval_exec"), Status.WAITING_USER_ANSWER),
+        DetectCase("mcp_approval", shot("approval_mcp"), Status.WAITING_USER_ANSWER),
+        # cao answers the trust dialog while starting (and normally avoids it): not a state to report.
+        DetectCase("trust_dialog_is_for_the_startup_handler", shot("trust_dialog"), Status.UNKNOWN),
+        DetectCase("reply_drawn_before_its_end_marker",
+                   [line for line in shot("completed") if "Worked for" not in line], Status.PROCESSING),
+        DetectCase("reply_first_row_not_yet_drawn",
+                   [line for line in shot("completed") if "Worked for" not in line and "• Hello" not in line],
+                   Status.PROCESSING),
+        DetectCase("task_echo_without_composer_footer",
+                   shot("completed")[: next(i for i, line in enumerate(shot("completed")) if "› say" in line) + 1],
+                   Status.UNKNOWN),
+    ]
+    return [case._replace(test_id=f"{version}-{case.test_id}") if version else case for case in cases]
+
+
 DETECT_CASES = [
-    DetectCase("startup_idle", screen("startup_idle"), Status.IDLE),
-    DetectCase("startup_idle_yolo", screen("yolo_idle"), Status.IDLE),
-    DetectCase("idle_with_half_typed_text", screen("idle_typing"), Status.IDLE),
-    DetectCase("processing_spinner", screen("processing"), Status.PROCESSING),
-    DetectCase("processing_spinner_other_glyph", replace(screen("processing"), "• Working", "◦ Working"),
-               Status.PROCESSING),
-    DetectCase("processing_minutes", replace(screen("processing"), "(0s •", "(1m 05s •"), Status.PROCESSING),
-    DetectCase("completed", screen("completed"), Status.COMPLETED),
-    DetectCase("completed_with_half_typed_text", screen("completed_typing"), Status.COMPLETED),
-    DetectCase("completed_after_errors", screen("completed_after_error"), Status.COMPLETED),
-    DetectCase("completed_long_reply_echo_scrolled_off", screen("long_reply"), Status.COMPLETED),
-    DetectCase("completed_after_mcp_call", screen("mcp_call_completed"), Status.COMPLETED),
-    DetectCase("completed_after_approved_command", screen("approval_exec_granted"), Status.COMPLETED),
-    DetectCase("completed_lines_not_rstripped", [line + "   " for line in screen("completed")],
-               Status.COMPLETED),
-    DetectCase("error_400", screen("error_400"), Status.ERROR),
-    DetectCase("error_500", screen("error_500"), Status.ERROR),
-    DetectCase("error_with_half_typed_text", screen("error_typing"), Status.ERROR),
-    DetectCase("interrupted_is_idle", screen("interrupted"), Status.IDLE),
-    DetectCase("exec_approval", screen("approval_exec"), Status.WAITING_USER_ANSWER),
-    DetectCase("mcp_approval", screen("approval_mcp"), Status.WAITING_USER_ANSWER),
-    # cao answers the trust dialog while starting (and normally avoids it): not a state to report.
-    DetectCase("trust_dialog_is_for_the_startup_handler", screen("trust_dialog"), Status.UNKNOWN),
+    *(case for version in VERSIONS for case in recorded_detect_cases(version)),
     DetectCase("blank_screen", [""] * 40, Status.UNKNOWN),
     DetectCase("no_lines", [], Status.UNKNOWN),
     # Half-drawn frames seen in the stream (the TUI repaints row by row).
     DetectCase("loading_frame_before_the_session_is_configured",
                ["  >_ OpenAI Codex (v0.169.0)", "     loading", "", "› Ask Codex to do anything", "",
                 "  ? for shortcuts"], Status.UNKNOWN),
-    DetectCase("reply_drawn_before_its_end_marker",
-               [line for line in screen("completed") if "Worked for" not in line], Status.PROCESSING),
-    DetectCase("reply_first_row_not_yet_drawn",
-               [line for line in screen("completed") if "Worked for" not in line and "• Hello" not in line],
-               Status.PROCESSING),
-    DetectCase("task_echo_without_composer_footer",
-               screen("completed")[: next(i for i, line in enumerate(screen("completed")) if "› say" in line) + 1],
-               Status.UNKNOWN),
     DetectCase("shell_after_codex_exit", ["$ codex", "Error: unexpected argument", "$"], Status.UNKNOWN),
     DetectCase("reply_quoting_cues_is_not_a_cue",
                ["› quote", "", "• Here are the cues:", "  ◦ Working (1s • esc to interrupt)",
@@ -104,16 +118,26 @@ class ReplyCase(NamedTuple):
     expected: str | None
 
 
+def recorded_reply_cases(version: str | None) -> list[ReplyCase]:
+    def shot(name: str) -> list[str]:
+        return screen(name, version)
+
+    cases = [
+        ReplyCase("two_lines", shot("completed.scrollback"), HELLO),
+        ReplyCase("visible_screen_only", shot("completed"), HELLO),
+        ReplyCase("last_of_several_turns_with_markdown", shot("completed_after_error.scrollback"), PARAGRAPHS),
+        ReplyCase("hundred_lines_whole", shot("long_reply.scrollback"), LONG_REPLY),
+        ReplyCase("after_mcp_tool_call_cell", shot("mcp_call_completed.scrollback"), AFTER_TOOL),
+        ReplyCase("after_approved_command", shot("approval_exec_granted.scrollback"), AFTER_TOOL),
+        ReplyCase("during_next_turn_is_previous_reply", shot("processing"), PARAGRAPHS),
+        ReplyCase("after_an_error_is_the_previous_reply", shot("error_400"), HELLO),
+        ReplyCase("none_before_first_reply", shot("startup_idle"), None),
+    ]
+    return [case._replace(test_id=f"{version}-{case.test_id}") if version else case for case in cases]
+
+
 REPLY_CASES = [
-    ReplyCase("two_lines", screen("completed.scrollback"), HELLO),
-    ReplyCase("visible_screen_only", screen("completed"), HELLO),
-    ReplyCase("last_of_several_turns_with_markdown", screen("completed_after_error.scrollback"), PARAGRAPHS),
-    ReplyCase("hundred_lines_whole", screen("long_reply.scrollback"), LONG_REPLY),
-    ReplyCase("after_mcp_tool_call_cell", screen("mcp_call_completed.scrollback"), AFTER_TOOL),
-    ReplyCase("after_approved_command", screen("approval_exec_granted.scrollback"), AFTER_TOOL),
-    ReplyCase("during_next_turn_is_previous_reply", screen("processing"), PARAGRAPHS),
-    ReplyCase("after_an_error_is_the_previous_reply", screen("error_400"), HELLO),
-    ReplyCase("none_before_first_reply", screen("startup_idle"), None),
+    *(case for version in VERSIONS for case in recorded_reply_cases(version)),
     ReplyCase("none_on_blank", [""] * 5, None),
     ReplyCase("reply_words_that_look_like_tool_verbs",
               ["› t", "", "• Listed the files.", "  Ran the tests too.", "", "  Worked for 1s • 10:00"],
@@ -168,7 +192,7 @@ def overrides(argv: list[str]) -> dict[str, object]:
 def test_registered() -> None:
     provider = get_provider("codex")
     assert isinstance(provider, CodexProvider)
-    assert provider.binary == "codex" and provider.tested_versions == ("0.169.0",)
+    assert provider.binary == "codex" and provider.tested_versions == ("0.169.0", "0.171.0")
 
 
 def test_bare_launch(tmp_path: Path, codex_on_path: Path) -> None:

@@ -5,6 +5,7 @@ The scripts run for real, with fake ``uv`` and ``npm`` first on PATH that only r
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -108,3 +109,45 @@ def test_real_cli_tier_skips_with_the_reason_or_fails_when_required(tmp_path: Pa
     required = subprocess.run([*args, "-x"], capture_output=True, text=True, env={**env, "CAO_REQUIRE_REAL_CLIS": "1"},
                               cwd=ROOT, timeout=120, check=False)
     assert required.returncode == 1 and "install them with: scripts/install-real-clis" in required.stdout
+
+
+def _fake_npm_registry(bin_dir: Path, latest: str) -> None:
+    """An ``npm`` whose ``view`` answers ``latest`` for every package (released 2026-12-01) and whose
+    ``install`` only logs (it is not run with --no-run)."""
+    answer = json.dumps({"dist-tags": {"latest": latest}, "time": {latest: "2026-12-01T10:00:00.000Z"}})
+    fake = bin_dir / "npm"
+    fake.write_text(f"#!/bin/sh\necho \"npm $*\" >> \"$LOG\"\n[ \"$1\" = view ] && echo '{answer}'\nexit 0\n")
+    fake.chmod(0o755)
+
+
+def test_check_latest_clis_reports_an_untested_latest_version_and_installs_nothing_with_no_run(
+        fakes: dict[str, str], tmp_path: Path) -> None:
+    _fake_npm_registry(Path(fakes["PATH"].split(":")[0]), "99.0.0")
+    result = run(fakes, "scripts/check-latest-clis", "--no-run", "--only", "codex")
+    assert result.returncode == 0, result.stderr
+    header, row = result.stdout.splitlines()
+    assert header.split()[:3] == ["CLI", "pinned", "latest"]
+    codex_pinned = next(p for p in PINNED if p.startswith("@openai/codex@")).rsplit("@", 1)[1]
+    assert row.split() == ["codex", codex_pinned, "99.0.0", "2026-12-01", "no", "not", "run"]
+    assert calls(fakes) == ["npm view @openai/codex dist-tags time --json"]
+
+
+def test_check_latest_clis_runs_nothing_when_the_latest_is_in_the_table(fakes: dict[str, str]) -> None:
+    latest = next(e for e in EXTRA if e.startswith("@openai/codex@")).rsplit("@", 1)[1]
+    _fake_npm_registry(Path(fakes["PATH"].split(":")[0]), latest)
+    result = run(fakes, "scripts/check-latest-clis", "--only", "codex")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1].split()[2:] == [latest, "2026-12-01", "yes", "not", "run", "(tested", "by",
+                                                         "cao)"]
+    assert not [c for c in calls(fakes) if "install" in c]
+
+
+def test_the_version_table_of_the_e2e_real_tier_can_be_replaced_by_a_file(tmp_path: Path) -> None:
+    listing = tmp_path / "versions"
+    listing.write_text(f"@openai/codex 99.0.0 {tmp_path}/bin\n")
+    env = {**os.environ, "CAO_REAL_CLIS_TABLE": str(listing)}
+    out = subprocess.run([sys.executable, "-m", "pytest", "tests/e2e_real/test_codex.py", "--collect-only", "-q",
+                          "-p", "no:cacheprovider"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
+                         check=False).stdout
+    ids = [line for line in out.splitlines() if "::" in line]
+    assert ids and all(line.endswith("[99.0.0]") for line in ids), out

@@ -1,4 +1,4 @@
-"""Provider for OpenAI's Codex CLI (``codex``, tested with 0.169.0); see docs/providers/codex.md.
+"""Provider for OpenAI's Codex CLI (``codex``, tested with 0.169.0 and 0.171.0); see docs/providers/codex.md.
 
 Everything per terminal goes in as ``-c`` overrides; the user's ``~/.codex/config.toml`` (model
 provider, keys) is read by Codex as usual and never written by cao. The profile prompt is one TOML
@@ -108,7 +108,7 @@ class CodexProvider(Provider):
     name: ClassVar[str] = "codex"
     binary: ClassVar[str] = "codex"
     package_hint: ClassVar[str] = "npm install -g @openai/codex"
-    tested_versions: ClassVar[tuple[str, ...]] = ("0.169.0",)
+    tested_versions: ClassVar[tuple[str, ...]] = ("0.169.0", "0.171.0")
     exit_command: ClassVar[str] = "/exit"
     enter_delay: ClassVar[float] = 0.0  # disable_paste_burst=true makes Codex take Enter right after a paste
     busy_cue: ClassVar[re.Pattern[str] | None] = re.compile(r"esc to interrupt")
