@@ -21,7 +21,6 @@ from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
 from tests.e2e_real.agent_processes import assert_token_only_in_its_config
 from tests.e2e_real.conftest import ModelServer, cli_version_fixture
-from tests.helpers import last_reply
 from tests.screens.record_codex import seed_codex_home
 
 pytestmark = pytest.mark.e2e_real
@@ -183,33 +182,3 @@ def test_reaches_cao_mcp_over_http_with_its_token(api: ApiClient, model: ModelSe
                         message="message in the receiver's inbox")
     assert [(m["sender_id"], m["message"]) for m in inbox] == [(codex["id"], "hello over http")]
 
-
-def test_three_tasks_in_a_row_and_a_reply_longer_than_the_screen(api: ApiClient, model: ModelServer,
-                                                                   workdir: Path) -> None:
-    long = "\n".join(f"Row {n} of the long reply." for n in range(1, 121))  # the task's echo scrolls off
-    model.set_rules([{"match": "task one", "needs_tools": True, "text": "First."},
-                     {"match": "task two", "needs_tools": True, "text": "Second."},
-                     {"match": "a long reply", "needs_tools": True, "text": long}])
-    terminal = start(api, workdir)
-    for message, reply in (("task one", "First."), ("task two", "Second."), ("send a long reply", long)):
-        turn = send(api, terminal["id"], message)
-        assert wait(api, terminal["id"], turn=turn)["status"] == "completed"
-        assert api.get(f"/terminals/{terminal['id']}/output", mode="last")["output"] == reply
-
-
-def test_esc_mid_turn_is_interrupted_not_completed(api: ApiClient, model: ModelServer, workdir: Path) -> None:
-    model.set_rules([{"match": "hello there", "needs_tools": True, "text": "Hello back."},
-                     {"match": "take your time", "needs_tools": True, "delay": 60, "text": "too late"}])
-    terminal = start(api, workdir)
-    tid = terminal["id"]
-    assert wait(api, tid, turn=send(api, tid, "hello there"))["status"] == "completed"
-    turn = send(api, tid, "take your time")
-    assert wait(api, tid, status="processing", timeout=30)["status"] == "processing"
-    api.request("POST", f"/terminals/{tid}/key", params={"key": "Escape"})
-    ended = wait(api, tid, turn=turn)
-    assert ended["status"] == "idle" and ended["last_turn_interrupted"], ended
-    assert last_reply(api, tid) == ""  # not "Hello back.", the previous turn's reply
-    model.set_rules([{"match": "and now", "needs_tools": True, "text": "Now done."}])
-    after = wait(api, tid, turn=send(api, tid, "and now?"))
-    assert after["status"] == "completed" and not after["last_turn_interrupted"], after
-    assert api.get(f"/terminals/{tid}/output", mode="last")["output"] == "Now done."
