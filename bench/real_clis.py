@@ -81,6 +81,15 @@ def seed_qwen_code(home: Path, workdir: Path, model_url: str) -> dict[str, str]:
     return {"SCRIPTED_MODEL_KEY": "sk-scripted"}
 
 
+def seed_opencode(home: Path, workdir: Path, model_url: str) -> dict[str, str]:
+    (home / ".config" / "opencode").mkdir(parents=True)
+    (home / ".config" / "opencode" / "opencode.json").write_text(json.dumps({
+        "model": "fake/fake-model", "provider": {"fake": {
+            "npm": "@ai-sdk/openai-compatible", "options": {"baseURL": f"{model_url}/v1", "apiKey": "sk-scripted"},
+            "models": {"fake-model": {"name": "Fake Model", "tool_call": True}}}}}))
+    return {"OPENCODE_DISABLE_MODELS_FETCH": "1"}
+
+
 class Cli(NamedTuple):
     provider: str
     package: str  # as in scripts/install-real-clis' table
@@ -93,6 +102,7 @@ CLIS = (
     Cli("codex", "@openai/codex", seed_codex),
     Cli("gemini_cli", "@google/gemini-cli", seed_gemini_cli),
     Cli("qwen_code", "@qwen-code/qwen-code", seed_qwen_code),
+    Cli("opencode", "opencode-ai", seed_opencode),
 )
 
 

@@ -23,7 +23,7 @@ class RequestLog:
     def add(self, exchange: Exchange, reply: Reply, path: str) -> None:
         entry = {"t": time.time(), "api": exchange.api, "path": path, "model": exchange.model,
                  "text": exchange.text, "tool_result": exchange.tool_result, "tools": exchange.tools,
-                 "system": exchange.system[:2000], "reply_text": reply.text,
+                 "system": exchange.system, "reply_text": reply.text,
                  "reply_tool": reply.tool.name if reply.tool else None,
                  "reply_args": reply.tool.args if reply.tool else None, "error": reply.error}
         with self._lock:
