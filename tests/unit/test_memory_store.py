@@ -109,14 +109,15 @@ def test_recall_without_words_gives_the_most_recent_and_odd_text_is_no_syntax(st
     assert [m.key for m in store.recall("", MINE, limit=3)] == ["note-4", "note-3", "note-2"]
     assert [m.key for m in store.recall('  "*" -- ; ', MINE, limit=2)] == ["note-4", "note-3"]
     # FTS5 operators and quotes in a query are just words (or nothing), never a syntax error.
-    assert [m.key for m in store.recall('number NEAR(4) "note" AND OR*', MINE, limit=1)][0].startswith("note-")
+    odd = store.recall('number NEAR(4) "note" AND OR*', MINE, limit=1)
+    assert len(odd) == 1 and odd[0].key.startswith("note-")
     assert [m.key for m in store.recall("100%_done", MINE)] == []
 
 
 def test_a_key_word_weighs_more_than_a_content_word(store: MemoryStore) -> None:
     store.put("global", "", "Notes about many things, including deployment once.", key="misc")
     store.put("global", "", "Use the blue-green script.", key="deployment")
-    assert [m.key for m in store.recall("deployment", MINE)][0] == "deployment"
+    assert store.recall("deployment", MINE)[0].key == "deployment"
 
 
 def test_retention_caps_each_scope_id_and_expires_by_age(settings: Settings) -> None:
