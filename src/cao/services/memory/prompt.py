@@ -24,11 +24,14 @@ HEADER = ("<cao-memory>\n## Memories from earlier work\n"
 FOOTER = "</cao-memory>"
 
 
-def _line(memory: Memory, room: int) -> str:
+def _line(memory: Memory, room: int) -> str | None:
+    """The memory as one line of at most ``room`` characters (newline included), cut if need be; None if too cut."""
     text = " ".join(memory.content.split())
     line = f"- [{memory.scope}] {memory.key}: {text}"
-    limit = min(ENTRY_CHARS, room)
-    return line if len(line) + 1 <= limit else line[:limit - 2].rstrip() + "…"
+    limit = min(ENTRY_CHARS, room - 1)
+    if len(line) <= limit:
+        return line
+    return line[:limit - 1].rstrip() + "…" if limit >= MIN_LINE else None
 
 
 def render(by_scope: dict[str, list[Memory]], budget: int) -> str | None:
@@ -45,7 +48,7 @@ def render(by_scope: dict[str, list[Memory]], budget: int) -> str | None:
         spent = 0
         for i, memory in enumerate(memories):
             line = _line(memory, share - spent)
-            if len(line) < MIN_LINE or spent + len(line) + 1 > share:
+            if line is None:
                 left += [(scope, m) for m in memories[i:]]
                 break
             chosen[scope].append(line)
@@ -53,7 +56,7 @@ def render(by_scope: dict[str, list[Memory]], budget: int) -> str | None:
         used += spent
     for scope, memory in left:  # then: what the others left unused, nearest scope first
         line = _line(memory, room - used)
-        if len(line) < MIN_LINE or used + len(line) + 1 > room:
+        if line is None:
             continue
         chosen[scope].append(line)
         used += len(line) + 1
