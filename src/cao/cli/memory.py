@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from cao.cli.common import echo_json, table
 from cao.cli.common import client as make_client
+from cao.cli.common import echo_json, table
 
 SCOPES = ("session", "project", "agent", "global")  # as cao.services.memory.config (not imported: keep the CLI light)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
