@@ -163,14 +163,41 @@ def test_git_remotes_are_normalised_without_credentials(url: str, project: str) 
     assert scopes.normalise_remote(url) == project
 
 
+def git(*args: str) -> None:
+    subprocess.run(["git", *args], check=True, capture_output=True)
+
+
 def test_project_id_is_the_remote_else_the_repository_else_the_folder(tmp_path: Path) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
     assert scopes.project_id(plain) == str(plain)
     repo = tmp_path / "repo"
     (repo / "sub").mkdir(parents=True)
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    git("init", "-q", str(repo))
     assert scopes.project_id(repo / "sub") == str(repo)
-    subprocess.run(["git", "-C", str(repo), "remote", "add", "origin", "git@github.com:org/app.git"], check=True)
+    assert scopes.project_id(repo / "sub") == str(repo)  # cached
+    git("-C", str(repo), "remote", "add", "upstream", "git@github.com:someone/else.git")
+    git("-C", str(repo), "remote", "add", "origin", "https://bot:ghp_fake0123456789@github.com/org/app.git")
     scopes._projects.clear()
-    assert scopes.project_id(repo / "sub") == "github.com/org/app"
+    assert scopes.project_id(repo / "sub") == "github.com/org/app"  # origin's, without its credentials
+    # A worktree reads the main repository's config.
+    git("-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x")
+    git("-C", str(repo), "worktree", "add", "-q", str(tmp_path / "wt"))
+    assert scopes.project_id(tmp_path / "wt") == "github.com/org/app"
+
+
+def test_old_style_and_commented_git_config(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text('[core]\n\turl = not-this\n[Remote.origin]\n'
+                                              '\tURL = "git@host.example:a/b.git" ; a comment\n')
+    assert scopes.project_id(tmp_path) == "host.example/a/b"
+
+
+def test_the_most_recent_of_each_scope_in_one_query(store: MemoryStore) -> None:
+    for i in range(4):
+        store.put("global", "", f"global {i}", key=f"g{i}")
+        store.put("session", "cao-s1", f"session {i}", key=f"s{i}")
+    store.put("session", "cao-other", "not mine", key="other")
+    found = store.recent_by_scope(MINE, 2)
+    assert {scope: [m.key for m in memories] for scope, memories in found.items()} == {
+        "session": ["s3", "s2"], "project": [], "agent": [], "global": ["g3", "g2"]}

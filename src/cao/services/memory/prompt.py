@@ -71,9 +71,7 @@ def memory_prompt(starting: prompt_parts.Starting) -> str | None:
     try:
         project = scopes.project_id(starting.working_directory)
         mine = scopes.TerminalScopes(session=starting.session_name, project=project, agent=starting.profile.name)
-        store = service.store_of(starting.rt)
-        by_scope = {scope: store.recent([pair], PER_SCOPE) for scope, pair in zip(SCOPES, mine.pairs(), strict=True)}
-        return render(by_scope, memory.prompt_chars)
+        return render(service.store_of(starting.rt).recent_by_scope(mine.pairs(), PER_SCOPE), memory.prompt_chars)
     except Exception:  # memory must never stop an agent from starting
         log.exception("could not read memories for terminal %s", starting.terminal_id)
         return None

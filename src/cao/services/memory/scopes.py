@@ -7,8 +7,8 @@ directory itself), ``agent`` (its profile's name) and ``global``.
 
 from __future__ import annotations
 
+import contextlib
 import re
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +21,6 @@ KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 MAX_CONTENT_BYTES = 16 * 1024
 MAX_QUERY_CHARS = 1000
 MAX_LIMIT = 100
-GIT_TIMEOUT_S = 2.0
 PROJECT_CACHE_S = 60.0
 _projects: dict[str, tuple[float, str]] = {}  # working directory → (when resolved, project id)
 
@@ -88,16 +87,61 @@ class TerminalScopes:
 
 
 def project_id(working_directory: str | Path) -> str:
-    """The project a working directory belongs to (cached for a minute: a remote rarely changes)."""
+    """The project a working directory belongs to (cached for a minute: a remote rarely changes).
+
+    Read from the repository's own ``config`` file (no ``git`` process: terminal start stays fast);
+    worktrees and submodules (a ``.git`` file naming the git directory) are followed.
+    """
     path = str(working_directory)
     now = time.monotonic()
     cached = _projects.get(path)
     if cached is not None and now - cached[0] < PROJECT_CACHE_S:
         return cached[1]
-    found = _git(path, "config", "--get", "remote.origin.url")
-    project = normalise_remote(found) if found else (_git(path, "rev-parse", "--show-toplevel") or path)
+    project = path
+    with contextlib.suppress(OSError, UnicodeError):
+        found = _repository(Path(path))
+        if found is not None:
+            top, git_dir = found
+            remote = _origin_url(git_dir / "config")
+            project = normalise_remote(remote) if remote else str(top)
     _projects[path] = (now, project)
     return project
+
+
+def _repository(start: Path) -> tuple[Path, Path] | None:
+    """(the repository's top folder, its git directory holding ``config``) for ``start``, or None."""
+    for folder in (start, *start.parents):
+        dot = folder / ".git"
+        if dot.is_dir():
+            return folder, dot
+        if dot.is_file():
+            text = dot.read_text(errors="replace").strip()
+            if not text.startswith("gitdir:"):
+                return None
+            git_dir = folder / text.removeprefix("gitdir:").strip()
+            common = git_dir / "commondir"  # a worktree's config is the main repository's
+            if common.is_file():
+                git_dir = git_dir / common.read_text().strip()
+            return folder, git_dir.resolve()
+    return None
+
+
+_SECTION = re.compile(r'^\s*\[\s*([^\]\s"]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]')
+
+
+def _origin_url(config: Path) -> str | None:
+    section: tuple[str, ...] | None = None
+    for line in config.read_text(errors="replace").splitlines():
+        header = _SECTION.match(line)
+        if header:
+            name, sub = header.group(1).lower(), header.group(2)
+            section = (name, sub) if sub is not None else tuple(name.split(".", 1))  # [remote.origin], old style
+            line = line[header.end():]
+        option, sep, value = line.partition("=")
+        if sep and section == ("remote", "origin") and option.strip().lower() == "url":
+            value = re.split(r"\s[#;]", value, maxsplit=1)[0].strip().strip('"')
+            return value or None
+    return None
 
 
 def normalise_remote(url: str) -> str:
@@ -113,14 +157,3 @@ def normalise_remote(url: str) -> str:
         host = re.sub(r":\d+$", "", host)
     rest = rest.strip("/").removesuffix(".git").strip("/")
     return f"{host.lower()}/{rest}" if rest else host.lower()
-
-
-def _git(path: str, *args: str) -> str | None:
-    try:
-        result = subprocess.run(["git", "-C", path, *args], capture_output=True, text=True, timeout=GIT_TIMEOUT_S,
-                                check=False, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if result.returncode != 0:
-        return None
-    return result.stdout.strip() or None

@@ -17,7 +17,7 @@ from cao import secrets
 from cao.models import utcnow
 from cao.services.memory import scopes, search
 from cao.services.memory.config import SCOPES, MemorySettings
-from cao.services.memory.records import Memory, MemoryRecord
+from cao.services.memory.records import Memory, MemoryRecord, _utc
 from cao.store import open_session
 
 
@@ -127,9 +127,13 @@ class MemoryStore:
                 return [_memory(row) for row in search.recent(conn, pairs, limit)]
             return [_memory(row, score) for row, score in search.search(conn, words, pairs, limit, fts=self.fts)]
 
-    def recent(self, pairs: list[tuple[str, str]], limit: int) -> list[Memory]:
+    def recent_by_scope(self, pairs: list[tuple[str, str]], per_scope: int) -> dict[str, list[Memory]]:
+        """The ``per_scope`` most recent memories of each (scope, scope id), by scope."""
+        found: dict[str, list[Memory]] = {scope: [] for scope, _ in pairs}
         with self.engine.connect() as conn:
-            return [_memory(row) for row in search.recent(conn, pairs, limit)]
+            for row in search.recent_by_scope(conn, pairs, per_scope):
+                found[row.scope].append(_memory(row))
+        return found
 
     def count(self) -> int:
         with open_session(self.engine) as db:
@@ -175,6 +179,7 @@ class MemoryStore:
 
 
 def _memory(row: sa.Row[Any], score: float | None = None) -> Memory:
-    record = MemoryRecord(id=row.id, scope=row.scope, scope_id=row.scope_id, key=row.key, content=row.content,
-                          created_by=row.created_by, created_at=row.created_at, updated_at=row.updated_at)
-    return Memory.of(record, None if score is None else float(f"{score:.6g}"))
+    """A search row as a Memory, without an ORM object in between (recall returns many)."""
+    return Memory(key=row.key, scope=row.scope, scope_id=row.scope_id, content=row.content,
+                  created_by=row.created_by, created_at=_utc(row.created_at), updated_at=_utc(row.updated_at),
+                  score=None if score is None else float(f"{score:.6g}"))
