@@ -9,7 +9,7 @@ server starts; then the terminal's own MCP session (cao's lean HTTP client, as t
 with the terminal's token) calls ``memory_recall`` with 2-3-word queries. Also the same recalls in
 process (the store alone), to show what is the database and what is MCP and HTTP.
 
-Injection: the prompt contributor's own time for a terminal of those scopes (git remote lookup
+Injection: the prompt contributor's own time for a terminal of those scopes (the git remote
 read from .git/config, cold and cached), and create → ready of mock terminals with memory on and off.
 """
 
@@ -195,9 +195,10 @@ def render(mcp: list[float], local: list[float], hits: float, contrib: dict[str,
         f"| `memory_recall` over {COUNT:,} memories through MCP (HTTP, the terminal's token), {n} queries of 2-3 "
         f"words, {hits:.1f} hits each | {med(mcp):.1f} ms | {pct(mcp, 95):.1f} ms | ≤ 20 ms |",
         f"| the same recalls in process (SQLite FTS5 + BM25 alone) | {med(local):.2f} ms | {pct(local, 95):.2f} ms | |",
-        f"| memory's system-prompt part at terminal start, the project's .git/config read (cold) | {med(contrib['cold']):.2f} ms"
-        f" | {pct(contrib['cold'], 95):.2f} ms | ≤ 20 ms |",
-        f"| the same, project id cached (a minute) | {med(contrib['warm']):.2f} ms | {pct(contrib['warm'], 95):.2f} ms | |",
+        f"| memory's system-prompt part at terminal start, the project's .git/config read (cold) | "
+        f"{med(contrib['cold']):.2f} ms | {pct(contrib['cold'], 95):.2f} ms | ≤ 20 ms |",
+        f"| the same, project id cached (a minute) | {med(contrib['warm']):.2f} ms | "
+        f"{pct(contrib['warm'], 95):.2f} ms | |",
         f"| create → ready of a mock terminal, memory on ({contrib['chars']:,}-character block) | {med(on):.0f} ms | "
         f"{pct(on, 95):.0f} ms | |",
         f"| create → ready of a mock terminal, `CAO_MEMORY=off` | {med(off):.0f} ms | {pct(off, 95):.0f} ms | |",
