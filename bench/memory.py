@@ -39,7 +39,7 @@ from cao.settings import Settings
 from cao.store import make_engine, open_session
 
 ROOT = Path(__file__).resolve().parents[1]
-MARK = "## Memory"
+MARK = sections.MEMORY
 SESSION = "cao-recall"
 COUNT = 10_000
 NO_CAP = {f"CAO_MEMORY_{s.upper()}_MAX": "100000" for s in ("session", "project", "agent", "global")}
