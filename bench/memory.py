@@ -208,8 +208,8 @@ def render(mcp: list[float], local: list[float], hits: float, contrib: dict[str,
         "Memory's added time to terminal start is the contributor's row: it runs once per terminal, before the "
         "window is made. The create → ready rows are context only. A mock terminal's start is dominated by the "
         "agent's own start and its MCP handshake, and on this shared machine the difference between the two "
-        f"rows is noise ({len(on)} runs each). The p95 columns show the machine's load (load average "
-        f"{load:.1f} on 2 cores when the run began), not memory's own variance.",
+        f"rows is noise ({len(on)} runs each). Other work on the machine inflates the p95 column (load average "
+        f"{load:.1f} on 2 cores when the run began).",
     ]
     return "\n".join(lines) + "\n"
 
