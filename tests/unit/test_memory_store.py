@@ -201,3 +201,13 @@ def test_the_most_recent_of_each_scope_in_one_query(store: MemoryStore) -> None:
     found = store.recent_by_scope(MINE, 2)
     assert {scope: [m.key for m in memories] for scope, memories in found.items()} == {
         "session": ["s3", "s2"], "project": [], "agent": [], "global": ["g3", "g2"]}
+
+
+def test_the_index_follows_updates_and_deletes(store: MemoryStore) -> None:
+    store.put("global", "", "The mirror is in Frankfurt.", key="mirror")
+    assert [m.key for m in store.recall("frankfurt", MINE)] == ["mirror"]
+    store.put("global", "", "The mirror moved to Lisbon.", key="mirror")
+    assert store.recall("frankfurt", MINE) == []
+    assert [m.key for m in store.recall("lisbon", MINE)] == ["mirror"]
+    store.clear("global")
+    assert store.recall("lisbon mirror", MINE) == []

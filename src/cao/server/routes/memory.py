@@ -13,7 +13,7 @@ from cao.services.memory import scopes, service
 from cao.services.memory.records import Memory
 
 router = APIRouter(prefix="/memory", tags=["memory"])
-Key = Annotated[str, Path(max_length=60, description="the memory's key")]
+Key = Annotated[str, Path(description="the memory's key")]
 Scope = Annotated[str | None, Query(description="session, project, agent or global")]
 ScopeId = Annotated[str | None, Query(max_length=1000, description="the project id, session name or profile name")]
 

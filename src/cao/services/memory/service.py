@@ -8,7 +8,6 @@ by age runs at start and then at most every ``PRUNE_INTERVAL_S`` on use.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 import weakref
@@ -61,8 +60,10 @@ async def _follow_sessions(rt: Runtime) -> None:
     subscription = rt.bus.subscribe(["session.removed"])
     try:
         while (event := await subscription.next()) is not None:
-            with contextlib.suppress(Exception):
+            try:
                 store_of(rt).clear("session", event.data["session"])
+            except Exception:  # the next upkeep pass drops them instead
+                log.exception("could not drop the memories of session %s", event.data.get("session"))
     finally:
         rt.bus.unsubscribe(subscription)
 
