@@ -57,15 +57,19 @@ def start(rt: Runtime) -> None:
 
 
 async def _follow_sessions(rt: Runtime) -> None:
-    subscription = rt.bus.subscribe(["session.removed"])
-    try:
-        while (event := await subscription.next()) is not None:
-            try:
-                store_of(rt).clear("session", event.data["session"])
-            except Exception:  # the next upkeep pass drops them instead
-                log.exception("could not drop the memories of session %s", event.data.get("session"))
-    finally:
-        rt.bus.unsubscribe(subscription)
+    while True:
+        subscription = rt.bus.subscribe(["session.removed"])
+        try:
+            while (event := await subscription.next()) is not None:
+                try:
+                    store_of(rt).clear("session", event.data["session"])
+                except Exception:  # the next upkeep pass drops them instead
+                    log.exception("could not drop the memories of session %s", event.data.get("session"))
+        finally:
+            rt.bus.unsubscribe(subscription)
+        if subscription.closed:  # the server stops
+            return
+        _STATES[rt.db].pruned_at = float("-inf")  # fell behind: the next use catches up on what it missed
 
 
 def scopes_of(rt: Runtime, terminal_id: str) -> scopes.TerminalScopes:
