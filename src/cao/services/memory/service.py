@@ -49,9 +49,8 @@ def store_of(rt: Runtime) -> MemoryStore:
 
 
 def start(rt: Runtime) -> None:
-    """At server start: upkeep now, then drop a session's memories as soon as the session is removed."""
-    if not rt.settings.memory.enabled:
-        return
+    """At server start: upkeep now, then drop a session's memories as soon as the session is removed
+    (also with ``CAO_MEMORY=off``: what is stored still follows retention)."""
     store_of(rt)
     rt.background(_follow_sessions(rt))
 
