@@ -77,8 +77,15 @@ def test_a_task_taken_without_its_first_frame_is_processing() -> None:
     assert PROVIDER.detect([*lines[:rule], "✨ do it", *lines[rule:]]) is Status.PROCESSING
 
 
+def test_a_tool_block_last_is_still_processing() -> None:
+    """After "• Used Shell (…)" the model gets the tool's result: the turn goes on, whatever the live row shows."""
+    lines = screen("completed_after_tool")
+    answer = max(i for i, line in enumerate(lines) if line.startswith("• The file is made."))
+    assert PROVIDER.detect([*lines[:answer], *lines[answer + 1:]]) is Status.PROCESSING
+
+
 def test_the_screen_before_the_input_rule_is_not_ready() -> None:
-    assert PROVIDER.detect(["⠦ Loading agent...", "", ""]) is Status.PROCESSING
+    assert PROVIDER.detect(["⠦ Loading agent...", "", ""]) is Status.UNKNOWN
     assert PROVIDER.detect(["", "", ""]) is Status.UNKNOWN
 
 
@@ -88,6 +95,13 @@ def test_each_live_row_of_a_turn_is_processing(live: str) -> None:
     lines = screen("completed_after_slow")
     rule = max(i for i, line in enumerate(lines) if line.startswith("── input"))
     assert PROVIDER.detect([*lines[:rule], "✨ next task", live, *lines[rule:]]) is Status.PROCESSING
+
+
+def test_connecting_the_mcp_servers_at_start_is_not_ready() -> None:
+    """starting_mcp: what cao's output showed of the real kimi right after start in tests/e2e_real (MCP pending)."""
+    lines = screen("starting_mcp")
+    assert any(line.startswith("• cao (pending)") for line in lines)  # a bullet, but not an answer
+    assert PROVIDER.detect(lines) is Status.UNKNOWN
 
 
 def test_registered() -> None:

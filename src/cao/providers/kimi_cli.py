@@ -54,6 +54,8 @@ BULLET_RE = re.compile(r"^• ")
 # A live row of a turn: a spinner frame (braille dots, moon, balloon) or Kimi's busy words.
 LIVE_RE = re.compile(r"^(?:[\u2800-\u28ff🌑🌒🌓🌔🌕🌖🌗🌘]|Thinking\b|Composing\.\.\.|Compacting\.\.\.|"
                      r"Connecting to MCP servers\.\.\.|Retrying after |Side question: )")
+# While Kimi connects its MCP servers at start: "⠹ MCP Servers: 0/1 connected, 0 tools", then "• cao (pending)".
+MCP_LOADING_RE = re.compile(r"^[\u2800-\u28ff] MCP Servers: \d+/\d+ connected")
 QUESTION_RE = re.compile(r"^╭─ (?:approval|question) ─|is requesting approval to |▲/▼ select")
 ERROR_RE = re.compile(r"^(?:LLM provider error: |LLM not set, |Network connection failed: |Request timed out: |"
                       r"The server returned an empty response\.|Authorization failed\. |Membership expired|"
@@ -109,6 +111,9 @@ class KimiCliProvider(Provider):
     package_hint: ClassVar[str] = "uv tool install kimi-cli==1.51.0 (1.52.0, the last release, only prints a notice)"
     exit_command: ClassVar[str] = "/exit"
     bracketed_paste: ClassVar[bool] = True
+    # Kimi prints a finished paragraph above its live area and redraws the live row (its spinner) on the
+    # next refresh (0.1 s): that frame reads as a completed turn while the reply is still streaming.
+    completed_settle_s: ClassVar[float] = 0.6
     queues_input_while_busy: ClassVar[bool] = True  # "── input · 1 queued ──": sent when the turn ends
     busy_cue: ClassVar[re.Pattern[str] | None] = re.compile(
         r"[🌑🌒🌓🌔🌕🌖🌗🌘]|Composing\.\.\.|Using \S+ \(")
@@ -206,14 +211,16 @@ class KimiCliProvider(Provider):
         ask = max((i for i, line in enumerate(lines) if QUESTION_RE.search(line)), default=None)
         if ask is not None and (rule is None or rule < ask):
             return Status.WAITING_USER_ANSWER  # the panel takes the input rule's place
-        history = [line for line in lines[:rule] if line.strip()]
         if rule is None:
-            return Status.PROCESSING if any(LIVE_RE.match(line) for line in history) else Status.UNKNOWN
+            return Status.UNKNOWN  # starting ("⠙ Loading configuration..."): nothing typed now would reach the input
+        history = [line for line in lines[:rule] if line.strip()]
         items = [line for line in history if ITEM_RE.match(line)]
+        echo = max((i for i, line in enumerate(items) if ECHO_RE.match(line)), default=None)
+        if any(MCP_LOADING_RE.match(line) for line in items[echo or 0:]):
+            return Status.UNKNOWN  # starting: cao waits for Kimi's MCP servers (a task now would wait for them too)
         # The live area sits right above the input rule: a spinner row (a tool's, the moon...).
         if any(LIVE_RE.match(line) for line in items[-4:]):
             return Status.PROCESSING
-        echo = max((i for i, line in enumerate(items) if ECHO_RE.match(line)), default=None)
         turn = items[echo + 1:] if echo is not None else items
         last = next((line for line in reversed(turn) if BULLET_RE.match(line) or ERROR_RE.match(line)
                      or line == INTERRUPTED), None)
@@ -224,6 +231,8 @@ class KimiCliProvider(Provider):
             return Status.IDLE if not history or history[-1].startswith(("╰", "│")) else Status.COMPLETED
         if last == INTERRUPTED:
             return Status.IDLE
+        if TOOL_RE.match(last):
+            return Status.PROCESSING  # a tool's result goes back to the model: the turn goes on
         return Status.ERROR if ERROR_RE.match(last) else Status.COMPLETED
 
     def extract_last_reply(self, lines: Sequence[str]) -> str | None:
