@@ -20,7 +20,7 @@ from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
 from tests.e2e_real.agent_processes import assert_token_only_in_its_config
 from tests.e2e_real.conftest import ModelServer, cli_version_fixture
-from tests.helpers import last_reply, send_and_wait
+from tests.helpers import last_reply, send_and_wait, tmux
 
 pytestmark = pytest.mark.e2e_real
 REPLY = "The capital of France is Paris.\n\nSecond paragraph of the reply: done."
@@ -138,7 +138,8 @@ def test_permission_prompt_is_waiting_and_nothing_is_typed_into_it(api: ApiClien
 
 def test_yolo_runs_the_tool_without_asking(api: ApiClient, model: ModelServer, workdir: Path) -> None:
     paced(model, [
-        {"match": "^please make the file$", "needs_tools": True, "tool": "Shell", "args": {"command": "touch yolo.txt"}},
+        {"match": "^please make the file$", "needs_tools": True, "tool": "Shell",
+         "args": {"command": "touch yolo.txt"}},
         {"on_tool_result": ".", "text": "Made it without asking."},
     ])
     terminal = start(api, workdir, yolo="true")
@@ -220,3 +221,43 @@ def test_send_message_through_cao_mcp_over_http_without_asking(api: ApiClient, m
                         message="message in the receiver's inbox")
     assert [(m["sender_id"], m["message"]) for m in inbox] == [(agent["id"], "hello over http")]
     assert last_reply(api, agent["id"]) == f"Sent: Message 1 queued for terminal {receiver['id']}."
+
+
+def test_a_five_second_tool_run_with_the_window_resized_mid_turn(api: ApiClient, model: ModelServer,
+                                                                 workdir: Path, settings: Settings) -> None:
+    paced(model, [
+        {"match": "^run the slow command$", "needs_tools": True, "tool": "Shell",
+         "args": {"command": "touch started && sleep 5 && echo slept-well"}},
+        {"on_tool_result": "slept-well", "text": "The command slept and finished."},
+    ])
+    terminal = start(api, workdir, yolo="true")
+    tid = terminal["id"]
+    turn = api.request("POST", f"/terminals/{tid}/input", body={"message": "run the slow command"})["turn"]
+    retry_until(lambda: (workdir / "started").exists(), 60, 0.1, message="the command started")
+    assert status(api, tid) == "processing"  # "⠦ Using Shell (…)": a tool running is work, not a finished turn
+    target = f"{terminal['session_name']}:{terminal['name']}"
+    assert tmux(settings, "resize-window", "-t", target, "-x", "100", "-y", "30").returncode == 0
+    assert status(api, tid) == "processing"
+    final = api.request("GET", f"/terminals/{tid}/wait", params={"turn": turn, "timeout": 90}, timeout=100)
+    assert final["status"] == "completed", final
+    assert last_reply(api, tid) == "The command slept and finished."
+    assert send_and_wait(api, tid, "after the resize", timeout=90)["status"] == "completed"
+    assert last_reply(api, tid) == "OK: after the resize"
+
+
+def test_a_person_typing_into_the_idle_pane(api: ApiClient, model: ModelServer, workdir: Path,
+                                            settings: Settings) -> None:
+    paced(model, [{"match": "^hello from a person$", "needs_tools": True, "text": "Hello, person."},
+                  {"match": "^and now cao$", "needs_tools": True, "text": "Hello, cao."}])
+    terminal = start(api, workdir)
+    tid, target = terminal["id"], f"{terminal['session_name']}:{terminal['name']}"
+    tmux(settings, "send-keys", "-t", target, "-l", "hello from a person")
+    retry_until(lambda: "hello from a person" in api.get(f"/terminals/{tid}/output", mode="full")["output"],
+                20, 0.1, message="the typed text shows in the pane")
+    assert status(api, tid) == "idle"  # text in the input row is not a turn
+    tmux(settings, "send-keys", "-t", target, "Enter")
+    retry_until(lambda: last_reply(api, tid) == "Hello, person.", 90, 0.1,
+                message="the person's turn is seen through to its end")
+    assert status(api, tid) == "completed"
+    assert send_and_wait(api, tid, "and now cao", timeout=90)["status"] == "completed"
+    assert last_reply(api, tid) == "Hello, cao."

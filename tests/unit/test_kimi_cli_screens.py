@@ -89,8 +89,9 @@ def test_the_screen_before_the_input_rule_is_not_ready() -> None:
     assert PROVIDER.detect(["", "", ""]) is Status.UNKNOWN
 
 
-@pytest.mark.parametrize("live", ["⠋ Composing... 1s · 12 tokens", "⠦ Using Shell (sleep 5)", "Thinking ⠂  2s · 40 tokens",
-                                  "Retrying after server error · attempt 2/3 · 1s", "Compacting..."])
+@pytest.mark.parametrize("live", ["⠋ Composing... 1s · 12 tokens", "⠦ Using Shell (sleep 5)",
+                                  "Thinking ⠂  2s · 40 tokens", "Retrying after server error · attempt 2/3 · 1s",
+                                  "Compacting..."])
 def test_each_live_row_of_a_turn_is_processing(live: str) -> None:
     lines = screen("completed_after_slow")
     rule = max(i for i, line in enumerate(lines) if line.startswith("── input"))
