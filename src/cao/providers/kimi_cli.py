@@ -218,12 +218,14 @@ class KimiCliProvider(Provider):
         echo = max((i for i, line in enumerate(items) if ECHO_RE.match(line)), default=None)
         if any(MCP_LOADING_RE.match(line) for line in items[echo or 0:]):
             return Status.UNKNOWN  # starting: cao waits for Kimi's MCP servers (a task now would wait for them too)
-        # The live area sits right above the input rule: a spinner row (a tool's, the moon...).
-        if any(LIVE_RE.match(line) for line in items[-4:]):
-            return Status.PROCESSING
         turn = items[echo + 1:] if echo is not None else items
-        last = next((line for line in reversed(turn) if BULLET_RE.match(line) or ERROR_RE.match(line)
-                     or line == INTERRUPTED), None)
+        settled = max((i for i, line in enumerate(turn) if BULLET_RE.match(line) or ERROR_RE.match(line)
+                       or line == INTERRUPTED), default=-1)
+        # The live area sits right above the input rule: a spinner row (a tool's, the moon...) after the
+        # turn's last printed item. One before it is a stale frame a resize left in the history.
+        if any(LIVE_RE.match(line) for line in turn[settled + 1:]):
+            return Status.PROCESSING
+        last = turn[settled] if settled >= 0 else None
         if last is None:
             if echo is not None:
                 return Status.PROCESSING  # the task is taken; its first frame is not drawn yet
