@@ -46,9 +46,9 @@ def screen(name: str) -> list[str]:
     ("completed_after_error", Status.COMPLETED, MULTI),
     ("interrupted", Status.IDLE, None),  # Esc mid-turn: "Interrupted by user", no answer
     ("completed_after_queued", Status.COMPLETED, "OK: queued meanwhile"),
-    ("completed_typed", Status.COMPLETED, None),
+    ("completed_typed", Status.COMPLETED, None),  # the answer scrolled off; a person's text in the input row
     # a 5 s Shell run in yolo, the window resized to 100x30 mid-run: a stale "⠇ Using Shell" row stays above
-    ("completed_after_resize", Status.COMPLETED, "The command slept and finished."),  # the answer scrolled off; a person's text in the input row
+    ("completed_after_resize", Status.COMPLETED, "The command slept and finished."),
 ])
 def test_recorded_screens(name: str, status: Status, reply: str | None) -> None:
     lines = screen(name)
