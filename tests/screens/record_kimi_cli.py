@@ -9,8 +9,9 @@ model), launched exactly as cao launches it (``KimiCliProvider.build_launch``, w
 server), drives it with paste-buffer / send-keys, waits for a cue and writes ``capture-pane -p``
 (the visible screen, 220x50 like cao's windows) to ``tests/screens/kimi_cli/<name>.txt``;
 ``*_scrollback`` files hold the whole history (``-S - -J``). ``completed_after_resize`` (a 5 s Shell
-run under yolo, the window resized to 100x30 mid-run) and ``starting_mcp`` were captured by hand from
-the same binary (the first with tmux ``resize-window``, the second from cao's output in tests/e2e_real).
+run under yolo, the window resized to 100x30 mid-run), ``error_llm_not_set`` (no ``~/.kimi`` at all)
+and ``starting_mcp`` were captured by hand from the same binary (the first with tmux
+``resize-window``, the last from cao's output in tests/e2e_real).
 Nothing outside the temporary directories is touched; everything started is stopped.
 """
 

@@ -44,6 +44,7 @@ def screen(name: str) -> list[str]:
     ("completed_yolo_tool", Status.COMPLETED, "The file is made."),
     ("error", Status.ERROR, ERROR),
     ("completed_after_error", Status.COMPLETED, MULTI),
+    ("error_llm_not_set", Status.ERROR, 'LLM not set, send "/login" to login'),  # no provider configured
     ("interrupted", Status.IDLE, None),  # Esc mid-turn: "Interrupted by user", no answer
     ("completed_after_queued", Status.COMPLETED, "OK: queued meanwhile"),
     ("completed_typed", Status.COMPLETED, None),  # the answer scrolled off; a person's text in the input row
