@@ -24,8 +24,8 @@ from tests.helpers import last_reply, send_and_wait, tmux
 
 pytestmark = pytest.mark.e2e_real
 REPLY = "The capital of France is Paris.\n\nSecond paragraph of the reply: done."
-# 42 paragraphs: 84 rows, longer than the screen (50)
-LONG = "\n\n".join(["Top of a long reply."] + [f"row {n} of the long reply" for n in range(1, 41)] + ["The end."])
+# 32 paragraphs: 64 rows, longer than the screen (50)
+LONG = "\n\n".join(["Top of a long reply."] + [f"row {n} of the long reply" for n in range(1, 31)] + ["The end."])
 KEY = "sk-fake-kimi-key"
 kimi_version = cli_version_fixture("kimi-cli")  # each version of the table, first on PATH (``[1.51.0]``)
 
@@ -85,7 +85,7 @@ def test_launch_task_reply_three_in_a_row_a_long_one_and_exit(api: ApiClient, mo
                                                               workdir: Path) -> None:
     paced(model, [{"match": "capital of France", "needs_tools": True, "text": REPLY},
                      {"match": "^take your time$", "needs_tools": True, "delay": 2, "text": "Done, slowly."},
-                     {"match": "^long one$", "needs_tools": True, "text": LONG, "pace": 0.04}],
+                     {"match": "^long one$", "needs_tools": True, "text": LONG, "pace": 0.05}],
                     default={"text": "Answer to: {{text}}"})
     terminal = start(api, workdir)
     assert terminal["status"] == "idle", terminal
