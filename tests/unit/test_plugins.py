@@ -198,7 +198,8 @@ def test_load_failures_are_recorded_with_why(tmp_path: Path, monkeypatch: pytest
 
     host = run(entry_points, body)
     errors = {i["name"]: (i["status"], i["error"]) for i in host.listing()}
-    assert errors["missing"] == ("failed", "import failed: ModuleNotFoundError: No module named 'cao_no_such_module_xyz'")
+    assert errors["missing"] == ("failed",
+                                 "import failed: ModuleNotFoundError: No module named 'cao_no_such_module_xyz'")
     assert errors["raises-at-import"] == ("failed", "import failed: ImportError: needs the foo package")
     assert errors["not-a-plugin"][1].startswith("not a usable plugin: TypeError:")
     assert "it has no hooks" in errors["no-hooks"][1]
@@ -223,7 +224,7 @@ async def _noop(bus: EventBus, host: PluginHost) -> None:
 
 def test_unknown_kinds_are_refused_by_name() -> None:
     class Typo(CaoPlugin):
-        kinds = {"terminal.stauts"}
+        kinds = frozenset({"terminal.stauts"})
 
     with pytest.raises(ValueError, match=r"unknown event kind\(s\) in kinds: terminal.stauts"):
         Typo().wanted_kinds()

@@ -12,6 +12,7 @@ unset loads all, ``none`` none, ``a,b`` only those.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import queue
@@ -89,7 +90,7 @@ class PluginRunner:
         except queue.Full:
             self.info.skipped += 1
             return
-        try:
+        try:  # noqa: SIM105 (the hot path: no context manager per event)
             self._loop.call_soon_threadsafe(self._wake.set)
         except RuntimeError:  # its loop has ended
             pass
@@ -99,10 +100,8 @@ class PluginRunner:
 
     def signal_stop(self) -> None:
         self._stopping = True
-        try:
+        with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(self._wake.set)
-        except RuntimeError:
-            pass
 
     def join(self, timeout: float) -> None:
         self._thread.join(timeout)
@@ -255,10 +254,8 @@ class PluginHost:
     def _detach_soon(self, runner: PluginRunner) -> None:
         """A plugin failed (on its thread): stop handing it events, from the server's loop."""
         if self.bus is not None and self._server_loop is not None and not self._server_loop.is_closed():
-            try:
+            with contextlib.suppress(RuntimeError):
                 self._server_loop.call_soon_threadsafe(self.bus.unsubscribe, runner)
-            except RuntimeError:
-                pass
 
     async def stop(self) -> None:
         """Detach every plugin, let each finish its current hook and run ``teardown`` (time-limited)."""

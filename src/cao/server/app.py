@@ -19,10 +19,10 @@ from cao import __version__
 from cao.errors import CaoError
 from cao.mcp import tools
 from cao.mcp.http import McpHttpApp
+from cao.plugins.host import PluginHost
 from cao.private_files import tighten, write_private
 from cao.providers.base import CAO_MCP_PATH
 from cao.server.auth import OwnerAuthMiddleware, principal_of
-from cao.plugins.host import PluginHost
 from cao.server.routes import agents, auth, events, flows, health, orchestration, plugins, sessions, terminals
 from cao.server.security import LocalOnlyMiddleware, extra_allowed_hosts
 from cao.services import terminals as terminal_service
