@@ -22,6 +22,8 @@ COMMANDS = {
                      "Serve scripted Anthropic/OpenAI/Gemini APIs so real CLIs run offline."),
     "mcp-server": ("cao.cli.mcp:mcp_server", "Run cao's MCP server for the agent in this terminal (stdio)."),
     "plugins": ("cao.cli.plugins:plugins", "List the server's plugins: loaded, failed to load (and why), counters."),
+    "ops-mcp-server": ("cao.cli.ops_mcp:ops_mcp_server",
+                       "Run cao's control plane as MCP tools for an agent outside cao (stdio)."),
     "launch": ("cao.cli.launch:launch", "Start an agent in its own tmux session; attach or run a task."),
     "schedule": ("cao.cli.flow:flow", "The same as `cao flow` (the public CAO's name for it)."),
     "session": ("cao.cli.session:session", "Inspect and talk to running sessions."),
