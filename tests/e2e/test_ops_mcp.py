@@ -130,3 +130,16 @@ def test_the_cli_verb_serves_the_same_tools(api: ApiClient, workdir: Path) -> No
     answers = [json.loads(line) for line in result.stdout.splitlines()]
     assert answers[0]["result"]["serverInfo"]["name"] == "cao-ops"
     assert [tool["name"] for tool in answers[1]["result"]["tools"]] == TOOLS
+
+
+def test_flows_are_listed_and_run_through_the_ops_server(api: ApiClient, workdir: Path) -> None:
+    api.request("POST", "/flows", body={"name": "morning", "schedule": "30 7 * * *", "agent_profile": "developer",
+                                        "provider": "mock", "prompt_template": "Good morning"})
+
+    async def body(s: ClientSession) -> tuple[Any, Any]:
+        listed = _data(await s.call_tool("list_flows", {}))
+        return listed, _data(await s.call_tool("run_flow", {"name": "morning", "wait": True}))
+
+    listed, ran = asyncio.run(asyncio.wait_for(_session(workdir, body), 120))
+    assert [f["name"] for f in listed["flows"]] == ["morning"]
+    assert ran["executed"] is True and ran["run"]["reply"] == "Mock reply to: Good morning"
