@@ -143,3 +143,13 @@ def test_flows_are_listed_and_run_through_the_ops_server(api: ApiClient, workdir
     listed, ran = asyncio.run(asyncio.wait_for(_session(workdir, body), 120))
     assert [f["name"] for f in listed["flows"]] == ["morning"]
     assert ran["executed"] is True and ran["run"]["reply"] == "Mock reply to: Good morning"
+
+
+def test_without_a_server_the_tools_say_how_to_start_it(workdir: Path) -> None:
+    async def body(s: ClientSession) -> tuple[list[str], str]:
+        tools = [t.name for t in (await s.list_tools()).tools]  # listing needs no server
+        return tools, _error(await s.call_tool("list_sessions", {}))
+
+    tools, error = asyncio.run(asyncio.wait_for(_session(workdir, body), 60))
+    assert tools == TOOLS
+    assert error.startswith("cao-server is not running at http://127.0.0.1:") and "start it with: cao-server" in error

@@ -15,14 +15,16 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cao import __version__, validation
-from cao.client import ApiClient
 from cao.errors import CaoError, InvalidInput
 from cao.mcp.protocol import CallContext, Server, Tool, ToolError, ToolResult
 from cao.mcp.stdio import serve_stdio
 from cao.settings import Settings
+
+if TYPE_CHECKING:
+    from cao.client import ApiClient
 
 INSTRUCTIONS = (
     "Control cao, the orchestrator of AI coding CLIs in tmux, as its owner. Typical use: list_profiles, "
@@ -50,17 +52,22 @@ def _result(data: Any, text: str = "") -> ToolResult:
 class OpsTools:
     """The tools, each one REST call (or two) to cao-server, made off the event loop."""
 
-    def __init__(self, api: ApiClient, cwd: str) -> None:
-        self.api = api
+    def __init__(self, settings: Settings, cwd: str) -> None:
+        self.settings = settings
         self.cwd = cwd
-        self._server_checked = False
+        self._api: ApiClient | None = None
 
     def _request(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None,
                  timeout: float = 30.0) -> Any:
-        if not self._server_checked:
-            self.api.ensure_server(auto_start=self.api.settings.auto_start)
-            self._server_checked = True
-        return self.api.request(method, path, params=params, body=body, timeout=timeout)
+        if self._api is None:
+            # Imported at the first tool call, not at start: http.client and subprocess are a third of the
+            # start-up, and an MCP host spawns this server (and lists its tools) long before it calls one.
+            from cao.client import ApiClient
+
+            api = ApiClient(self.settings)
+            api.ensure_server(auto_start=self.settings.auto_start)
+            self._api = api
+        return self._api.request(method, path, params=params, body=body, timeout=timeout)
 
     async def call(self, method: str, path: str, **kwargs: Any) -> Any:
         return await asyncio.to_thread(self._request, method, path, **kwargs)
@@ -225,8 +232,8 @@ def guard(handler):  # type: ignore[no-untyped-def]
     return call
 
 
-def server(api: ApiClient, cwd: str) -> Server:
-    tools = OpsTools(api, cwd).definitions()
+def server(settings: Settings, cwd: str) -> Server:
+    tools = OpsTools(settings, cwd).definitions()
     return Server(name="cao-ops", version=__version__, instructions=INSTRUCTIONS, tools_for=lambda _p: tools)
 
 
@@ -243,7 +250,7 @@ def main() -> None:
         print(f"cao-ops-mcp-server: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     with contextlib.suppress(KeyboardInterrupt):
-        serve_stdio(server(ApiClient(settings), os.getcwd()))
+        serve_stdio(server(settings, os.getcwd()))
 
 
 if __name__ == "__main__":
