@@ -46,7 +46,12 @@ def _schema(properties: dict[str, Any] | None = None, required: tuple[str, ...] 
 
 
 def _result(data: Any, text: str = "") -> ToolResult:
-    return ToolResult(text, data if isinstance(data, dict) else {"result": data})
+    """A structured result; its ``text`` goes into it too (as ``message``): some hosts (Claude Code) show
+    the model only the structured content when there is one."""
+    out = dict(data) if isinstance(data, dict) else {"result": data}
+    if text:
+        out.setdefault("message", text)
+    return ToolResult(text, out)
 
 
 class OpsTools:
@@ -96,15 +101,15 @@ class OpsTools:
                   "session_name": validation.session_name(args["session_name"]) if args.get("session_name") else None,
                   "yolo": "true" if args.get("yolo") else None}
         terminal = await self.call("POST", "/sessions", params=params, timeout=LAUNCH_TIMEOUT_S)
-        out = {"success": True, "session_name": terminal["session_name"], "terminal_id": terminal["id"],
-               "provider": terminal["provider"], "status": terminal["status"], "turn": None}
+        out: dict[str, Any] = {"success": True, "session_name": terminal["session_name"],
+                               "terminal_id": terminal["id"], "provider": terminal["provider"],
+                               "status": terminal["status"], "turn": None}
         text = f"Session '{terminal['session_name']}' launched: terminal {terminal['id']} ({profile})."
         if message:
             sent = await self.call("POST", f"/terminals/{terminal['id']}/input",
                                    body={"message": validation.message(message)})
             out["turn"] = sent["turn"]
             text += " The initial message was typed in; wait_for_session tells when the agent is done."
-        out["message"] = text
         return _result(out, text)
 
     async def list_sessions(self, _args: dict[str, Any], _ctx: CallContext) -> ToolResult:
