@@ -11,10 +11,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from cao.client import ApiClient
+from cao.errors import InvalidInput
 
 TOOLS = ["list_profiles", "get_profile_details", "install_profile", "launch_session", "send_session_message",
          "read_session_output", "get_terminal_status", "get_terminal_output", "list_sessions", "get_session_info",
@@ -153,3 +155,17 @@ def test_without_a_server_the_tools_say_how_to_start_it(workdir: Path) -> None:
     tools, error = asyncio.run(asyncio.wait_for(_session(workdir, body), 60))
     assert tools == TOOLS
     assert error.startswith("cao-server is not running at http://127.0.0.1:") and "start it with: cao-server" in error
+
+
+def test_the_install_route_validates_before_it_writes(api: ApiClient, workdir: Path, settings: Any) -> None:
+    good = workdir / "ops_helper.md"
+    good.write_text(PROFILE)
+    assert api.request("POST", "/agents/profiles/install", body={"source": str(good)})["replaced"] is False
+    stored = settings.home / "agent-store" / "ops_helper.md"
+    assert stored.read_text() == PROFILE
+    with pytest.raises(InvalidInput, match=r"'ops_helper\.md' is a relative path: give the profile file's absolute"):
+        api.request("POST", "/agents/profiles/install", body={"source": "ops_helper.md"})
+    good.write_text("---\nname: ops_helper\nprovider: [not, a, name]\n---\n")  # now broken
+    with pytest.raises(InvalidInput, match="provider"):
+        api.request("POST", "/agents/profiles/install", body={"source": str(good)})
+    assert stored.read_text() == PROFILE  # nothing stored was lost

@@ -127,6 +127,7 @@ class PluginRunner:
         plugin = self._load()
         if plugin is None:
             return
+        plugin.context = self.context  # also when its setup does not call super().setup
         try:
             await asyncio.wait_for(plugin.setup(self.context), SETUP_TIMEOUT_S)
         except BaseException as exc:
