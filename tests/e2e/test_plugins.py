@@ -114,3 +114,10 @@ def test_installed_plugins_run_isolated_and_are_listed(plugin_server: ApiClient,
 
     api.request("DELETE", "/sessions/t1")
     retry_until(lambda: receiver.bodies[-1]["kind"] == "session.removed", message="session.removed posted")
+
+
+def test_without_plugins_the_list_says_how_to_add_one(api: ApiClient) -> None:
+    assert api.get("/plugins") == []
+    listed = CliRunner().invoke(cli, ["plugins", "list"])
+    assert listed.exit_code == 0 and listed.output.startswith('No plugins installed. A plugin is a package with an '
+                                                              'entry point in group "cao.plugins"')
