@@ -76,7 +76,8 @@ def plugin_server(settings: Settings, plugin_site: Path, receiver: Receiver,
                   monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiClient]:
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(plugin_site), os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("CAO_WEBHOOK_URL", receiver.url)
-    monkeypatch.setenv("CAO_WEBHOOK_EVENTS", "session.*,terminal.created")
+    monkeypatch.setenv("CAO_WEBHOOK_EVENTS", "session.*,terminal.created,terminal.status")
+    monkeypatch.setenv("CAO_WEBHOOK_STATUSES", "*")
     monkeypatch.setenv("no_proxy", "127.0.0.1")
     server = ServerProcess(settings)
     server.start()
@@ -95,11 +96,17 @@ def test_installed_plugins_run_isolated_and_are_listed(plugin_server: ApiClient,
                                                  "No module named 'cao_no_such_dependency'")
 
     terminal = launch(api, workdir)  # the raising plugin does not get in the way
-    posted = retry_until(lambda: [b["kind"] for b in receiver.bodies] if len(receiver.bodies) >= 2 else None,
-                         message="the webhook posted the session's events")
-    assert posted == ["session.created", "terminal.created"]
-    assert receiver.bodies[1]["data"]["terminal_id"] == terminal["id"]
-    assert receiver.bodies[1]["session"] == "cao-t1"
+    def posted(kind: str) -> list[dict]:
+        return [body for body in receiver.bodies if body["kind"] == kind]
+
+    retry_until(lambda: posted("terminal.created") and posted("terminal.status"), message="the webhook posted")
+    assert [b["data"]["session"] for b in posted("session.created")] == ["cao-t1"]
+    assert posted("terminal.created")[0]["data"]["terminal_id"] == terminal["id"]
+    statuses = posted("terminal.status")  # these name only the terminal: the session comes from the registry
+    assert {b["data"]["terminal_id"] for b in statuses} == {terminal["id"]}
+    assert {b["session"] for b in statuses} == {"cao-t1"}
+    ids = [b["id"] for b in receiver.bodies]
+    assert ids == sorted(ids)  # in the bus's order
     raises = retry_until(lambda: next(p for p in api.get("/plugins") if p["name"] == "raises")["errors"] and
                          next(p for p in api.get("/plugins") if p["name"] == "raises"), message="the hook's error")
     assert raises["last_error"].endswith("RuntimeError: this hook always fails")
