@@ -5,8 +5,8 @@
 * plugin dispatch: an EventBus with and without a plugin that does nothing (``cao.plugins.host``,
   the same host cao-server runs, its own thread and loop): the publisher's time per event in bursts,
   and the hand-over latency from ``publish`` to the hook running on the plugin's thread.
-* ops server spawn → tools listed: ``python -m cao.mcp.ops`` (what the ``cao-ops-mcp-server`` script
-  runs) as a new process, until ``initialize`` + ``tools/list`` are answered; it contacts cao-server
+* ops server spawn → tools listed: the ``cao-ops-mcp-server`` console script (what an MCP host runs)
+  as a new process, until ``initialize`` + ``tools/list`` are answered; it contacts cao-server
   only when a tool is called, so no server is needed.
 
 Writes the "Plugins and the ops MCP server" section of docs/performance.md.
@@ -34,6 +34,7 @@ from cao.plugins.host import PluginHost
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 HOOKED: list[float] = []
+OPS_SCRIPT = str(Path(sys.executable).parent / "cao-ops-mcp-server")
 
 
 class NoOp(CaoPlugin):
@@ -94,7 +95,7 @@ def ops_spawn(runs: int) -> tuple[list[float], list[float], dict[str, list[float
             times.append((time.perf_counter() - start) * 1000)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        client = StdioClient(sys.executable, ["-m", "cao.mcp.ops"], env=env)
+        client = StdioClient(OPS_SCRIPT, [], env=env)
         tools = client.initialize("bench")
         wall.append((time.perf_counter() - start) * 1000)
         client.close()
