@@ -14,12 +14,13 @@ import pytest
 
 from cao.client import ApiClient
 from tests.conftest import ServerProcess
-from tests.e2e_real.conftest import ModelServer
+from tests.e2e_real.conftest import ModelServer, cli_version_fixture
 
 pytestmark = pytest.mark.e2e_real
 KEY = "sk-ant-fake-key-0123456789abcdef"
 ASK = "Use cao to get the sum of 2 and 3 from a developer agent"
 TASK = "add 2 and 3"
+claude_version = cli_version_fixture("@anthropic-ai/claude-code")  # each version in the table
 
 
 def _rules() -> list[dict]:
@@ -36,7 +37,7 @@ def _rules() -> list[dict]:
 
 
 @pytest.fixture
-def outside_home(real_home: Path, model: ModelServer, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def outside_home(claude_version: str, real_home: Path, model: ModelServer, workdir: Path) -> Path:
     state = {"hasCompletedOnboarding": True, "theme": "dark", "numStartups": 5,
              "customApiKeyResponses": {"approved": [KEY[-20:]], "rejected": []},
              "projects": {str(workdir): {"hasTrustDialogAccepted": True}}}
@@ -51,7 +52,7 @@ def test_claude_code_drives_cao_through_the_ops_server(outside_home: Path, real_
     ops = Path(sys.executable).parent / "cao-ops-mcp-server"
     config = workdir / "cao-ops.mcp.json"  # the snippet of docs/control-planes.md, with this test's CAO_HOME
     config.write_text(json.dumps({"mcpServers": {"cao-ops": {
-        "command": str(ops), "args": [],
+        "command": str(ops), "args": [], "alwaysLoad": True,  # 2.1.332 hides MCP tools behind ToolSearch without it
         "env": {key: os.environ[key] for key in ("CAO_HOME", "CAO_API_PORT", "CAO_TMUX_SOCKET")}}}}))
     env = {**os.environ, "ANTHROPIC_BASE_URL": model.url, "ANTHROPIC_API_KEY": KEY}
     result = subprocess.run(
