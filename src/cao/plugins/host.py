@@ -74,6 +74,7 @@ class PluginRunner:
         self._queue: queue.Queue[Event] = queue.Queue(CaoPlugin.queue_size)
         self._loop = asyncio.new_event_loop()
         self._wake = asyncio.Event()
+        self._asleep = False  # the plugin's loop waits (or is about to) and no one has woken it yet
         self._stopping = False
         self._thread = threading.Thread(target=self._main, name=f"cao-plugin-{info.name}", daemon=True)
 
@@ -90,10 +91,12 @@ class PluginRunner:
         except queue.Full:
             self.info.skipped += 1
             return
-        try:  # noqa: SIM105 (the hot path: no context manager per event)
-            self._loop.call_soon_threadsafe(self._wake.set)
-        except RuntimeError:  # its loop has ended
-            pass
+        if self._asleep:  # one wake-up per sleep: a plugin busy with a burst is not woken for each event
+            self._asleep = False
+            try:  # noqa: SIM105 (the hot path: no context manager per event)
+                self._loop.call_soon_threadsafe(self._wake.set)
+            except RuntimeError:  # its loop has ended
+                pass
 
     def close(self) -> None:
         """The bus closes (the server stops); ``stop`` does the rest."""
@@ -145,7 +148,10 @@ class PluginRunner:
                 if event.kind in (self.kinds or ()):
                     await self._call(plugin, event)
             if not self._stopping:
-                await self._wake.wait()
+                self._asleep = True
+                if self._queue.empty():  # checked again: an event put before _asleep was set woke no one
+                    await self._wake.wait()
+                self._asleep = False
                 self._wake.clear()
         self.info.skipped += self._queue.qsize()
         try:
