@@ -1,7 +1,8 @@
 """Loading plugins (entry points ``cao.plugins``) and feeding them the server's events, isolated.
 
 Each plugin gets its own thread with its own event loop. The server's part of an event is one
-bounded hand-over (``PluginRunner.offer``: a queue put and a wake-up) — it never waits for a plugin.
+bounded hand-over (``PluginRunner.offer``: a queue put, and a wake-up when the plugin's loop sleeps)
+— it never waits for a plugin.
 On the plugin's thread the entry point is imported, ``setup`` is run, then the hooks, one event at a
 time and in order; an async hook call is cancelled after the plugin's ``timeout``. Whatever a plugin
 raises — at import, in setup, in a hook — is logged and counted, never passed on. A plugin that falls
