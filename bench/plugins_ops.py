@@ -125,8 +125,8 @@ bursts of {d['burst']:.0f}) | {d['bare_us']:.1f} µs → {d['plugin_us']:.1f} µ
 
 The server's part of an event is the plugin runner's `offer`: a bounded queue put, and a wake-up of the
 plugin's own loop (`call_soon_threadsafe`) only when that loop sleeps; the hook runs on the plugin's
-thread, so what the hook does is never on the server's time. The ops server imports only the standard library and cao's lean MCP core
-(its HTTP client only at the first tool call). {_verdict(spawn, bare)}
+thread, so what the hook does is never on the server's time. The ops server imports only the standard
+library and cao's lean MCP core (its HTTP client only at the first tool call). {_verdict(spawn, bare)}
 """
 
 
