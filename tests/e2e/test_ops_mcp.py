@@ -21,6 +21,7 @@ from cao.errors import InvalidInput
 TOOLS = ["list_profiles", "get_profile_details", "install_profile", "launch_session", "send_session_message",
          "read_session_output", "get_terminal_status", "get_terminal_output", "list_sessions", "get_session_info",
          "wait_for_session", "shutdown_session", "list_flows", "run_flow"]
+OPS = Path(sys.executable).parent / "cao-ops-mcp-server"  # the console script an MCP host runs
 PROFILE = """---
 name: ops_helper
 description: Installed through the ops server
@@ -41,8 +42,7 @@ def _error(result: Any) -> str:
 
 
 async def _session(workdir: Path, body: Any) -> Any:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "cao.mcp.ops"], env=dict(os.environ),
-                                   cwd=str(workdir))
+    params = StdioServerParameters(command=str(OPS), args=[], env=dict(os.environ), cwd=str(workdir))
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         return await body(session)
@@ -116,7 +116,7 @@ def test_an_outside_agent_launches_tasks_reads_and_shuts_down(api: ApiClient, wo
 
 
 def test_it_refuses_to_run_inside_a_cao_terminal(api: ApiClient) -> None:
-    result = subprocess.run([sys.executable, "-m", "cao.mcp.ops"], input="", capture_output=True, text=True,
+    result = subprocess.run([str(OPS)], input="", capture_output=True, text=True,
                             env={**os.environ, "CAO_TERMINAL_ID": "1a2b3c4d"}, timeout=30)
     assert result.returncode == 2 and "for an agent outside cao" in result.stderr
 

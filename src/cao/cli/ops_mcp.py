@@ -8,6 +8,6 @@ import click
 @click.command(name="ops-mcp-server")
 def ops_mcp_server() -> None:
     """Serve cao's control plane (launch, message, read, shut down) as MCP tools over stdio, as the owner."""
-    from cao.mcp.ops import main
+    from cao.mcp.ops_main import main
 
     main()
