@@ -4,8 +4,9 @@ An outside agent (Claude Code, Claude Desktop, any MCP client) launches sessions
 reads what they answered and shuts them down. This server is a client of cao-server's REST API with the
 owner's token (``$CAO_HOME/run/api-token``), so it acts as the owner, ``user`` — never as an agent:
 messages it sends come from ``user``, and it refuses to run inside a cao terminal. Tool names are the
-public CAO's. Served by cao's lean MCP core (``protocol.py`` + ``stdio.py``): stdlib only, it starts in
-tens of milliseconds and contacts cao-server only when a tool is called.
+public CAO's. Served by cao's lean MCP core (``protocol.py`` + ``stdio.py``): stdlib only; it lists its
+tools without cao-server and contacts it only when a tool is called. (The console script's entry point,
+``ops_main.py``, also leaves OpenSSL unloaded.)
 """
 
 from __future__ import annotations
