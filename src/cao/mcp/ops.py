@@ -97,6 +97,8 @@ class OpsTools:
     async def launch_session(self, args: dict[str, Any], _ctx: CallContext) -> ToolResult:
         profile = validation.name(args["agent_profile"], "agent profile name")
         message = args.get("initial_message") or args.get("prompt")
+        if message:
+            validation.message(message)  # before anything is started
         params = {"agent_profile": profile, "provider": args.get("provider"), "model": args.get("model"),
                   "working_directory": args.get("working_directory") or self.cwd,
                   "session_name": validation.session_name(args["session_name"]) if args.get("session_name") else None,
@@ -107,8 +109,7 @@ class OpsTools:
                                "status": terminal["status"], "turn": None}
         text = f"Session '{terminal['session_name']}' launched: terminal {terminal['id']} ({profile})."
         if message:
-            sent = await self.call("POST", f"/terminals/{terminal['id']}/input",
-                                   body={"message": validation.message(message)})
+            sent = await self.call("POST", f"/terminals/{terminal['id']}/input", body={"message": message})
             out["turn"] = sent["turn"]
             text += " The initial message was typed in; wait_for_session tells when the agent is done."
         return _result(out, text)
