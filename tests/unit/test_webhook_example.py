@@ -123,3 +123,12 @@ def test_bad_settings_fail_the_plugin_with_why(receiver: Receiver, monkeypatch: 
     assert info == {**info, "status": "failed",
                     "error": "setup failed: ValueError: CAO_WEBHOOK_URL is not set: give cao-server the URL to post "
                              "events to"}
+
+
+def test_an_unreachable_receiver_is_counted_with_its_host_only(receiver: Receiver) -> None:
+    receiver.close()  # nothing listens on its port any more
+    info = _publish_through_host([("session.created", {"session": "cao-t1"})], until_posts=0, until_errors=1,
+                                 receiver=receiver)
+    assert info["errors"] == 1 and info["last_error"].startswith("session.created #1: RuntimeError: could not post "
+                                                                 "to 127.0.0.1: ")
+    assert "SECRET" not in info["last_error"]
