@@ -58,8 +58,12 @@ def plugin_site(tmp_path: Path) -> Path:
     if uv is None:
         pytest.skip("uv is needed to build and install the example plugin")
     site = tmp_path / "site"
-    result = subprocess.run([uv, "pip", "install", "--offline", "--no-deps", "--target", str(site), str(WEBHOOK),
-                             str(_broken_package(tmp_path / "broken"))], capture_output=True, text=True, timeout=120)
+    install = [uv, "pip", "install", "--no-deps", "--target", str(site), str(WEBHOOK),
+               str(_broken_package(tmp_path / "broken"))]
+    # Offline first (the build backend, hatchling, is in uv's cache once cao itself was built), else online.
+    result = subprocess.run([*install, "--offline"], capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        result = subprocess.run(install, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return site
 
