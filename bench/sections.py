@@ -5,6 +5,7 @@
 * bench/real_clis.py: ``## Real CLIs`` up to the next ``## `` heading;
 * bench/flows.py: ``## Flows`` up to the next ``## `` heading;
 * bench/memory.py: ``## Memory`` up to the next ``## `` heading.
+* bench/plugins_ops.py: ``## Plugins and the ops MCP server`` up to the next ``## `` heading.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ COMPARE = "## Side by side with the public CAO"
 REAL_CLIS = "## Real CLIs"
 FLOWS = "## Flows"
 MEMORY = "## Memory"
-OWNED = (COMPARE, REAL_CLIS, FLOWS, MEMORY)
+PLUGINS_OPS = "## Plugins and the ops MCP server"
+OWNED = (COMPARE, REAL_CLIS, FLOWS, MEMORY, PLUGINS_OPS)
 
 
 def write_top(path: Path, top: str) -> None:

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, Field
 
 from cao import validation
 from cao.doctor import all_providers
-from cao.profiles import AgentProfile, list_profiles, load_profile
+from cao.errors import InvalidInput
+from cao.profile_install import install_profile
+from cao.profiles import NAME, AgentProfile, list_profiles, load_profile
 from cao.server.deps import RuntimeDep
 
 router = APIRouter(prefix="/agents", tags=["agents"])
@@ -52,3 +56,30 @@ async def providers() -> list[ProviderInfo]:
     statuses = await asyncio.to_thread(all_providers)
     return [ProviderInfo(**{**status.as_dict(), "tested_versions": list(status.tested_versions)})
             for status in statuses]
+
+
+class InstallBody(BaseModel):
+    source: str = Field(max_length=4096, description="a built-in profile's name, an absolute .md path, or an https URL")
+
+
+class Installed(BaseModel):
+    success: bool = True
+    name: str
+    path: str
+    source_kind: str
+    replaced: bool
+    warnings: list[str]
+
+
+@router.post("/profiles/install")
+async def install(rt: RuntimeDep, body: Annotated[InstallBody | None, Body()] = None,
+                  source: Annotated[str | None, Query(max_length=4096, description="compatibility form")] = None,
+                  ) -> Installed:
+    """``cao install`` over HTTP: validated completely before the atomic write, so a bad source stores nothing."""
+    given = (body.source if body else source or "").strip()
+    if given and "://" not in given and not NAME.fullmatch(given) and not Path(given).expanduser().is_absolute():
+        raise InvalidInput(f"{validation.shown(given)} is a relative path: give the profile file's absolute path "
+                           "(the server does not share your working directory)")
+    result = await asyncio.to_thread(install_profile, given, rt.settings.home)
+    return Installed(name=result.name, path=str(result.path), source_kind=result.source_kind,
+                     replaced=result.replaced, warnings=result.warnings)
