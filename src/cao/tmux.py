@@ -113,6 +113,20 @@ class TmuxBackend:
         socket = ["-L", self.socket_name] if self.socket_name else []
         return ["tmux", *socket, "attach-session", "-t", target]
 
+    def open_view(self, view: str, session: str, window: str) -> None:
+        """A grouped session ``view`` showing ``session:window``: a viewer's own current window, so
+        viewers of two windows of one session do not switch each other's screen."""
+        self.run("new-session", "-d", "-t", f"={session}", "-s", view, ";",
+                 "select-window", "-t", f"={view}:{window}")
+
+    def view_argv(self, view: str, *, read_only: bool) -> list[str]:
+        """A tmux client on ``view``; it is destroyed with its last client. A read-only client neither
+        types nor resizes the agent's window."""
+        socket = ["-L", self.socket_name] if self.socket_name else []
+        flags = ["-f", "read-only,ignore-size"] if read_only else []
+        return ["tmux", "-u", *socket, "attach-session", *flags, "-t", f"={view}", ";",
+                "set-option", "-t", f"={view}", "destroy-unattached", "on"]
+
     # --- queries (lenient: tmux not running means nothing exists) -------------------
 
     def _query(self, *args: str) -> list[str]:
