@@ -115,8 +115,10 @@ class TmuxBackend:
 
     def open_view(self, view: str, session: str, window: str) -> None:
         """A grouped session ``view`` showing ``session:window``: a viewer's own current window, so
-        viewers of two windows of one session do not switch each other's screen."""
+        viewers of two windows of one session do not switch each other's screen (and without tmux's
+        status line: the page shows only the agent)."""
         self.run("new-session", "-d", "-t", f"={session}", "-s", view, ";",
+                 "set-option", "status", "off", ";",  # the new session (a target would not find it yet)
                  "select-window", "-t", f"={view}:{window}")
 
     def view_argv(self, view: str, *, read_only: bool) -> list[str]:
