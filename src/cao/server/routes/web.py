@@ -70,9 +70,11 @@ async def index() -> FileResponse:
     return FileResponse(web_dir() / "index.html", headers=PAGE_HEADERS)
 
 
-def _allowed_peers() -> set[str]:
+def peer_allowed(host: str) -> bool:
+    """The terminal WebSocket is for this machine: loopback peers, plus ``CAO_WS_ALLOWED_CLIENTS``
+    (a comma list; ``*`` allows any)."""
     extra = {h.strip() for h in os.environ.get("CAO_WS_ALLOWED_CLIENTS", "").split(",") if h.strip()}
-    return LOOPBACK_CLIENTS | extra
+    return "*" in extra or host in LOOPBACK_CLIENTS | extra
 
 
 @router.websocket("/terminals/{terminal_id}/ws")
@@ -82,9 +84,7 @@ async def terminal_ws(websocket: WebSocket, terminal_id: str,
                       cols: Annotated[int, Query(ge=2, le=1000)] = 80) -> None:
     """The terminal's screen as binary frames; JSON ``{"type": "input", "data": ...}`` and
     ``{"type": "resize", "rows": R, "cols": C}`` from the page. Closing it leaves the agent running."""
-    peers = _allowed_peers()
-    peer = websocket.client.host if websocket.client else ""
-    if "*" not in peers and peer not in peers:
+    if not peer_allowed(websocket.client.host if websocket.client else ""):
         await websocket.close(PEER_REFUSED, "the terminal WebSocket is open to this machine only")
         return
     rt = websocket.app.state.runtime
