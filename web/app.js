@@ -3,7 +3,6 @@
 import { connect, loadAll, store, subscribe } from './lib/live.js';
 import { ago, flash, replace } from './lib/dom.js';
 import * as sessions from './views/sessions.js';
-import * as terminal from './views/terminal.js';
 import * as flows from './views/flows.js';
 import * as profiles from './views/profiles.js';
 import * as doctor from './views/doctor.js';
@@ -15,20 +14,26 @@ let unmount = null;
 function route() {
   const hash = location.hash.replace(/^#\/?/, '');
   const [page, arg] = hash.split('/');
-  if (page === 't' && /^[0-9a-f]{8}$/.test(arg || '')) return { view: terminal, page: 'sessions', arg };
+  // The terminal view (and xterm.js, ~340 KB) loads only when a terminal is opened.
+  if (page === 't' && /^[0-9a-f]{8}$/.test(arg || '')) return { view: () => import('./views/terminal.js'), page: 'sessions', arg };
   return { flows: { view: flows, page: 'flows' }, profiles: { view: profiles, page: 'profiles' },
     doctor: { view: doctor, page: 'doctor' } }[page] || { view: sessions, page: 'sessions' };
 }
 
-function show() {
+let shown = 0;
+
+async function show() {
   if (unmount) unmount();
+  unmount = null;
+  const mine = ++shown;
   const { view, page, arg } = route();
   for (const link of document.querySelectorAll('nav a')) {
     if (link.dataset.page === page) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
   replace(main);
-  unmount = view.mount(main, arg) || null;
+  const module = typeof view === 'function' ? await view() : view;
+  if (mine === shown) unmount = module.mount(main, arg) || null;
 }
 
 subscribe((kind) => {

@@ -14,10 +14,14 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import ServerProcess
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ConsoleMessage, Page
 
 CHROMIUM = os.environ.get("CAO_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -48,7 +52,7 @@ def playwright_driver() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(playwright_driver, tmp_path: Path, server: ServerProcess):  # noqa: ANN001
+def page(playwright_driver, tmp_path: Path, server: ServerProcess):
     """A page of a fresh browser profile, not signed in yet (see ``login``)."""
     profile = tmp_path / "chromium-profile"
     context = playwright_driver.chromium.launch_persistent_context(
@@ -67,7 +71,7 @@ def page(playwright_driver, tmp_path: Path, server: ServerProcess):  # noqa: ANN
         context.close()
 
 
-def _expected(msg) -> bool:  # noqa: ANN001
+def _expected(msg: ConsoleMessage) -> bool:
     """The API's answer "no reply yet" is a 404, which Chromium logs as an error."""
     return "status of 404" in msg.text and "/output?mode=last" in (msg.location.get("url") or "")
 
@@ -80,7 +84,7 @@ def screenshots(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     return folder
 
 
-def login(page, server: ServerProcess) -> None:  # noqa: ANN001
+def login(page: Page, server: ServerProcess) -> None:
     """Sign the browser in the way `cao ui` does: the one-time URL sets the HttpOnly cookie."""
     url = server.client.request("POST", "/auth/login-url")["url"]
     page.goto(url)

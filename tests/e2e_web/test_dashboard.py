@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, expect
 
 from cao.client import ApiClient
 from tests.conftest import ServerProcess, retry_until
@@ -16,49 +17,49 @@ from tests.helpers import launch, write_script
 pytestmark = pytest.mark.web
 
 
-def expect():  # noqa: ANN201
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect
-
-
 def test_login_then_a_session_from_the_cli_appears_and_its_status_changes_live(
-        page, server: ServerProcess, api: ApiClient, workdir: Path, screenshots: Path) -> None:  # noqa: ANN001
+        page: Page, server: ServerProcess, api: ApiClient, workdir: Path, screenshots: Path) -> None:
     login(page, server)
-    expect()(page.locator("#sessions")).to_contain_text("No sessions yet")
+    expect(page.locator("#sessions")).to_contain_text("No sessions yet")
     subprocess.run([sys.executable, "-m", "cao", "launch", "--agents", "developer", "--provider", "mock",
                     "--session-name", "fromcli", "--headless", "--working-directory", str(workdir)],
                    check=True, capture_output=True, timeout=60)
     card = page.locator('[data-session="cao-fromcli"]')
-    expect()(card).to_be_visible()
+    expect(card).to_be_visible()
     terminal = api.get("/sessions/cao-fromcli")["terminals"][0]
     row = card.locator(f'[data-terminal="{terminal["id"]}"]')
-    expect()(row).to_contain_text("developer")
-    expect()(row.locator(".badge")).to_have_text("idle")
+    expect(row).to_contain_text("developer")
+    expect(row.locator(".badge")).to_have_text("idle")
     page.screenshot(path=str(screenshots / "sessions.png"), full_page=True)
     api.request("POST", f"/terminals/{terminal['id']}/input", body={"message": "hello from the test"})
-    expect()(row).to_have_attribute("data-status", "completed")  # by the event stream: the page never reloads
-    expect()(row.locator(".badge")).to_have_text("completed")
+    expect(row).to_have_attribute("data-status", "completed")  # by the event stream: the page never reloads
+    expect(row.locator(".badge")).to_have_text("completed")
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column, nothing wider than the screen
+    expect(row.locator(".badge")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(screenshots / "sessions-phone.png"), full_page=True)
     assert not page.cao_errors
 
 
-def test_type_into_the_terminal_and_the_agent_replies(page, server: ServerProcess, api: ApiClient,  # noqa: ANN001
+def test_type_into_the_terminal_and_the_agent_replies(page: Page, server: ServerProcess, api: ApiClient,
                                                       workdir: Path, screenshots: Path) -> None:
     terminal = launch(api, workdir, session="typing")
     login(page, server)
     page.goto(f"{server.settings.api_url}/#/t/{terminal['id']}")
     rows = page.locator("#screen .xterm-rows")
-    expect()(rows).to_contain_text("? for shortcuts")
-    expect()(page.locator("#ws-state")).to_have_attribute("data-state", "open")
+    expect(rows).to_contain_text("? for shortcuts")
+    expect(page.locator("#ws-state")).to_have_attribute("data-state", "open")
     page.locator("#screen").click()
     page.keyboard.type("typed in the browser")
     page.keyboard.press("Enter")
-    expect()(rows).to_contain_text("Mock reply to: typed in the browser")
+    expect(rows).to_contain_text("Mock reply to: typed in the browser")
     retry_until(lambda: api.get(f"/terminals/{terminal['id']}")["status"] == "completed", 20,
                 message="the server saw the turn the browser typed")
-    expect()(page.locator("#last-reply")).to_contain_text("Mock reply to: typed in the browser")
+    expect(page.locator("#last-reply")).to_contain_text("Mock reply to: typed in the browser")
     page.screenshot(path=str(screenshots / "terminal.png"))
+    page.emulate_media(color_scheme="dark")
+    page.screenshot(path=str(screenshots / "terminal-dark.png"))
     page.goto(f"{server.settings.api_url}/#/")  # leaving the page closes the view, not the agent
     retry_until(lambda: not [s for s in _tmux_sessions(server) if s.startswith("cao_view_")], 10,
                 message="the viewer's tmux session is gone")
@@ -72,26 +73,26 @@ def _tmux_sessions(server: ServerProcess) -> list[str]:
     return out.split()
 
 
-def test_answer_a_waiting_dialog_from_the_page(page, server: ServerProcess, api: ApiClient,  # noqa: ANN001
+def test_answer_a_waiting_dialog_from_the_page(page: Page, server: ServerProcess, api: ApiClient,
                                                workdir: Path, tmp_path: Path, screenshots: Path) -> None:
     script = write_script(tmp_path / "ask.json", [{"match": "^delete", "steps": [
         {"ask_permission": "rm -rf build"}, {"reply": "permission {{permission}}"}]}])
     terminal = launch(api, workdir, session="dialog", env={"CAO_MOCK_SCRIPT": str(script)})
     login(page, server)
     page.goto(f"{server.settings.api_url}/#/t/{terminal['id']}")
-    expect()(page.locator("#screen .xterm-rows")).to_contain_text("? for shortcuts")
+    expect(page.locator("#screen .xterm-rows")).to_contain_text("? for shortcuts")
     api.request("POST", f"/terminals/{terminal['id']}/input", body={"message": "delete the build dir"})
     dialog = page.locator("#dialog")
-    expect()(dialog).to_be_visible()
-    expect()(page.locator("#screen .xterm-rows")).to_contain_text("Do you want to proceed?")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#screen .xterm-rows")).to_contain_text("Do you want to proceed?")
     page.screenshot(path=str(screenshots / "dialog.png"))
     dialog.locator('[data-key="1"]').click()
-    expect()(dialog).to_be_hidden()
-    expect()(page.locator("#last-reply")).to_contain_text("permission granted")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#last-reply")).to_contain_text("permission granted")
     assert not page.cao_errors
 
 
-def test_launch_a_session_from_the_form_and_message_it(page, server: ServerProcess, api: ApiClient,  # noqa: ANN001
+def test_launch_a_session_from_the_form_and_message_it(page: Page, server: ServerProcess, api: ApiClient,
                                                        workdir: Path, screenshots: Path) -> None:
     login(page, server)
     page.locator("details.card summary").click()
@@ -103,7 +104,7 @@ def test_launch_a_session_from_the_form_and_message_it(page, server: ServerProce
     page.screenshot(path=str(screenshots / "launch-form.png"))
     page.locator("#launch button[type=submit]").click()
     card = page.locator('[data-session="cao-fromform"]')
-    expect()(card).to_be_visible()
+    expect(card).to_be_visible()
     terminal_id = api.get("/sessions/cao-fromform")["terminals"][0]["id"]
     retry_until(lambda: "Mock reply to: first words" in api.get(f"/terminals/{terminal_id}/output")["output"], 20,
                 message="the first message reached the agent")
@@ -111,12 +112,12 @@ def test_launch_a_session_from_the_form_and_message_it(page, server: ServerProce
     page.locator("#message").fill("through the inbox")
     page.locator("#send button[type=submit]").click()
     delivered = page.locator('#inbox li[data-status="delivered"]')
-    expect()(delivered).to_contain_text("through the inbox")
+    expect(delivered).to_contain_text("through the inbox")
     page.screenshot(path=str(screenshots / "inbox.png"))
     assert not page.cao_errors
 
 
-def test_a_flow_run_appears(page, server: ServerProcess, api: ApiClient, workdir: Path,  # noqa: ANN001
+def test_a_flow_run_appears(page: Page, server: ServerProcess, api: ApiClient, workdir: Path,
                             screenshots: Path) -> None:
     api.request("POST", "/flows", body={"name": "morning", "schedule": "30 7 * * *", "agent_profile": "developer",
                                         "provider": "mock", "prompt_template": "Good morning",
@@ -124,25 +125,25 @@ def test_a_flow_run_appears(page, server: ServerProcess, api: ApiClient, workdir
     login(page, server)
     page.goto(f"{server.settings.api_url}/#/flows")
     flow = page.locator('[data-flow="morning"]')
-    expect()(flow).to_contain_text("30 7 * * *")
+    expect(flow).to_contain_text("30 7 * * *")
     flow.get_by_role("button", name="Run now").click()
     run = flow.locator(".runs li").first
-    expect()(run).to_contain_text("manual")
-    expect()(run.locator("pre.reply")).to_contain_text("Mock reply to: Good morning")  # live: flow.run.finished
+    expect(run).to_contain_text("manual")
+    expect(run.locator("pre.reply")).to_contain_text("Mock reply to: Good morning")  # live: flow.run.finished
     page.screenshot(path=str(screenshots / "flows.png"), full_page=True)
     assert not page.cao_errors
 
 
 @pytest.mark.timeout(240)
-def test_profiles_and_doctor_pages(page, server: ServerProcess, screenshots: Path) -> None:  # noqa: ANN001
+def test_profiles_and_doctor_pages(page: Page, server: ServerProcess, screenshots: Path) -> None:
     login(page, server)
     page.goto(f"{server.settings.api_url}/#/profiles")
     page.locator('[data-profile="developer"]').get_by_role("button", name="Read").click()
-    expect()(page.locator("#profile")).to_contain_text("System prompt")
+    expect(page.locator("#profile")).to_contain_text("System prompt")
     page.screenshot(path=str(screenshots / "profiles.png"), full_page=True)
     page.goto(f"{server.settings.api_url}/#/doctor")
     # GET /agents/providers asks every installed CLI for its version: slow on a loaded machine.
-    expect()(page.locator('[data-provider="mock"]')).to_be_visible(timeout=180_000)
-    expect()(page.locator("#doctor")).to_contain_text("tmux")
+    expect(page.locator('[data-provider="mock"]')).to_be_visible(timeout=180_000)
+    expect(page.locator("#doctor")).to_contain_text("tmux")
     page.screenshot(path=str(screenshots / "doctor.png"), full_page=True)
     assert not page.cao_errors

@@ -54,17 +54,18 @@ class TerminalView:
     async def start(self, rows: int = 24, cols: int = 80) -> None:
         """Open the view (a TmuxError when the window is gone) and start its client."""
         self._loop = asyncio.get_running_loop()
-        await asyncio.to_thread(self.tmux.open_view, self.view, self.session, self.window)
+        if self.read_only:
+            await asyncio.to_thread(self.tmux.open_view, self.view, self.session, self.window)
         master, slave = pty.openpty()
         _set_size(slave, *self._clamp(rows, cols))
         env = dict(os.environ)
         env.pop("TMUX", None)
         if env.get("TERM", "dumb") in ("", "dumb"):
             env["TERM"] = "xterm-256color"
+        argv = self.tmux.view_argv(self.view, self.session, self.window, read_only=self.read_only)
         try:
-            self._proc = subprocess.Popen(self.tmux.view_argv(self.view, read_only=self.read_only), stdin=slave,
-                                          stdout=slave, stderr=slave, env=env, start_new_session=True,
-                                          close_fds=True)
+            self._proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
+                                          start_new_session=True, close_fds=True)
         except BaseException:
             os.close(master)
             raise

@@ -110,8 +110,17 @@ async def terminal_ws(websocket: WebSocket, terminal_id: str,
         rt.bus.unsubscribe(removed)
         await view.close()
     if reason:
+        gone = reason == "removed" or not _running(rt, terminal_id)  # its window went first, then the view
         with contextlib.suppress(Exception):
-            await websocket.close(NOT_FOUND if reason == "removed" else 1000, reason)
+            await websocket.close(NOT_FOUND if gone else 1000, "the terminal was removed" if gone else reason)
+
+
+def _running(rt: Any, terminal_id: str) -> bool:
+    try:
+        terminals.live_monitor(rt, terminal_id)
+    except CaoError:
+        return False
+    return True
 
 
 async def _pump(websocket: WebSocket, view: TerminalView) -> str | None:
