@@ -89,6 +89,9 @@ export function mount(root, id) {
   term.onData((data) => { if (!readOnly.checked) send({ type: 'input', data }); });
   term.onBinary((data) => { if (!readOnly.checked) send({ type: 'input', data }); });
   term.onResize(({ rows, cols }) => send({ type: 'resize', rows, cols }));
+  const scheme = matchMedia('(prefers-color-scheme: dark)');
+  const retheme = () => { term.options.theme = theme(); };
+  scheme.addEventListener('change', retheme);
   const observer = new ResizeObserver(() => fit.fit());
   observer.observe(screenBox);
   readOnly.addEventListener('change', () => {
@@ -167,6 +170,7 @@ export function mount(root, id) {
   });
   return () => {
     off();
+    scheme.removeEventListener('change', retheme);
     observer.disconnect();
     closedByUs = true;
     if (ws) ws.close();
