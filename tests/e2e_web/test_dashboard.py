@@ -147,3 +147,19 @@ def test_profiles_and_doctor_pages(page: Page, server: ServerProcess, screenshot
     expect(page.locator("#doctor")).to_contain_text("tmux")
     page.screenshot(path=str(screenshots / "doctor.png"), full_page=True)
     assert not page.cao_errors
+
+
+def test_the_page_reconnects_after_a_server_restart_and_catches_up(page: Page, server: ServerProcess,
+                                                                  api: ApiClient, workdir: Path) -> None:
+    first = launch(api, workdir, session="before")
+    login(page, server)
+    expect(page.locator(f'[data-terminal="{first["id"]}"]')).to_be_visible()
+    server.stop()
+    expect(page.locator("#live")).to_have_attribute("data-state", "offline")
+    server.start()  # same CAO_HOME and port: it re-adopts the live terminal
+    expect(page.locator("#live")).to_have_attribute("data-state", "live", timeout=30_000)
+    second = launch(api, workdir, session="after")
+    expect(page.locator(f'[data-terminal="{second["id"]}"]')).to_be_visible()
+    api.request("POST", f"/terminals/{first['id']}/input", body={"message": "still there"})
+    expect(page.locator(f'[data-terminal="{first["id"]}"]')).to_have_attribute("data-status", "completed")
+    assert not page.cao_errors

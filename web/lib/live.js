@@ -121,16 +121,22 @@ async function handle(event) {
 
 export function connect() {
   const source = new EventSource('/events');
+  // Events are handled one after another, in order, even when one has to fetch something.
+  let chain = Promise.resolve();
+  let wasDown = false;
   source.onopen = () => {
     store.connected = true;
     changed('connection');
+    // Back after a drop: Last-Event-ID replays what was missed, but a restarted server numbers its
+    // events afresh, so the page reloads what it shows as well.
+    if (wasDown) chain = chain.then(loadAll).catch((err) => console.error(err));
+    wasDown = false;
   };
   source.onerror = () => {
     store.connected = false;
+    wasDown = true;
     changed('connection');
   };
-  // Events are handled one after another, in order, even when one has to fetch something.
-  let chain = Promise.resolve();
   for (const kind of KINDS) {
     source.addEventListener(kind, (message) => {
       const event = JSON.parse(message.data);
