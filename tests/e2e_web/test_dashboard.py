@@ -162,4 +162,4 @@ def test_the_page_reconnects_after_a_server_restart_and_catches_up(page: Page, s
     expect(page.locator(f'[data-terminal="{second["id"]}"]')).to_be_visible()
     api.request("POST", f"/terminals/{first['id']}/input", body={"message": "still there"})
     expect(page.locator(f'[data-terminal="{first["id"]}"]')).to_have_attribute("data-status", "completed")
-    assert not page.cao_errors
+    assert [e for e in page.cao_errors if "ERR_CONNECTION_REFUSED" not in e] == []  # only while it was down
