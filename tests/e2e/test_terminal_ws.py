@@ -135,3 +135,12 @@ def test_the_page_is_served_with_a_content_security_policy(server: ServerProcess
     conn = http.client.HTTPConnection("127.0.0.1", server.settings.api_port, timeout=10)
     conn.request("GET", "/ui/app.js")
     assert conn.getresponse().status == 401  # the page's files need the owner's cookie or token too
+
+
+def test_every_terminal_in_one_request(server: ServerProcess, api: ApiClient, workdir: Path) -> None:
+    first = launch(api, workdir, session="one")
+    second = launch(api, workdir, session="two")
+    listed = {t["id"]: t for t in api.get("/terminals")}
+    assert set(listed) == {first["id"], second["id"]}
+    assert listed[second["id"]]["session_name"] == "cao-two"
+    assert listed[first["id"]]["status_changed_at"]

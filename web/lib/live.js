@@ -45,16 +45,13 @@ function putTerminal(terminal) {
 }
 
 export async function loadAll() {
-  const sessions = await get('/sessions');
-  const details = await Promise.all(sessions.map((s) => get(`/sessions/${encodeURIComponent(s.name)}`).catch(() => null)));
+  const [sessions, terminals] = await Promise.all([get('/sessions'), get('/terminals')]);
   store.sessions = new Map(sessions.map((s) => [s.name, s]));
   store.terminals = new Map();
-  for (const detail of details) {
-    if (detail) for (const terminal of detail.terminals) putTerminal(terminal);
-  }
+  for (const terminal of terminals) putTerminal(terminal);
   store.loaded = true;
   changed('loaded');
-  loadPending();
+  requestAnimationFrame(() => setTimeout(loadPending)); // after the first paint
 }
 
 // The inbox counts, after the first paint (one request per terminal), then kept by events.

@@ -16,6 +16,10 @@ export function mount(root) {
     render(list);
   };
   const schedule = (kind, event) => {
+    if (kind === 'loaded') {
+      render(list); // the first paint: at once, not a frame later
+      return;
+    }
     if (kind === 'terminal.status' && store.loaded) {
       // The common event, drawn at once in place: the badge and its time.
       const row = list.querySelector(`[data-terminal="${event.data.terminal_id}"]`);
