@@ -88,11 +88,11 @@ def browser_figures(bench: Bench, terminal_id: str, turns: int, count: int) -> d
             page.goto(bench.api.request("POST", "/auth/login-url")["url"])
             # Stamped in the page (not by polling from here, which adds the driver's round trips).
             page.add_init_script("""new MutationObserver((_, observer) => {
-                if (document.querySelectorAll('[data-terminal]').length >= %d) {
+                if (document.querySelectorAll('[data-terminal]').length >= COUNT) {
                     window.caoPainted = performance.now();
                     observer.disconnect();
                 }
-            }).observe(document, {subtree: true, childList: true});""" % count)
+            }).observe(document, {subtree: true, childList: true});""".replace("COUNT", str(count)))
             paints = []
             for _ in range(5):
                 page.goto(f"{bench.settings.api_url}/?again={time.time()}#/")
