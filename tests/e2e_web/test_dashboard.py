@@ -140,6 +140,17 @@ def test_profiles_and_doctor_pages(page: Page, server: ServerProcess, screenshot
     page.goto(f"{server.settings.api_url}/#/profiles")
     page.locator('[data-profile="developer"]').get_by_role("button", name="Read").click()
     expect(page.locator("#profile")).to_contain_text("System prompt")
+    page.locator("details.card summary").click()
+    page.locator("#profile-file").set_input_files(files=[{
+        "name": "uploaded_helper.md", "mimeType": "text/markdown",
+        "buffer": b"---\ndescription: Came in through the page\nprovider: mock\n---\nYou help.\n"}])
+    page.locator("#install button[type=submit]").click()
+    expect(page.locator("#install-state")).to_have_text("installed uploaded_helper")
+    expect(page.locator('[data-profile="uploaded_helper"]')).to_contain_text("Came in through the page")
+    page.locator("#profile-url").fill("http://example.invalid/x.md")  # not https: refused, nothing written
+    page.locator("#install button[type=submit]").click()
+    expect(page.locator(".flash.error")).to_contain_text("https")
+    page.cao_errors[:] = [e for e in page.cao_errors if "status of 400" not in e]
     page.screenshot(path=str(screenshots / "profiles.png"), full_page=True)
     page.goto(f"{server.settings.api_url}/#/doctor")
     # GET /agents/providers asks every installed CLI for its version: slow on a loaded machine.

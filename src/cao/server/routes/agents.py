@@ -3,10 +3,12 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from cao import validation
 from cao.doctor import all_providers
+from cao.errors import InvalidInput
+from cao.profile_install import MAX_PROFILE_BYTES, install_profile, install_text
 from cao.profiles import AgentProfile, list_profiles, load_profile
 from cao.server.deps import RuntimeDep
 
@@ -21,6 +23,19 @@ class ProfileSummary(BaseModel):
     provider: str | None
     loadable: bool
     error: str | None = None
+
+
+class InstallBody(BaseModel):
+    """Either ``url`` (https only), or ``content`` with its ``filename`` (an uploaded .md file)."""
+    url: str | None = Field(default=None, max_length=2048)
+    content: str | None = Field(default=None, max_length=MAX_PROFILE_BYTES)
+    filename: str | None = Field(default=None, max_length=255)
+
+
+class Installed(BaseModel):
+    name: str
+    replaced: bool
+    warnings: list[str]
 
 
 class ProviderInfo(BaseModel):
@@ -44,6 +59,20 @@ async def profiles(rt: RuntimeDep) -> list[ProfileSummary]:
 @router.get("/profiles/{name}")
 async def profile(rt: RuntimeDep, name: str) -> AgentProfile:
     return load_profile(validation.name(name, "agent profile name"), rt.settings.home)
+
+
+@router.post("/profiles", status_code=201)
+async def install(rt: RuntimeDep, body: InstallBody) -> Installed:
+    """Install a profile into the local store, validated before anything is written (as `cao install`)."""
+    if (body.url is None) == (body.content is None):
+        raise InvalidInput('give either {"url": "https://..."} or {"content": ..., "filename": "name.md"}')
+    if body.url is not None:
+        if not body.url.strip().lower().startswith("https://"):
+            raise InvalidInput(f"{body.url[:80]!r} is not an https:// URL")
+        result = await asyncio.to_thread(install_profile, body.url, rt.settings.home)
+    else:
+        result = install_text(body.content or "", body.filename or "profile.md", rt.settings.home)
+    return Installed(name=result.name, replaced=result.replaced, warnings=result.warnings)
 
 
 @router.get("/providers")
