@@ -174,3 +174,34 @@ def test_the_page_reconnects_after_a_server_restart_and_catches_up(page: Page, s
     api.request("POST", f"/terminals/{first['id']}/input", body={"message": "still there"})
     expect(page.locator(f'[data-terminal="{first["id"]}"]')).to_have_attribute("data-status", "completed")
     assert [e for e in page.cao_errors if "ERR_CONNECTION_REFUSED" not in e] == []  # only while it was down
+
+
+def test_a_page_of_another_origin_cannot_open_the_terminal_websocket(page: Page, server: ServerProcess,
+                                                                    api: ApiClient, workdir: Path,
+                                                                    tmp_path: Path) -> None:
+    import functools
+    import http.server
+    import threading
+
+    terminal = launch(api, workdir, session="foreign")
+    login(page, server)  # the browser holds the cookie, and would send it to 127.0.0.1 on any port
+    ws_url = f"ws://127.0.0.1:{server.settings.api_port}/terminals/{terminal['id']}/ws"
+    attempt = """(url) => new Promise((done) => {
+        const ws = new WebSocket(url);
+        ws.onopen = () => { ws.close(); done('opened'); };
+        ws.onclose = (e) => done('closed ' + e.code);
+    })"""
+    assert page.evaluate(attempt, ws_url) == "opened"  # the UI's own origin may (the test can fail)
+    site = tmp_path / "other-site"
+    site.mkdir()
+    (site / "index.html").write_text("<!doctype html><title>another site</title>")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        page.goto(f"http://127.0.0.1:{other.server_address[1]}/index.html")
+        assert page.evaluate(attempt, ws_url) == "closed 1006"  # refused in the handshake (403)
+    finally:
+        other.shutdown()
+    retry_until(lambda: not [s for s in _tmux_sessions(server) if s.startswith("cao_view_")], 10,
+                message="no view is left: the one that opened has ended, the refused one never began")
