@@ -38,8 +38,8 @@ def _browser_missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def playwright_driver() -> Iterator[object]:
+@pytest.fixture(scope="module")  # not "session": while Playwright's sync API runs, the main thread has a
+def playwright_driver() -> Iterator[object]:  # running event loop, and later tiers' asyncio.run() would fail
     missing = _browser_missing()
     if missing:
         if os.environ.get("CAO_REQUIRE_BROWSER") == "1":
