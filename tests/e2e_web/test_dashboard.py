@@ -57,6 +57,8 @@ def test_type_into_the_terminal_and_the_agent_replies(page: Page, server: Server
     retry_until(lambda: api.get(f"/terminals/{terminal['id']}")["status"] == "completed", 20,
                 message="the server saw the turn the browser typed")
     expect(page.locator("#last-reply")).to_contain_text("Mock reply to: typed in the browser")
+    page.keyboard.press("F6")  # the keyboard's way out of the terminal
+    expect(page.locator("#message")).to_be_focused()
     page.screenshot(path=str(screenshots / "terminal.png"))
     page.emulate_media(color_scheme="dark")
     page.screenshot(path=str(screenshots / "terminal-dark.png"))

@@ -16,7 +16,7 @@ function theme() {
 }
 
 export function mount(root, id) {
-  const screenBox = h('div', { class: 'screen', id: 'screen' });
+  const screenBox = h('div', { class: 'screen', id: 'screen', role: 'region', 'aria-label': 'agent terminal (F6 leaves it)' });
   const link = h('span', { class: 'ws-state muted', id: 'ws-state' }, 'connecting…');
   const readOnly = h('input', { type: 'checkbox', id: 'read-only' });
   const head = h('div', { class: 'term-head' });
@@ -86,6 +86,12 @@ export function mount(root, id) {
         h('button', { type: 'button', onclick: () => { term.reset(); open(); } }, 'Reconnect'));
     };
   }
+  // Every key goes to the agent, Tab included; F6 leaves the terminal for the message box (keyboard users).
+  term.attachCustomKeyEventHandler((e) => {
+    if (e.key !== 'F6') return true;
+    if (e.type === 'keydown') message.focus();
+    return false;
+  });
   term.onData((data) => { if (!readOnly.checked) send({ type: 'input', data }); });
   term.onBinary((data) => { if (!readOnly.checked) send({ type: 'input', data }); });
   term.onResize(({ rows, cols }) => send({ type: 'resize', rows, cols }));
