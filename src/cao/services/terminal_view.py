@@ -75,6 +75,16 @@ class TerminalView:
         os.set_blocking(master, False)
         self._resume()
 
+    @property
+    def paused(self) -> bool:
+        """True while the PTY is not read because the viewer has not taken what was read (backpressure)."""
+        return not self._reading and self._fd >= 0
+
+    @property
+    def pending(self) -> int:
+        """Bytes read from the PTY and not yet taken by ``output()``."""
+        return self._pending
+
     @staticmethod
     def _clamp(rows: int, cols: int) -> tuple[int, int]:
         return max(2, min(int(rows), MAX_ROWS)), max(2, min(int(cols), MAX_COLS))
