@@ -6,6 +6,7 @@
 * bench/flows.py: ``## Flows`` up to the next ``## `` heading;
 * bench/memory.py: ``## Memory`` up to the next ``## `` heading.
 * bench/plugins_ops.py: ``## Plugins and the ops MCP server`` up to the next ``## `` heading.
+* bench/web.py: ``## Web UI`` up to the next ``## `` heading.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ REAL_CLIS = "## Real CLIs"
 FLOWS = "## Flows"
 MEMORY = "## Memory"
 PLUGINS_OPS = "## Plugins and the ops MCP server"
-OWNED = (COMPARE, REAL_CLIS, FLOWS, MEMORY, PLUGINS_OPS)
+WEB = "## Web UI"
+OWNED = (COMPARE, REAL_CLIS, FLOWS, MEMORY, PLUGINS_OPS, WEB)
 
 
 def write_top(path: Path, top: str) -> None:

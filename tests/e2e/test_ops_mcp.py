@@ -160,12 +160,12 @@ def test_without_a_server_the_tools_say_how_to_start_it(workdir: Path) -> None:
 def test_the_install_route_validates_before_it_writes(api: ApiClient, workdir: Path, settings: Any) -> None:
     good = workdir / "ops_helper.md"
     good.write_text(PROFILE)
-    assert api.request("POST", "/agents/profiles/install", body={"source": str(good)})["replaced"] is False
+    assert api.request("POST", "/agents/profiles", body={"source": str(good)})["replaced"] is False
     stored = settings.home / "agent-store" / "ops_helper.md"
     assert stored.read_text() == PROFILE
     with pytest.raises(InvalidInput, match=r"'ops_helper\.md' is a relative path: give the profile file's absolute"):
-        api.request("POST", "/agents/profiles/install", body={"source": "ops_helper.md"})
+        api.request("POST", "/agents/profiles", body={"source": "ops_helper.md"})
     good.write_text("---\nname: ops_helper\nprovider: [not, a, name]\n---\n")  # now broken
     with pytest.raises(InvalidInput, match="provider"):
-        api.request("POST", "/agents/profiles/install", body={"source": str(good)})
+        api.request("POST", "/agents/profiles", body={"source": str(good)})
     assert stored.read_text() == PROFILE  # nothing stored was lost

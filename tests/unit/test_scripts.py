@@ -37,14 +37,15 @@ def fakes(tmp_path: Path) -> dict[str, str]:
     bin_dir = tmp_path / "fake-bin"
     bin_dir.mkdir()
     log = tmp_path / "calls.log"
-    for tool in ("uv", "npm"):
+    for tool in ("uv", "npm", "apt-get", "sudo"):
         fake = bin_dir / tool
         fake.write_text(f'#!/bin/sh\necho "{tool} $* require=${{CAO_REQUIRE_REAL_CLIS:-}}" >> "{log}"\n')
         fake.chmod(0o755)
     # Not inherited: ./scripts/test (as CI runs it) exports CAO_REQUIRE_REAL_CLIS=1 to this very pytest.
     outer = {k: v for k, v in os.environ.items() if k != "CAO_REQUIRE_REAL_CLIS"}
+    # CAO_CHROMIUM: a browser that is "there", so the web tier's install step stays out of these tests.
     return {**outer, "PATH": f"{bin_dir}:/usr/bin:/bin", "CAO_REAL_CLIS_DIR": str(tmp_path / "clis"),
-            "LOG": str(log)}
+            "LOG": str(log), "CAO_CHROMIUM": sys.executable}
 
 
 def calls(env: dict[str, str]) -> list[str]:
@@ -155,3 +156,16 @@ def test_the_version_table_of_the_e2e_real_tier_can_be_replaced_by_a_file(tmp_pa
                          check=False).stdout
     ids = [line for line in out.splitlines() if "::" in line]
     assert ids and all(line.endswith("[99.0.0]") for line in ids), out
+
+
+def test_test_script_installs_chromium_only_for_the_web_tier(fakes: dict[str, str], tmp_path: Path) -> None:
+    env = {**fakes, "CAO_CHROMIUM": str(tmp_path / "no-chromium")}
+    result = run(env, "scripts/test", "tests/unit/test_scripts.py")
+    assert result.returncode == 0, result.stderr
+    assert not [c for c in calls(env) if "apt-get" in c]
+    result = run(env, "scripts/test", "tests/e2e_web/test_dashboard.py::test_x")
+    assert result.returncode == 0, result.stderr
+    assert "the e2e_web tier runs the web UI in Chromium; installing Debian's chromium package first" in result.stderr
+    installs = [c for c in calls(env) if "apt-get install" in c]
+    assert len(installs) == 1 and "install -y -qq chromium " in installs[0]
+    assert calls(env)[-1].startswith("uv run --frozen pytest tests/e2e_web/test_dashboard.py::test_x")

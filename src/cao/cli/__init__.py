@@ -30,7 +30,7 @@ COMMANDS = {
     "session": ("cao.cli.session:session", "Inspect and talk to running sessions."),
     "shutdown": ("cao.cli.shutdown:shutdown", "Stop agents: kill their tmux session(s)."),
     "terminal": ("cao.cli.terminal:terminal", "Work with single terminals: restore one, connect an MCP client as one."),
-    "ui": ("cao.cli.ui:ui", "Sign your browser in to cao-server with a one-time URL."),
+    "ui": ("cao.cli.ui:ui", "Open the web UI, signed in with a one-time URL."),
 }
 
 

@@ -90,7 +90,7 @@ class OpsTools:
         source = args["source"].strip()
         if source and "://" not in source and not validation.NAME.fullmatch(source):
             source = str(Path(self.cwd, source).expanduser())  # a file: relative to the outside agent's cwd
-        done = await self.call("POST", "/agents/profiles/install", body={"source": source}, timeout=60)
+        done = await self.call("POST", "/agents/profiles", body={"source": source}, timeout=60)
         return _result(done, f"{'Replaced' if done['replaced'] else 'Installed'} agent profile '{done['name']}'.")
 
     # -- sessions -----------------------------------------------------------------------------

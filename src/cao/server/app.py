@@ -34,6 +34,7 @@ from cao.server.routes import (
     plugins,
     sessions,
     terminals,
+    web,
 )
 from cao.server.security import LocalOnlyMiddleware, extra_allowed_hosts
 from cao.services import terminals as terminal_service
@@ -113,10 +114,11 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
     app = FastAPI(title="cao-server", version=__version__, lifespan=lifespan,
                   description="Local orchestrator for AI coding CLIs running in tmux.")
     app.state.api_token = api_token
-    for module in (health, auth, sessions, terminals, orchestration, agents, flows, events, memory, plugins):
+    for module in (health, auth, sessions, terminals, orchestration, agents, flows, events, memory, plugins, web):
         app.include_router(module.router)
     mcp = _mcp_endpoint(app)
     app.router.routes.append(Route(CAO_MCP_PATH, mcp, include_in_schema=False))
+    app.mount("/ui", web.static_app(), name="ui")
 
     @app.exception_handler(CaoError)
     async def cao_error(_request: Request, exc: CaoError) -> JSONResponse:
