@@ -34,7 +34,7 @@ export function mount(root, id) {
         h('div', { class: 'term-bar' }, link,
           h('label', { class: 'check' }, readOnly, 'read-only'),
           h('span', { class: 'spacer' }),
-          action('Interrupt (Esc)', () => post(`/terminals/${id}/key`, { key: 'Escape' })),
+          action('Interrupt', () => post(`/terminals/${id}/interrupt`)),
           action('Exit agent', () => post(`/terminals/${id}/exit`)),
           action('Remove', async () => {
             if (!confirm(`Stop and remove terminal ${id}?`)) return;
@@ -128,7 +128,7 @@ export function mount(root, id) {
       dialog.append(h('h3', {}, 'It asks you something'),
         h('p', { class: 'muted' }, 'Answer here, or in the terminal.'),
         h('div', { class: 'keys' }, DIALOG_KEYS.map(([label, key]) =>
-          action(label, () => post(`/terminals/${id}/key`, { key }), { 'data-key': key }))));
+          action(label, () => post(`/terminals/${id}/answer`, undefined, { keys: [key] }), { 'data-key': key }))));
     }
   }
 
