@@ -11,13 +11,14 @@ DEFAULT_PROVIDER = "mock"
 def _registry() -> dict[str, type[Provider]]:
     from cao.providers.claude_code import ClaudeCodeProvider
     from cao.providers.codex import CodexProvider
+    from cao.providers.copilot_cli import CopilotCliProvider
     from cao.providers.gemini_cli import GeminiCliProvider
     from cao.providers.mock import MockProvider
     from cao.providers.opencode import OpenCodeProvider
     from cao.providers.qwen_code import QwenCodeProvider
 
     return {cls.name: cls for cls in (MockProvider, ClaudeCodeProvider, GeminiCliProvider, CodexProvider,
-                                      QwenCodeProvider, OpenCodeProvider)}
+                                      QwenCodeProvider, OpenCodeProvider, CopilotCliProvider)}
 
 
 def provider_names() -> list[str]:
