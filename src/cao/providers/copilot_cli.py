@@ -46,6 +46,7 @@ TABS_RE = re.compile(r"^ \[Current\] ")  # the tab bar on the top row (Sessions,
 RULE_RE = re.compile(r"^─{20,}$")
 INPUT_RE = re.compile(r"^❯(?: |$)")  # the input row (the echo of a task is indented by one space)
 BUSY_RE = re.compile(r"\bWorking\b.*\besc\b")  # the footer while a turn runs
+IDLE_FOOTER_RE = re.compile(r"\b(?:Interactive|Plan|Autopilot) · ")  # the footer between turns (its mode)
 DIALOG_RE = re.compile(r"to navigate · enter to select")
 TRUST_RE = re.compile(r"Do you trust the files in this folder\?[\s│]*❯ 1\. Yes\b")
 BANNER_RE = re.compile(r"Copilot v\d+\.\d+")
@@ -81,6 +82,8 @@ class CopilotCliProvider(Provider):
     exit_command: ClassVar[str] = "/exit"
     bracketed_paste: ClassVar[bool] = True
     busy_cue: ClassVar[re.Pattern[str] | None] = re.compile(r"Working\S* esc")
+    # Copilot draws a turn's last frame in parts (the answer's rows, then the footer); read it settled.
+    completed_settle_s: ClassVar[float] = 0.5
     # The folder cao was told to work in: "1. Yes" trusts it for this session only (nothing is saved).
     startup_dialogs: ClassVar[tuple[StartupDialog, ...]] = (StartupDialog(TRUST_RE, ("Enter",)),)
     env_passthrough: ClassVar[tuple[str, ...]] = ("COPILOT_", "GH_TOKEN", "GH_HOST", "GITHUB_TOKEN",
@@ -163,6 +166,8 @@ class CopilotCliProvider(Provider):
         footer = next((line for line in reversed(lines[box + 2:]) if line.strip()), "")
         if BUSY_RE.search(footer):
             return Status.PROCESSING
+        if not IDLE_FOOTER_RE.search(footer):
+            return Status.UNKNOWN  # a frame drawn in parts: the footer is not there yet
         history = [line for line in lines[:box - 1] if line.strip()]  # without the working directory row
         rows, echoed = self._items(history)
         rows = [line for line in rows if not NOTICE_RE.match(line)]  # may come after the echo, too
