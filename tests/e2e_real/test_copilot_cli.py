@@ -147,3 +147,20 @@ def test_send_message_through_cao_mcp_over_http(api: ApiClient, model: ModelServ
                         message="the message reaches the receiver's inbox")
     assert [(m["sender_id"], m["message"]) for m in inbox] == [(agent["id"], "hello over http")]
     assert last_reply(api, agent["id"]) == f"Sent: Message 1 queued for terminal {receiver['id']}."
+
+
+def test_ctrl_c_mid_turn_is_interrupted_not_completed(api: ApiClient, model: ModelServer, workdir: Path) -> None:
+    """Copilot 1.0.102 cancels a turn that waits for the model on Ctrl+C (Esc there only edits the prompt)."""
+    model.set_rules([{"match": "^take your time$", "needs_tools": True, "delay": 30, "text": "too late"}])
+    tid = start(api, workdir)["id"]
+    assert send_and_wait(api, tid, "hello there", timeout=90)["status"] == "completed"
+    turn = api.request("POST", f"/terminals/{tid}/input", body={"message": "take your time"})["turn"]
+    retry_until(lambda: status(api, tid) == "processing", 30, message="processing")
+    api.request("POST", f"/terminals/{tid}/key", params={"key": "C-c"})
+    ended = api.request("GET", f"/terminals/{tid}/wait", params={"turn": turn, "timeout": 50}, timeout=60)
+    assert ended["status"] == "idle" and ended["last_turn_interrupted"], ended
+    assert last_reply(api, tid) == ""  # not "OK: hello there", the previous turn's reply
+    model.set_rules([])
+    after = send_and_wait(api, tid, "and now?", timeout=90)
+    assert after["status"] == "completed" and not after["last_turn_interrupted"], after
+    assert last_reply(api, tid) == "OK: and now?"
