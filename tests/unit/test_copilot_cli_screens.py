@@ -114,8 +114,9 @@ def test_build_launch(fake_binary: None, tmp_path: Path) -> None:
     ctx = context(tmp_path, model="gpt-4o")
     spec = PROVIDER.build_launch(ctx)
     run = ctx.runtime_dir
-    assert spec.argv == ["/opt/bin/copilot", "--no-auto-update", "--additional-mcp-config", f"@{run / 'copilot-mcp.json'}",
-                         "--allow-tool", "cao", "--mode", "interactive", "--model", "gpt-4o"]
+    assert spec.argv == ["/opt/bin/copilot", "--no-auto-update", "--additional-mcp-config",
+                         f"@{run / 'copilot-mcp.json'}", "--allow-tool", "cao", "--mode", "interactive",
+                         "--model", "gpt-4o"]
     assert spec.uses_cao_mcp
     assert json.loads(spec.files[run / "copilot-mcp.json"]) == {"mcpServers": {"cao": {
         "type": "http", "url": "http://127.0.0.1:9/mcp", "headers": {"Authorization": f"Bearer {TOKEN}"},
