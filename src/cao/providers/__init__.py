@@ -14,6 +14,7 @@ def _registry() -> dict[str, type[Provider]]:
     from cao.providers.copilot_cli import CopilotCliProvider
     from cao.providers.cursor_cli import CursorCliProvider
     from cao.providers.gemini_cli import GeminiCliProvider
+    from cao.providers.hermes import HermesProvider
     from cao.providers.kiro_cli import KiroCliProvider
     from cao.providers.mock import MockProvider
     from cao.providers.opencode import OpenCodeProvider
@@ -21,7 +22,7 @@ def _registry() -> dict[str, type[Provider]]:
     from cao.providers.qwen_code import QwenCodeProvider
 
     return {cls.name: cls for cls in (MockProvider, ClaudeCodeProvider, GeminiCliProvider, CodexProvider,
-                                      QwenCodeProvider, OpenCodeProvider, CopilotCliProvider,
+                                      QwenCodeProvider, OpenCodeProvider, CopilotCliProvider, HermesProvider,
                                       KiroCliProvider, QCliProvider, CursorCliProvider)}  # the last three: untested
 
 
