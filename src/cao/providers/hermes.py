@@ -118,7 +118,7 @@ class HermesProvider(Provider):
             return None
         names = granted(allowed)
         sets = [toolset for key, group in TOOLSETS.items() if key in names for toolset in group]
-        if FILE_GRANTS <= names:
+        if names >= FILE_GRANTS:
             sets.append("file")
         return [*sets, *ALWAYS, *(f"mcp-{server}" for server in servers)]
 
