@@ -81,7 +81,7 @@ def _user_config(home: Path) -> dict[str, Any]:
 class HermesProvider(Provider):
     name: ClassVar[str] = "hermes"
     binary: ClassVar[str] = "hermes"
-    package_hint: ClassVar[str] = "uv tool install hermes-agent==0.19.0 (or pip install hermes-agent)"
+    package_hint: ClassVar[str] = "uv tool install 'hermes-agent[mcp]==0.19.0' (or pip install 'hermes-agent[mcp]')"
     exit_command: ClassVar[str] = "/exit"
     bracketed_paste: ClassVar[bool] = True
     busy_cue: ClassVar[re.Pattern[str] | None] = BUSY_RE
