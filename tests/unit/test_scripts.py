@@ -83,7 +83,8 @@ def test_list_names_every_version_and_its_own_bin_directory(fakes: dict[str, str
     clis = fakes["CAO_REAL_CLIS_DIR"]
     pinned = len(PINNED)
     assert [row[2] for row in rows[:pinned]] == [f"{clis}/node_modules/.bin"] * pinned
-    assert [f"{row[0]}@{row[1]}" for row in rows[pinned:]] == list(EXTRA)
+    assert [f"{row[0]}@{row[1]}" for row in rows[pinned:pinned + len(EXTRA)]] == list(EXTRA)
+    assert ["hermes-agent", "0.19.0", f"{clis}-hermes/bin"] in rows  # from PyPI, a directory of its own
     assert rows[pinned][2] == f"{clis}-versions/claude-code@2.1.332/node_modules/.bin"
     assert calls(fakes) == []  # --list installs nothing
 

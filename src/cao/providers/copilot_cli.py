@@ -66,7 +66,7 @@ NATIVE_TOOLS = {
     "fs_list": ("rg", "grep", "glob"),
     "web_fetch": ("web_fetch", "web_search"),
 }
-# And Copilot's permission kinds, denied as well (--deny-tool outranks --allow-all).
+# And Copilot's permission kinds, denied as well (passed with --allow-all too).
 DENY_KINDS = {"execute_bash": "shell", "fs_write": "write"}
 
 
