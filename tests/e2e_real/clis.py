@@ -64,6 +64,16 @@ def _qwen(home: Path, model: ModelServer, env: pytest.MonkeyPatch) -> None:
                                        "envKey": "FAKE_QWEN_KEY"}]}}))
 
 
+def _hermes(home: Path, model: ModelServer, env: pytest.MonkeyPatch) -> None:
+    env.setenv("OPENAI_API_KEY", "sk-fake-hermes-key")
+    env.setenv("HERMES_DISABLE_LAZY_INSTALLS", "1")  # no pip installs of optional features at start
+    for name in ("HERMES_HOME", "HERMES_EPHEMERAL_SYSTEM_PROMPT", "OPENAI_BASE_URL"):
+        env.delenv(name, raising=False)
+    (home / ".hermes").mkdir()
+    (home / ".hermes" / "config.yaml").write_text(
+        f"model:\n  provider: custom\n  default: fake-model\n  base_url: {model.url}/v1\n")
+
+
 CLIS = [
     Cli("claude_code", "@anthropic-ai/claude-code", _claude,
         lambda command: {"tool": "Bash", "args": {"command": command, "description": "run it"}}),
@@ -73,6 +83,7 @@ CLIS = [
         lambda command: {"tool": "run_shell_command", "args": {"command": command}}),
     Cli("qwen_code", "@qwen-code/qwen-code", _qwen,
         lambda command: {"tool": "run_shell_command", "args": {"command": command}}),
+    Cli("hermes", "hermes-agent", _hermes, lambda command: {"tool": "terminal", "args": {"command": command}}),
 ]
 
 

@@ -142,3 +142,19 @@ def test_send_message_through_cao_mcp_over_http(api: ApiClient, model: ModelServ
                         message="the message reaches the receiver's inbox")
     assert [(m["sender_id"], m["message"]) for m in inbox] == [(agent["id"], "hello over http")]
     assert last_reply(api, agent["id"]) == "Sent it."
+
+
+def test_ctrl_c_mid_turn_is_interrupted_not_completed(api: ApiClient, model: ModelServer, workdir: Path) -> None:
+    """Hermes 0.19 cancels a turn on Ctrl+C ("Interrupted during API call"); Esc does not. (The delay is
+    short: the model server finishes the abandoned reply before it stops.)"""
+    model.set_rules([{"match": "^take your time$", "needs_tools": True, "delay": 8, "text": "too late"}])
+    tid = start(api, workdir)["id"]
+    assert send_and_wait(api, tid, "hello there", timeout=120)["status"] == "completed"
+    turn = api.request("POST", f"/terminals/{tid}/input", body={"message": "take your time"})["turn"]
+    retry_until(lambda: "msg=interrupt" in api.get(f"/terminals/{tid}/output", mode="full")["output"].split(
+        "OK: hello there")[-1], 30, 0.1, message="Hermes works on it (a Ctrl+C before that only clears its input)")
+    retry_until(lambda: status(api, tid) == "processing", 30, message="processing")
+    api.request("POST", f"/terminals/{tid}/key", params={"key": "C-c"})
+    ended = api.request("GET", f"/terminals/{tid}/wait", params={"turn": turn, "timeout": 50}, timeout=60)
+    assert ended["status"] == "idle" and ended["last_turn_interrupted"], ended
+    assert last_reply(api, tid) == ""  # not "OK: hello there", the previous turn's reply

@@ -119,6 +119,8 @@ def test_a_person_typing_into_the_idle_pane(cli: Cli, api: ApiClient, model: Mod
 
 def test_esc_mid_turn_is_interrupted_not_completed(cli: Cli, api: ApiClient, model: ModelServer,
                                                    workdir: Path, request: pytest.FixtureRequest) -> None:
+    if cli.provider == "hermes":
+        pytest.skip("Hermes 0.19 cancels a turn on Ctrl+C, not Esc (tests/e2e_real/test_hermes.py covers Ctrl+C)")
     if cli.provider == "qwen_code":  # passes mostly; under load the frame is seen held > 0.3 s
         request.node.add_marker(pytest.mark.xfail(strict=False, reason=(
             "Qwen's completed-looking frame before 'Request cancelled.' sometimes outlasts completed_settle_s")))

@@ -128,3 +128,32 @@ def test_restrictions_hold_with_and_without_yolo(fake_home: Path, tmp_path: Path
     spec = PROVIDER.build_launch(context(tmp_path, yolo=yolo, allowed_tools=("fs_*", "execute_bash")))
     assert spec.argv[spec.argv.index("--toolsets") + 1] == "terminal,code_execution,delegation,file,clarify,todo"
     assert not spec.uses_cao_mcp
+
+
+def test_an_answer_box_without_its_bottom_is_still_being_drawn() -> None:
+    lines = screen("completed_multiline")
+    top = max(i for i, line in enumerate(lines) if line.startswith("╭─ ⚕ Hermes"))
+    row = next(i for i, line in enumerate(lines) if line.rstrip() == "❯")
+    drawing = lines[:top + 2] + lines[row - 2:]  # the box's top and first row, then the status row and input
+    assert PROVIDER.detect(drawing) is Status.PROCESSING
+    assert PROVIDER.extract_last_reply(drawing) is None
+
+
+def test_the_banner_before_the_welcome_row_is_not_an_answer() -> None:
+    lines = [line for line in screen("idle") if not line.startswith("Welcome to Hermes Agent")]
+    assert PROVIDER.detect(lines) is Status.IDLE
+    assert PROVIDER.extract_last_reply(lines) is None
+
+
+def test_a_task_echoed_and_not_answered_yet_is_processing_with_the_idle_input_row() -> None:
+    lines = screen("completed_multiline")
+    echo = max(i for i, line in enumerate(lines) if line.startswith("● "))
+    row = next(i for i, line in enumerate(lines) if line.rstrip() == "❯")
+    assert PROVIDER.detect(lines[:echo + 2] + lines[row - 2:]) is Status.PROCESSING
+
+
+def test_a_long_answer_still_streaming_in_is_processing() -> None:
+    lines = screen("completed_long")
+    end = max(i for i, line in enumerate(lines) if line.startswith("╰"))
+    row = next(i for i, line in enumerate(lines) if line.rstrip() == "❯")
+    assert PROVIDER.detect(lines[:end - 10] + lines[row - 2:]) is Status.PROCESSING  # no bottom border yet

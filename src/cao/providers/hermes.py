@@ -44,12 +44,13 @@ from cao.providers.base import (
 from cao.status import Status
 
 RULE_RE = re.compile(r"^─{20,}$")
+STATUS_ROW_RE = re.compile(r"^ ⚕ \S.* │ ")  # the status row above the input box
 INPUT_RE = re.compile(r"^(?:⚕ |⚠ )?❯(?: |$)")
 BUSY_RE = re.compile(r"msg=interrupt|Ctrl\+C cancel")
 QUESTION_RE = re.compile(r"↑/↓ to select, Enter to confirm|Dangerous Command|Hermes needs your input|"
                          r"Other \(type your answer\)")
 ECHO_RE = re.compile(r"^● ")
-WELCOME_RE = re.compile(r"^Welcome to Hermes Agent!")  # under the banner, before the first task
+WELCOME_RE = re.compile(r"^Welcome to Hermes Agent!|Hermes Agent v\d")  # the banner and the row under it
 ANSWER_TOP_RE = re.compile(r"^╭─ ⚕ Hermes ─")
 ANSWER_END_RE = re.compile(r"^╰─+╯$")
 ERROR_TOP_RE = re.compile(r"^ ─  ⚕ Hermes  ─")
@@ -86,6 +87,8 @@ class HermesProvider(Provider):
     bracketed_paste: ClassVar[bool] = True
     busy_cue: ClassVar[re.Pattern[str] | None] = BUSY_RE
     env_passthrough: ClassVar[tuple[str, ...]] = ("HERMES_", "OPENROUTER_", "NOUS_")
+    # Its bottom area is redrawn in parts around streamed output; read a finished turn once it holds.
+    completed_settle_s: ClassVar[float] = 0.3
     tested_versions: ClassVar[tuple[str, ...]] = ("0.19.0",)
 
     def resolve_binary(self) -> str:
@@ -184,13 +187,26 @@ class HermesProvider(Provider):
         if error is not None and (answer is None or error > answer):
             return Status.ERROR
         if answer is not None:
-            return Status.COMPLETED
+            # The box is drawn as the answer streams in: until its bottom border, the turn goes on.
+            done = any(ANSWER_END_RE.match(line) for line in turn[answer + 1:])
+            return Status.COMPLETED if done else Status.PROCESSING
         if echo is None:
             # No echo on screen: no turn yet, or an answer longer than the screen (its box's bottom only).
-            if any(WELCOME_RE.match(line) for line in history):
+            if any(WELCOME_RE.search(line) for line in history):
                 return Status.IDLE
-            return Status.COMPLETED if any(ANSWER_END_RE.match(line) for line in history) else Status.IDLE
-        return Status.IDLE  # a task echoed and nothing after it with the idle input row: interrupted
+            rows = [line for line in history if line.strip() and not STATUS_ROW_RE.match(line)]
+            if rows and rows[-1].startswith("    "):
+                return Status.PROCESSING  # a long answer still streaming in: its box is not closed yet
+            return Status.COMPLETED if self._tail_of_answer(history) else Status.IDLE
+        # A task echoed and nothing after it yet: Hermes redraws its input row idle a moment before it
+        # prints the answer (an interrupted turn says so, above).
+        return Status.PROCESSING
+
+    @staticmethod
+    def _tail_of_answer(rows: Sequence[str]) -> bool:
+        """The bottom of an answer box whose top scrolled off (not the banner's: its rows start with │)."""
+        end = max((i for i, line in enumerate(rows) if ANSWER_END_RE.match(line)), default=None)
+        return end is not None and end > 0 and rows[end - 1].startswith("    ")
 
     def extract_last_reply(self, lines: Sequence[str]) -> str | None:
         lines = [line.rstrip() for line in lines]
@@ -203,7 +219,7 @@ class HermesProvider(Provider):
         top = max((i for i, line in enumerate(turn) if ANSWER_TOP_RE.match(line) or ERROR_TOP_RE.match(line)),
                   default=None)
         if top is None:
-            if echo >= 0 or any(WELCOME_RE.match(line) for line in turn):
+            if echo >= 0 or any(WELCOME_RE.search(line) for line in turn):
                 return None
             end = max((i for i, line in enumerate(turn) if ANSWER_END_RE.match(line)), default=None)
             if end is None:
@@ -215,7 +231,9 @@ class HermesProvider(Provider):
         else:
             is_error = bool(ERROR_TOP_RE.match(turn[top]))
             end_re = ERROR_END_RE if is_error else ANSWER_END_RE
-            end = next((i for i in range(top + 1, len(turn)) if end_re.match(turn[i])), len(turn))
+            end = next((i for i in range(top + 1, len(turn)) if end_re.match(turn[i])), None)
+            if end is None:
+                return None  # still being drawn
             body, indent = turn[top + 1:end], 5 if is_error else 4
         text = [line[indent:] if line[:indent].isspace() else line.strip() for line in body]
         while text and not text[0]:
