@@ -74,6 +74,14 @@ def _hermes(home: Path, model: ModelServer, env: pytest.MonkeyPatch) -> None:
         f"model:\n  provider: custom\n  default: fake-model\n  base_url: {model.url}/v1\n")
 
 
+def _copilot(home: Path, model: ModelServer, env: pytest.MonkeyPatch) -> None:
+    for name, value in (("COPILOT_OFFLINE", "true"), ("COPILOT_PROVIDER_BASE_URL", f"{model.url}/v1"),
+                        ("COPILOT_MODEL", "gpt-4o"), ("COPILOT_PROVIDER_API_KEY", "sk-fake-copilot")):
+        env.setenv(name, value)
+    for name in ("COPILOT_HOME", "COPILOT_ALLOW_ALL", "COPILOT_CUSTOM_INSTRUCTIONS_DIRS", "GH_TOKEN", "GITHUB_TOKEN"):
+        env.delenv(name, raising=False)
+
+
 CLIS = [
     Cli("claude_code", "@anthropic-ai/claude-code", _claude,
         lambda command: {"tool": "Bash", "args": {"command": command, "description": "run it"}}),
@@ -84,6 +92,8 @@ CLIS = [
     Cli("qwen_code", "@qwen-code/qwen-code", _qwen,
         lambda command: {"tool": "run_shell_command", "args": {"command": command}}),
     Cli("hermes", "hermes-agent", _hermes, lambda command: {"tool": "terminal", "args": {"command": command}}),
+    Cli("copilot_cli", "@github/copilot", _copilot,
+        lambda command: {"tool": "bash", "args": {"command": command, "description": "run it"}}),
 ]
 
 

@@ -74,6 +74,9 @@ def test_tasks_in_a_row_and_a_reply_longer_than_the_screen(cli: Cli, api: ApiCli
         final = ask(api, tid, f"task {n}")
         assert final["status"] == "completed", final
         assert last_reply(api, tid) == f"Answer {n}.\nIts second line."
+    if cli.provider == "copilot_cli":
+        pytest.skip("Copilot CLI draws in the alternate screen: a reply longer than it is read only as far as "
+                    "it is visible (docs/providers/copilot_cli.md)")
     assert ask(api, tid, "a long one")["status"] == "completed"
     assert last_reply(api, tid) == LONG  # its first rows scrolled off the screen long before it ended
 
@@ -119,8 +122,8 @@ def test_a_person_typing_into_the_idle_pane(cli: Cli, api: ApiClient, model: Mod
 
 def test_esc_mid_turn_is_interrupted_not_completed(cli: Cli, api: ApiClient, model: ModelServer,
                                                    workdir: Path, request: pytest.FixtureRequest) -> None:
-    if cli.provider == "hermes":
-        pytest.skip("Hermes 0.19 cancels a turn on Ctrl+C, not Esc (tests/e2e_real/test_hermes.py covers Ctrl+C)")
+    if cli.provider in ("hermes", "copilot_cli"):
+        pytest.skip(f"{cli.provider} cancels a turn on Ctrl+C, not Esc (its own e2e_real file covers Ctrl+C)")
     if cli.provider == "qwen_code":  # passes mostly; under load the frame is seen held > 0.3 s
         request.node.add_marker(pytest.mark.xfail(strict=False, reason=(
             "Qwen's completed-looking frame before 'Request cancelled.' sometimes outlasts completed_settle_s")))
