@@ -17,15 +17,17 @@ from cao.errors import Conflict
 from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
 from tests.e2e_real.agent_processes import assert_token_only_in_its_config
-from tests.e2e_real.conftest import ModelServer
+from tests.e2e_real.conftest import ModelServer, cli_version_fixture
 from tests.helpers import last_reply, send_and_wait
 
 pytestmark = pytest.mark.e2e_real
 REPLY = "The capital of France is Paris.\nSecond line of the reply: done."
 
+copilot_version = cli_version_fixture("@github/copilot")  # each version in the table
+
 
 @pytest.fixture
-def copilot_env(real_home: Path, model: ModelServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+def copilot_env(copilot_version: str, real_home: Path, model: ModelServer, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The user's Copilot variables; requested before ``real_server`` starts."""
     for name, value in (("COPILOT_OFFLINE", "true"), ("COPILOT_PROVIDER_BASE_URL", f"{model.url}/v1"),
                         ("COPILOT_MODEL", "gpt-4o"), ("COPILOT_PROVIDER_API_KEY", "sk-fake-copilot")):

@@ -16,15 +16,17 @@ from cao.errors import Conflict
 from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
 from tests.e2e_real.agent_processes import assert_token_only_in_its_config
-from tests.e2e_real.conftest import ModelServer
+from tests.e2e_real.conftest import ModelServer, cli_version_fixture
 from tests.helpers import last_reply, send_and_wait
 
 pytestmark = pytest.mark.e2e_real
 REPLY = "The capital of France is Paris.\nSecond line of the reply: done."
 
+hermes_version = cli_version_fixture("hermes-agent")  # each version in the table
+
 
 @pytest.fixture
-def hermes_dir(real_home: Path, model: ModelServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+def hermes_dir(hermes_version: str, real_home: Path, model: ModelServer, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The returning user's ~/.hermes; requested before ``real_server`` starts."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-fake-hermes-key")
     monkeypatch.setenv("HERMES_DISABLE_LAZY_INSTALLS", "1")
