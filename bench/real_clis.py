@@ -99,6 +99,18 @@ def seed_kimi_cli(home: Path, workdir: Path, model_url: str) -> dict[str, str]:
     return {}
 
 
+def seed_copilot_cli(home: Path, workdir: Path, model_url: str) -> dict[str, str]:
+    return {"COPILOT_OFFLINE": "true", "COPILOT_PROVIDER_BASE_URL": f"{model_url}/v1", "COPILOT_MODEL": "gpt-4o",
+            "COPILOT_PROVIDER_API_KEY": "sk-scripted"}
+
+
+def seed_hermes(home: Path, workdir: Path, model_url: str) -> dict[str, str]:
+    (home / ".hermes").mkdir(parents=True)
+    (home / ".hermes" / "config.yaml").write_text(
+        f"model:\n  provider: custom\n  default: fake-model\n  base_url: {model_url}/v1\n")
+    return {"OPENAI_API_KEY": "sk-scripted", "HERMES_DISABLE_LAZY_INSTALLS": "1"}
+
+
 class Cli(NamedTuple):
     provider: str
     package: str  # as in scripts/install-real-clis' table
@@ -113,6 +125,8 @@ CLIS = (
     Cli("qwen_code", "@qwen-code/qwen-code", seed_qwen_code),
     Cli("opencode", "opencode-ai", seed_opencode),
     Cli("kimi_cli", "kimi-cli", seed_kimi_cli),  # from PyPI; its bin directory comes from the same table
+    Cli("copilot_cli", "@github/copilot", seed_copilot_cli),
+    Cli("hermes", "hermes-agent", seed_hermes),
 )
 
 

@@ -25,6 +25,7 @@ class ProviderStatus:
     tested_versions: tuple[str, ...]
     tested: bool | None  # None when not installed or the version is unknown
     install_hint: str
+    verified: bool = True  # False: written from the CLI's documentation, never run by cao
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -46,13 +47,13 @@ def provider_status(provider: Provider) -> ProviderStatus:
         path = provider.resolve_binary()
     except ProviderUnavailable:
         return ProviderStatus(provider.name, provider.binary, False, None, None, provider.tested_versions, None,
-                              provider.package_hint)
+                              provider.package_hint, provider.verified)
     version = None
-    if provider.tested_versions:  # providers without a tested range (the mock) ship with cao
+    if provider.tested_versions or not provider.verified:  # the mock ships with cao: no version to ask
         version = _version(path, Path(path).stat().st_mtime_ns, tuple(provider.version_args))
-    tested = None if version is None else version in provider.tested_versions
+    tested = None if version is None or not provider.verified else version in provider.tested_versions
     return ProviderStatus(provider.name, provider.binary, True, path, version, provider.tested_versions, tested,
-                          provider.package_hint)
+                          provider.package_hint, provider.verified)
 
 
 def search_places() -> list[str]:

@@ -78,6 +78,24 @@ def _opencode(home: Path, model: ModelServer, env: pytest.MonkeyPatch) -> None:
                               "models": {"fake-model": {"name": "Fake Model", "tool_call": True}}}}}))
 
 
+def _hermes(home: Path, model: ModelServer, env: pytest.MonkeyPatch) -> None:
+    env.setenv("OPENAI_API_KEY", "sk-fake-hermes-key")
+    env.setenv("HERMES_DISABLE_LAZY_INSTALLS", "1")  # no pip installs of optional features at start
+    for name in ("HERMES_HOME", "HERMES_EPHEMERAL_SYSTEM_PROMPT", "OPENAI_BASE_URL"):
+        env.delenv(name, raising=False)
+    (home / ".hermes").mkdir()
+    (home / ".hermes" / "config.yaml").write_text(
+        f"model:\n  provider: custom\n  default: fake-model\n  base_url: {model.url}/v1\n")
+
+
+def _copilot(home: Path, model: ModelServer, env: pytest.MonkeyPatch) -> None:
+    for name, value in (("COPILOT_OFFLINE", "true"), ("COPILOT_PROVIDER_BASE_URL", f"{model.url}/v1"),
+                        ("COPILOT_MODEL", "gpt-4o"), ("COPILOT_PROVIDER_API_KEY", "sk-fake-copilot")):
+        env.setenv(name, value)
+    for name in ("COPILOT_HOME", "COPILOT_ALLOW_ALL", "COPILOT_CUSTOM_INSTRUCTIONS_DIRS", "GH_TOKEN", "GITHUB_TOKEN"):
+        env.delenv(name, raising=False)
+
+
 CLIS = [
     Cli("claude_code", "@anthropic-ai/claude-code", _claude,
         lambda command: {"tool": "Bash", "args": {"command": command, "description": "run it"}}),
@@ -88,6 +106,9 @@ CLIS = [
     Cli("qwen_code", "@qwen-code/qwen-code", _qwen,
         lambda command: {"tool": "run_shell_command", "args": {"command": command}}),
     Cli("opencode", "opencode-ai", _opencode,
+        lambda command: {"tool": "bash", "args": {"command": command, "description": "run it"}}),
+    Cli("hermes", "hermes-agent", _hermes, lambda command: {"tool": "terminal", "args": {"command": command}}),
+    Cli("copilot_cli", "@github/copilot", _copilot,
         lambda command: {"tool": "bash", "args": {"command": command, "description": "run it"}}),
 ]
 

@@ -247,6 +247,15 @@ def test_chat_user_parts_newest_text_without_reminders(srv: Server) -> None:
     assert [r["text"] for r in srv.requests()] == ["second", "first"]
 
 
+def test_chat_user_text_without_copilots_datetime_prefix(srv: Server) -> None:
+    """Copilot CLI: the time comes before the task in the same string."""
+    srv.set_rules([{"match": "^say hello$", "text": "hello"}])
+    text = "<current_datetime>2026-12-07T01:45:31.104+00:00</current_datetime>\n\nsay hello"
+    body = {"model": "m", "stream": False, "messages": [{"role": "user", "content": text}]}
+    assert srv.http.post("/v1/chat/completions", json=body).json()["choices"][0]["message"]["content"] == "hello"
+    assert [r["text"] for r in srv.requests()] == ["say hello"]
+
+
 def test_models_list(srv: Server) -> None:
     data = srv.http.get("/v1/models").json()
     assert data["object"] == "list" and all(m["object"] == "model" for m in data["data"])

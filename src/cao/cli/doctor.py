@@ -41,6 +41,8 @@ def doctor(as_json: bool) -> None:
             state = "installed" if not p.tested_versions else "installed, version unknown"
         else:
             state = "tested" if p.tested else f"untested version (cao was tested with {', '.join(p.tested_versions)})"
+        if not p.verified:
+            state += "; untested provider (written from the CLI's documentation, never run by cao)"
         rows.append([p.name, p.path or p.binary, p.version or "-", state])
     table(rows, ["PROVIDER", "BINARY", "VERSION", "STATE"])
     click.echo("")

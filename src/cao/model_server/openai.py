@@ -112,10 +112,14 @@ def responses_exchange(body: dict[str, Any]) -> Exchange:
                     stream=bool(body.get("stream", False)), raw=body)
 
 
+# Copilot CLI puts the time before the task in the same string: ``<current_datetime>…</current_datetime>``.
+LEADING_DATETIME_RE = re.compile(r"^\s*<current_datetime>.*?</current_datetime>\s*", re.DOTALL)
+
+
 def _user_text(content: Any) -> str:
     """A user message's newest text: its last text part that is not a ``<system-reminder>``."""
     if not isinstance(content, list):
-        return _text_of(content)
+        return LEADING_DATETIME_RE.sub("", _text_of(content), count=1)
     texts = [part if isinstance(part, str) else part["text"] for part in content
              if isinstance(part, str) or (isinstance(part, dict) and isinstance(part.get("text"), str))]
     plain = [t for t in texts if not t.lstrip().startswith("<system-reminder>")]

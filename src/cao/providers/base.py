@@ -136,6 +136,9 @@ class Provider:
     # The version range cao was tested with, e.g. ("2.1.197",); shown by `cao doctor`.
     tested_versions: ClassVar[tuple[str, ...]] = ()
     version_args: ClassVar[tuple[str, ...]] = ("--version",)
+    # False: written from the CLI's documentation only, never run by cao (the CLI cannot be installed
+    # or run offline here); `cao doctor`, the providers API and docs/providers.md say "untested".
+    verified: ClassVar[bool] = True
 
     def resolve_binary(self) -> str:
         """The binary on PATH, else the pinned one from scripts/install-real-clis."""

@@ -53,6 +53,7 @@ class ProviderInfo(BaseModel):
     tested_versions: list[str]
     tested: bool | None  # whether the installed version is one cao was tested with
     install_hint: str
+    verified: bool = True  # False: an untested provider, written from the CLI's documentation only
 
 
 @router.get("/profiles")
