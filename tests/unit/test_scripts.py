@@ -29,6 +29,7 @@ def _array(name: str) -> tuple[str, ...]:
 PINNED = _array("packages")
 EXTRA = _array("extra_versions")
 KIMI = re.search(r'^kimi_spec="([^"]+)"', _SCRIPT, re.MULTILINE).group(1)  # type: ignore[union-attr]  # from PyPI
+HERMES = "hermes-agent[mcp]==" + re.search(r'^hermes_version="([^"]+)"', _SCRIPT, re.MULTILINE).group(1)  # type: ignore[union-attr]
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def test_test_script_installs_the_clis_before_pytest_with_a_reason(fakes: dict[s
     npm = [c for c in calls(fakes) if c.startswith("npm install")]
     assert all(p in npm[0] for p in PINNED)  # the pinned set together, then each extra version on its own
     assert [c.split()[-2] for c in npm[1:]] == list(EXTRA)
-    assert [c.split()[-2] for c in calls(fakes) if c.startswith("uv tool install")] == [KIMI]  # with uv, from PyPI
+    assert [c.split()[-2] for c in calls(fakes) if c.startswith("uv tool install")] == [KIMI, HERMES]  # uv, PyPI
     assert calls(fakes)[-1] == "uv run --frozen pytest -q require=1"
     installed = run(fakes, "scripts/install-real-clis", "--check")
     assert installed.stdout.strip() == f"{fakes['CAO_REAL_CLIS_DIR']}/node_modules/.bin"

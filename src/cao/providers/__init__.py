@@ -14,17 +14,18 @@ def _registry() -> dict[str, type[Provider]]:
     from cao.providers.copilot_cli import CopilotCliProvider
     from cao.providers.cursor_cli import CursorCliProvider
     from cao.providers.gemini_cli import GeminiCliProvider
-    from cao.providers.kimi_cli import KimiCliProvider
     from cao.providers.hermes import HermesProvider
+    from cao.providers.kimi_cli import KimiCliProvider
     from cao.providers.kiro_cli import KiroCliProvider
     from cao.providers.mock import MockProvider
     from cao.providers.opencode import OpenCodeProvider
     from cao.providers.q_cli import QCliProvider
     from cao.providers.qwen_code import QwenCodeProvider
 
+    # The last three are untested: written from their documentation (docs/providers/untested.md).
     return {cls.name: cls for cls in (MockProvider, ClaudeCodeProvider, GeminiCliProvider, CodexProvider,
                                       QwenCodeProvider, OpenCodeProvider, KimiCliProvider, CopilotCliProvider,
-                                      HermesProvider, KiroCliProvider, QCliProvider, CursorCliProvider)}  # the last three: untested
+                                      HermesProvider, KiroCliProvider, QCliProvider, CursorCliProvider)}
 
 
 def provider_names() -> list[str]:
