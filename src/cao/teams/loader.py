@@ -1,0 +1,263 @@
+"""Read a team file: YAML → checked fields → a ``Team`` (with warnings for what cao ignores).
+
+Every problem is collected before failing, so one run of ``cao team validate`` lists them all;
+each names the file, the line, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from cao import validation
+from cao.errors import InvalidTeam
+from cao.teams import fields as F
+from cao.teams import graph, modelref, yamlsrc
+from cao.teams.checks import KINDS, Checker, is_kind
+from cao.teams.models import DEFAULT_MAX_DEPTH, Member, StructuredOutput, Team
+
+MAX_PROMPT_FILE_BYTES = 256 * 1024
+SCHEMA_KEYWORDS = {"type", "required", "properties", "additionalProperties", "enum", "const", "minimum", "maximum",
+                   "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "items", "minItems", "maxItems",
+                   "description", "title", "default", "examples", "$schema", "format"}
+
+
+def load_team(path: str | os.PathLike[str]) -> Team:
+    """Load and check the team file at ``path``; raise ``InvalidTeam`` listing every problem."""
+    file = Path(path).expanduser().resolve()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidTeam(f"{file}: not UTF-8 text") from None
+    except OSError as exc:
+        raise InvalidTeam(f"{file}: cannot read the team file: {exc.strerror or exc}") from None
+    return parse_team(text, source=str(file), base_dir=file.parent)
+
+
+def parse_team(text: str, *, source: str, base_dir: Path) -> Team:
+    data, lines = yamlsrc.load(text, source)
+    check = Checker(source, lines)
+    if not isinstance(data, dict):
+        raise InvalidTeam(f"{source}: a team file is a YAML mapping with an 'agents:' section")
+    top = check.fields(data, (), F.TOP_FIELDS, "top-level")
+    models = _models(check, top.get("models") or {})
+    agents = top.get("agents")
+    if not agents:
+        check.error(("agents",), "is required: a mapping of agent names to their model and instruction")
+        agents = {}
+    members: dict[str, Member] = {}
+    for name, raw in agents.items():
+        member = _member(check, name, raw, models, base_dir)
+        if member is not None:
+            members[name] = member
+    settings = check.fields(top.get("cao") or {}, ("cao",), F.CAO_FIELDS, "cao")
+    depth = settings.get("max_delegation_depth", DEFAULT_MAX_DEPTH)
+    if depth < 1:
+        check.error(("cao", "max_delegation_depth"), "must be at least 1 (1: the root's sub-agents may not "
+                                                     "delegate further)")
+    if not check.errors:
+        for path, problem in graph.problems(members):
+            check.error(path, problem)
+    if check.errors:
+        count = len(check.errors)
+        raise InvalidTeam(f"{source}: {count} problem{'s' if count > 1 else ''}:\n" + "\n".join(check.errors))
+    return Team(source=source, members=members, max_depth=depth, warnings=check.warnings)
+
+
+def _models(check: Checker, raw: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Named models → (cao provider, model)."""
+    out = {}
+    for name, entry in raw.items():
+        path = ("models", name)
+        if not isinstance(entry, dict):
+            check.error(path, "must be a mapping with provider and model")
+            continue
+        known = check.fields(entry, path, F.MODEL_FIELDS, "model")
+        vendor, model = known.get("provider"), known.get("model")
+        if not vendor or not model:
+            check.error(path, "needs both provider (e.g. anthropic) and model (e.g. claude-sonnet-4-5)")
+            continue
+        provider = modelref.provider_for(vendor)
+        if provider is None:
+            check.error((*path, "provider"), modelref.unknown_vendor(vendor))
+            continue
+        out[name] = (provider, model)
+    return out
+
+
+def _resolve_model(check: Checker, path: yamlsrc.Path, known: dict[str, Any],
+                   models: dict[str, tuple[str, str]]) -> tuple[str, str | None] | None:
+    ref, explicit = known.get("model"), known.get("provider")
+    if explicit is not None:
+        provider = modelref.provider_for(explicit)
+        if provider is None:
+            check.error((*path, "provider"), modelref.unknown_vendor(explicit))
+            return None
+        return provider, ref or None
+    if ref is None:
+        check.error(path, "needs model: provider/model (e.g. anthropic/claude-sonnet-4-5), a named model of the "
+                          "models: section, or provider: plus model:")
+        return None
+    if ref in models:
+        return models[ref]
+    parts = modelref.split(ref)
+    if parts is None:
+        named = ", ".join(models) or "none"
+        check.error((*path, "model"), f"{ref!r} is neither provider/model (e.g. openai/gpt-5) nor a named model "
+                                      f"(models: section has: {named})")
+        return None
+    provider = modelref.provider_for(parts[0])
+    if provider is None:
+        check.error((*path, "model"), modelref.unknown_vendor(parts[0]))
+        return None
+    return provider, parts[1]
+
+
+def _member(check: Checker, name: str, raw: Any, models: dict[str, tuple[str, str]],
+            base_dir: Path) -> Member | None:
+    path = ("agents", name)
+    if not validation.NAME.fullmatch(name):
+        check.error(path, "is not a valid agent name (use 1-64 letters, digits, '_' or '-', not starting with '-')")
+        return None
+    if not isinstance(raw, dict):
+        check.error(path, "must be a mapping with at least model and instruction")
+        return None
+    _fallback(check, (*path, "fallback"), raw.get("fallback"), models)
+    _hooks(check, (*path, "hooks"), raw.get("hooks"))
+    known = check.fields(raw, path, F.AGENT_FIELDS, "agent")
+    resolved = _resolve_model(check, path, known, models)
+    if "instruction" not in known:
+        check.error(path, "needs instruction: the agent's system prompt")
+    commands = known.get("commands", {})
+    for command in commands:
+        if not validation.NAME.fullmatch(command):
+            check.error((*path, "commands", command), "is not a valid command name (letters, digits, '_', '-')")
+    servers, tools, instructions = _toolsets(check, (*path, "toolsets"), known.get("toolsets"))
+    if resolved is None or "instruction" not in known:
+        return None
+    return Member(
+        name=name, description=known.get("description", ""), instruction=known["instruction"],
+        provider=resolved[0], model=resolved[1], sub_agents=known.get("sub_agents", []),
+        handoffs=known.get("handoffs", []), add_date=known.get("add_date", False),
+        add_environment_info=known.get("add_environment_info", False),
+        prompt_files=_prompt_files(check, (*path, "add_prompt_files"), known.get("add_prompt_files", []), base_dir)
+        + [(f"toolset {i}", text) for i, text in instructions],
+        welcome_message=known.get("welcome_message"), commands=commands, mcp_servers=servers,
+        allowed_tools=tools, structured_output=_structured(check, (*path, "structured_output"),
+                                                           known.get("structured_output")))
+
+
+def _prompt_files(check: Checker, path: yamlsrc.Path, names: list[str], base_dir: Path) -> list[tuple[str, str]]:
+    out = []
+    for index, name in enumerate(names):
+        file = (base_dir / Path(name).expanduser()).resolve()
+        try:
+            if file.stat().st_size > MAX_PROMPT_FILE_BYTES:
+                check.error((*path, index), f"{file} is larger than {MAX_PROMPT_FILE_BYTES // 1024} KiB")
+                continue
+            out.append((str(file), file.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            check.error((*path, index), f"cannot read {file} ({reason}); paths are relative to the team file")
+    return out
+
+
+def _toolsets(check: Checker, path: yamlsrc.Path, entries: list[dict[str, Any]] | None
+              ) -> tuple[dict[str, dict[str, Any]], list[str] | None, list[tuple[int, str]]]:
+    """MCP servers, cao tool names (None without toolsets: cao's defaults) and toolset instructions."""
+    if entries is None:
+        return {}, None, []
+    servers: dict[str, dict[str, Any]] = {}
+    tools = ["@cao-mcp-server"]
+    instructions = []
+    for index, entry in enumerate(entries):
+        where = (*path, index)
+        kind = entry.get("type")
+        if not isinstance(kind, str):
+            check.error(where, f"needs type: one of {', '.join([*F.TOOLSET_TOOLS, *F.TOOLSET_NA])}")
+            continue
+        if kind in F.TOOLSET_NA:
+            check.warn(where, f"toolset type {kind!r} accepted but ignored: {F.TOOLSET_NA[kind]}")
+            continue
+        if kind not in F.TOOLSET_TOOLS:
+            check.unknown(path, kind, (*F.TOOLSET_TOOLS, *F.TOOLSET_NA), "toolset type")
+            continue
+        known = check.fields(entry, where, F.TOOLSET_FIELDS, f"{kind} toolset")
+        if "instruction" in known:
+            instructions.append((index, known["instruction"]))
+        tools += [tool for tool in F.TOOLSET_TOOLS[kind] if tool not in tools]
+        if kind == "mcp" and "command" in known:
+            server = known.get("name") or Path(known["command"]).name
+            if server in servers:
+                check.error((*where, "name"), f"a second MCP server named {server!r}; give each a distinct name: key")
+            servers[server] = {"command": known["command"], "args": known.get("args", []),
+                               "env": known.get("env", {})}
+        elif kind == "mcp" and "ref" not in entry and "remote" not in entry:
+            check.error(where, "an mcp toolset needs command: (and args:, env:) for cao to start it")
+    return servers, tools, instructions
+
+
+def _structured(check: Checker, path: yamlsrc.Path, raw: dict[str, Any] | None) -> StructuredOutput | None:
+    if raw is None:
+        return None
+    known = check.fields(raw, path, F.STRUCTURED_FIELDS, "structured_output")
+    if "name" not in known or "schema" not in known:
+        check.error(path, "needs name: and schema: (a JSON Schema, e.g. type: object with properties:)")
+        return None
+    schema = known["schema"]
+    if schema.get("type") not in ("object", None):
+        check.error((*path, "schema", "type"), "must be object: the result is a JSON object")
+    _schema_keywords(check, (*path, "schema"), schema)
+    if "type" not in schema:
+        schema = {"type": "object", **schema}
+    return StructuredOutput(name=known["name"], schema=schema, description=known.get("description", ""),
+                            strict=known.get("strict", False))
+
+
+def _schema_keywords(check: Checker, path: yamlsrc.Path, schema: Any) -> None:
+    """Warn about JSON Schema keywords cao's validator does not check (the agent is still told them)."""
+    if not isinstance(schema, dict):
+        return
+    for key, value in schema.items():
+        if key not in SCHEMA_KEYWORDS:
+            check.warn((*path, key), "this JSON Schema keyword is shown to the agent but not checked by cao")
+        if key == "properties" and isinstance(value, dict):
+            for name, sub in value.items():
+                _schema_keywords(check, (*path, key, name), sub)
+        elif key in ("items", "additionalProperties"):
+            _schema_keywords(check, (*path, key), value)
+
+
+def _fallback(check: Checker, path: yamlsrc.Path, raw: Any, models: dict[str, tuple[str, str]]) -> None:
+    if not isinstance(raw, dict):
+        return  # a wrong type is reported with the agent's fields
+    for key, value in raw.items():
+        spec = F.FALLBACK_FIELDS.get(key)
+        if spec is None:
+            check.unknown(path, key, F.FALLBACK_FIELDS, "fallback")
+        elif value is not None and not is_kind(value, spec.kind):
+            check.error((*path, key), f"must be {KINDS[spec.kind]}")
+    for index, ref in enumerate(raw.get("models") or []):
+        parts = modelref.split(ref) if isinstance(ref, str) else None
+        if isinstance(ref, str) and ref not in models and (parts is None or not modelref.provider_for(parts[0])):
+            check.error((*path, "models", index), f"{ref!r} is neither provider/model nor a named model")
+
+
+def _hooks(check: Checker, path: yamlsrc.Path, raw: Any) -> None:
+    if not isinstance(raw, dict):
+        return
+    for event, hooks in raw.items():
+        if event not in F.HOOK_EVENTS:
+            check.unknown(path, event, F.HOOK_EVENTS, "hook event")
+            continue
+        if not isinstance(hooks, list) or not all(isinstance(h, dict) for h in hooks):
+            check.error((*path, event), "must be a list of hooks (- type: command, command: …)")
+            continue
+        for index, hook in enumerate(hooks):
+            for key, value in hook.items():
+                spec = F.HOOK_FIELDS.get(key)
+                if spec is None:
+                    check.unknown((*path, event, index), key, F.HOOK_FIELDS, "hook")
+                elif not is_kind(value, spec.kind):
+                    check.error((*path, event, index, key), f"must be {KINDS[spec.kind]}")
