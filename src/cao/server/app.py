@@ -22,7 +22,7 @@ from cao.mcp.http import McpHttpApp
 from cao.private_files import tighten, write_private
 from cao.providers.base import CAO_MCP_PATH
 from cao.server.auth import OwnerAuthMiddleware, principal_of
-from cao.server.routes import agents, auth, events, flows, health, orchestration, sessions, terminals
+from cao.server.routes import agents, auth, events, flows, health, orchestration, sessions, teams, terminals
 from cao.server.security import LocalOnlyMiddleware, extra_allowed_hosts
 from cao.services import terminals as terminal_service
 from cao.services.adoption import adopt_terminals
@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
     app = FastAPI(title="cao-server", version=__version__, lifespan=lifespan,
                   description="Local orchestrator for AI coding CLIs running in tmux.")
     app.state.api_token = api_token
-    for module in (health, auth, sessions, terminals, orchestration, agents, flows, events):
+    for module in (health, auth, sessions, terminals, orchestration, agents, flows, events, teams):
         app.include_router(module.router)
     mcp = _mcp_endpoint(app)
     app.router.routes.append(Route(CAO_MCP_PATH, mcp, include_in_schema=False))

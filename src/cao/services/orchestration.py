@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Awaitable, Callable
 
 from cao.engine import TerminalMonitor
@@ -13,6 +14,8 @@ from cao.services import delivery, terminals
 from cao.services.inbox import SYSTEM_SENDER
 from cao.services.runtime import Runtime
 from cao.status import Status
+from cao.teams import policy as team_policy
+from cao.teams import structured
 
 EXIT_GRACE_S = 3.0
 PROGRESS_INTERVAL_S = 5.0
@@ -48,6 +51,7 @@ async def handoff(rt: Runtime, *, caller_id: str, agent_profile: str, message: s
     running this is cancelled), the worker is kept and the caller is told where it is.
     """
     caller = _caller(rt, caller_id)
+    team_policy.check_delegation(rt, caller, agent_profile, "hand off")
     worker = await _start_worker(rt, caller, agent_profile, working_directory)
     rt.bus.publish("handoff.started", caller_id=caller.id, terminal_id=worker.id, profile=worker.agent_profile)
     try:
@@ -88,6 +92,16 @@ async def _run_handoff(rt: Runtime, caller: TerminalRecord, worker: TerminalReco
     if monitor.status is Status.ERROR:
         raise CaoError(f"{_where(worker)} reported an error; it is kept for inspection")
     output = await terminals.get_output(rt, worker.id, "last")
+    found = team_policy.member_of(rt, worker.session_name, worker.agent_profile)
+    if found is not None and found[1].structured_output is not None:
+        async def ask_again(text: str) -> str:
+            again = await delivery.deliver(rt, monitor, text, probe=text.splitlines()[0][:60])
+            if not await _wait_for_turn(rt, monitor, again, timeout, progress) or monitor.exit_reason:
+                raise AgentTimeout(f"{_where(worker)} did not answer the request to fix its output")
+            return await terminals.get_output(rt, worker.id, "last")
+
+        value = await structured.check(found[1].structured_output, output, ask_again, _where(worker))
+        output = json.dumps(value, ensure_ascii=False)  # the checked object, as canonical JSON
     await _exit_and_delete(rt, worker.id)
     return output
 
@@ -126,6 +140,7 @@ async def assign(rt: Runtime, *, caller_id: str, agent_profile: str, message: st
                  working_directory: str | None = None) -> TerminalRecord:
     """Start a worker and queue its task; return at once. The task is typed in once it is ready."""
     caller = _caller(rt, caller_id)
+    team_policy.check_delegation(rt, caller, agent_profile, "assign")
 
     async def report_failure(worker: TerminalRecord, exc: Exception) -> None:
         rt.inbox.enqueue(sender_id=SYSTEM_SENDER, receiver_id=caller.id,
