@@ -49,6 +49,15 @@ class Team:
     max_depth: int = DEFAULT_MAX_DEPTH
     warnings: list[str] = field(default_factory=list)
 
+    def pick(self, agent: str | None) -> Member:
+        """The member ``agent`` (default: ``root``, else the first one)."""
+        from cao.errors import InvalidInput
+
+        name = agent or ("root" if "root" in self.members else next(iter(self.members)))
+        if name not in self.members:
+            raise InvalidInput(f"{self.source} has no agent {name!r}; its agents: {', '.join(self.members)}")
+        return self.members[name]
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
 

@@ -33,18 +33,11 @@ class Launched:
     member: Member
 
 
-def pick(team: Team, agent: str | None) -> Member:
-    name = agent or ("root" if "root" in team.members else next(iter(team.members)))
-    if name not in team.members:
-        raise InvalidInput(f"{team.source} has no agent {name!r}; its agents: {', '.join(team.members)}")
-    return team.members[name]
-
-
 async def launch(rt: Runtime, *, file: str, agent: str | None = None, session_name: str | None = None,
                  working_directory: str | None = None, env: dict[str, str] | None = None, yolo: bool = False,
                  provider: str | None = None, model: str | None = None) -> Launched:
     team = await asyncio.to_thread(load_team, file)
-    member = pick(team, agent)
+    member = team.pick(agent)
     session = validation.session_name(session_name or secrets.token_hex(4))
     held = policy.pending(rt)
     if session in held:

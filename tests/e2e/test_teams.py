@@ -1,0 +1,190 @@
+"""Team files end to end: one YAML file starts a team of mock agents; the team's rules hold at run time.
+
+The mock agents are real MCP clients of cao-server; where a test calls a tool itself it speaks MCP as
+that terminal (the SDK client with the terminal's own token), as the agent would.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cao.client import ApiClient
+from tests.helpers import last_reply, send_and_wait
+from tests.mcp_helpers import call_tool, run_as
+
+TEAM = """\
+cao:
+  max_delegation_depth: 2
+agents:
+  root:
+    model: mock/mock-large
+    description: Leads the review
+    instruction: You lead the review of a change.
+    sub_agents: [reviewer, summarizer, sloppy]
+    welcome_message: Review team ready.
+    add_date: true
+    add_environment_info: true
+    commands:
+      review: "ask the team about ${env.CHANGE || 'HEAD'}"
+  reviewer:
+    model: mock/mock-1
+    description: Reviews code
+    instruction: You review code.
+    sub_agents: [linter]
+    structured_output:
+      name: review
+      schema:
+        type: object
+        properties:
+          verdict: {type: string, enum: [approve, reject]}
+          issues: {type: array, items: {type: string}}
+        required: [verdict, issues]
+        additionalProperties: false
+  summarizer:
+    model: mock/mock-1
+    description: Summarizes
+    instruction: You summarize.
+  sloppy:
+    model: mock/mock-1
+    description: Never follows the format
+    instruction: You chat.
+    structured_output: {name: verdict, schema: {type: object, required: [ok]}}
+  linter:
+    model: mock/mock-1
+    description: Lints
+    instruction: You lint.
+    sub_agents: [deep]
+  deep:
+    model: mock/mock-1
+    description: Too deep
+    instruction: You are one level too deep.
+"""
+VALID = json.dumps({"verdict": "approve", "issues": []})
+SCRIPT = {"rules": [
+    {"agent": "root", "match": "ask the team", "steps": [
+        {"tool": "handoff", "args": {"agent_profile": "reviewer", "message": "review {{body}}"}},
+        {"tool": "handoff", "args": {"agent_profile": "summarizer", "message": "summarize {{body}}"}},
+        {"reply": "TEAM SAYS\n{{tool_results}}"}]},
+    {"agent": "reviewer", "match": "Your reply is not valid review output", "steps": [{"reply": VALID}]},
+    {"agent": "reviewer", "match": "fixable", "steps": [{"reply": "Looks fine to me!"}]},
+    {"agent": "reviewer", "steps": [{"reply": "```json\n" + VALID + "\n```"}]},
+    {"agent": "summarizer", "steps": [{"reply": "summary of {{body}}"}]},
+    {"agent": "sloppy", "steps": [{"reply": "I think it is ok"}]},
+]}
+
+
+@pytest.fixture
+def team_file(tmp_path: Path) -> Path:
+    path = tmp_path / "team.yaml"
+    path.write_text(TEAM)
+    return path
+
+
+@pytest.fixture
+def root(api: ApiClient, workdir: Path, team_file: Path, tmp_path: Path) -> dict:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(SCRIPT))
+    launched = api.request("POST", "/teams/launch", timeout=60, body={
+        "file": str(team_file), "session_name": "t1", "working_directory": str(workdir),
+        "env_vars": {"CAO_MOCK_SCRIPT": str(script)}})
+    assert launched["agent"] == "root" and launched["welcome_message"] == "Review team ready."
+    return launched["terminal"]
+
+
+def tool(api: ApiClient, caller: str, name: str, arguments: dict[str, Any]) -> Any:
+    async def body(session: Any) -> Any:
+        return await session.call_tool(name, arguments)
+
+    return run_as(api, caller, body)
+
+
+def test_a_three_agent_team_from_one_file(api: ApiClient, root: dict) -> None:
+    assert root["agent_profile"] == "root" and root["provider"] == "mock"
+    final = send_and_wait(api, root["id"], "ask the team about the parser change", timeout=90)
+    assert final["status"] == "completed"
+    reply = last_reply(api, root["id"])
+    assert "TEAM SAYS" in reply
+    assert VALID in reply  # the reviewer's fenced JSON came back as the checked object
+    assert "summary of summarize ask the team about the parser change" in reply
+    assert [t["id"] for t in api.get("/sessions/t1")["terminals"]] == [root["id"]]  # workers removed
+
+
+def test_the_root_is_told_its_instruction_team_and_context(api: ApiClient, root: dict) -> None:
+    send_and_wait(api, root["id"], "/system-prompt", timeout=30)
+    prompt = last_reply(api, root["id"])
+    assert "You lead the review of a change." in prompt
+    assert "## Your team" in prompt and "- reviewer: Reviews code" in prompt
+    assert re.search(r"Today's date: \d{4}-\d\d-\d\d", prompt)
+    assert "Working directory:" in prompt and "CPU architecture:" in prompt
+
+
+def test_delegation_outside_sub_agents_is_refused_naming_the_allowed(api: ApiClient, root: dict) -> None:
+    for target in ("linter", "developer"):  # a team member not among root's sub_agents; an installed profile
+        text, is_error = call_tool(api, root["id"], "handoff", {"agent_profile": target, "message": "hi"})
+        assert is_error
+        assert f"root may not hand off to '{target}'" in text and "reviewer, summarizer, sloppy" in text
+    text, is_error = call_tool(api, root["id"], "assign", {"agent_profile": "linter", "message": "hi"})
+    assert is_error and "root may not assign to 'linter'" in text
+    assert len(api.get("/sessions/t1")["terminals"]) == 1  # nothing was started
+
+
+def test_the_depth_limit_stops_a_chain_of_delegations(api: ApiClient, root: dict) -> None:
+    def assign(caller: str, target: str) -> tuple[str, bool]:
+        return call_tool(api, caller, "assign", {"agent_profile": target, "message": "go deeper"})
+
+    text, is_error = assign(root["id"], "reviewer")
+    assert not is_error, text
+    reviewer = re.search(r"terminal ([a-f0-9]{8})", text).group(1)
+    text, is_error = assign(reviewer, "linter")
+    assert not is_error, text
+    linter = re.search(r"terminal ([a-f0-9]{8})", text).group(1)
+    text, is_error = assign(linter, "deep")
+    assert is_error
+    assert "delegation depth limit reached: root → reviewer → linter → deep" in text
+    assert "the team allows 2" in text
+
+
+def test_structured_output_comes_back_as_data_with_its_schema(api: ApiClient, root: dict) -> None:
+    async def listing(session: Any) -> Any:
+        return (await session.list_tools()).tools
+
+    tools = {t.name: t for t in run_as(api, root["id"], listing)}
+    assert tools["handoff_reviewer"].output_schema["required"] == ["verdict", "issues"]
+    assert "handoff_summarizer" not in tools  # no structured output: the generic handoff serves it
+    result = tool(api, root["id"], "handoff_reviewer", {"message": "review the diff"})
+    assert not result.is_error and result.structured_content == {"verdict": "approve", "issues": []}
+
+
+def test_invalid_structured_output_is_asked_for_once_more(api: ApiClient, root: dict) -> None:
+    result = tool(api, root["id"], "handoff", {"agent_profile": "reviewer", "message": "a fixable review"})
+    assert not result.is_error, result.content
+    assert result.structured_content == {"verdict": "approve", "issues": []}
+
+
+def test_structured_output_invalid_twice_is_a_clear_error(api: ApiClient, root: dict) -> None:
+    result = tool(api, root["id"], "handoff_sloppy", {"message": "judge it"})
+    assert result.is_error
+    text = result.content[0].text
+    assert "did not return valid verdict output after being asked twice" in text
+    assert "first it is not a JSON object, then it is not a JSON object" in text
+
+
+def test_cli_launches_a_team_file_and_runs_a_named_command(api: ApiClient, settings: Any, team_file: Path,
+                                                           tmp_path: Path, workdir: Path) -> None:
+    from click.testing import CliRunner
+
+    from cao.cli import cli
+
+    script = tmp_path / "cli-script.json"
+    script.write_text(json.dumps({"rules": [{"agent": "root", "steps": [{"reply": "got: {{task}}"}]}]}))
+    result = CliRunner().invoke(cli, [
+        "launch", str(team_file), "/review", "--rm", "--session-name", "t2", "--working-directory", str(workdir),
+        "--env", f"CAO_MOCK_SCRIPT={script}"], env={"CHANGE": "abc123"})
+    assert result.exit_code == 0, result.output
+    assert "got: ask the team about abc123" in result.stdout
+    assert "Review team ready." in result.stderr
