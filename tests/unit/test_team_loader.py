@@ -9,6 +9,7 @@ from typing import NamedTuple
 import pytest
 
 from cao.errors import InvalidTeam
+from cao.teams import durations
 from cao.teams.loader import load_team, parse_team
 from cao.teams.models import Team
 
@@ -148,6 +149,14 @@ ERROR_CASES = [
               "team.yaml:6: agents.root.hooks.stop: must be a list of hooks"),
     ErrorCase("hook-unknown-key", ROOT + "    hooks:\n      stop:\n        - type: command\n          cmd: x\n",
               "team.yaml:8: agents.root.hooks.stop[0].cmd: unknown hook field"),
+    ErrorCase("hook-without-command", ROOT + "    hooks:\n      stop:\n        - type: command\n",
+              "team.yaml:7: agents.root.hooks.stop[0]: needs command:"),
+    ErrorCase("hook-bad-type", ROOT + "    hooks:\n      stop:\n        - type: http\n          command: x\n",
+              "team.yaml:7: agents.root.hooks.stop[0].type: unknown hook type 'http'; use command"),
+    ErrorCase("hook-bad-timeout", ROOT + "    hooks:\n      stop:\n        - command: x\n          timeout: soon\n",
+              "team.yaml:8: agents.root.hooks.stop[0].timeout: must be seconds (e.g. 30) or a duration"),
+    ErrorCase("hook-unsplittable", ROOT + "    hooks:\n      stop:\n        - command: \"x 'y\"\n",
+              "team.yaml:7: agents.root.hooks.stop[0].command: cannot be split into a program and its arguments"),
     ErrorCase("duplicate-key", ROOT + "    model: mock/n\n",
               "team.yaml:5: agents.root.model: the key appears twice (first on line 3); keep one"),
     ErrorCase("yaml-syntax", "agents:\n  root: [\n", "team.yaml:3: invalid YAML"),
@@ -178,8 +187,13 @@ WARN_CASES = [
     WarnCase("max_iterations", "max_iterations: 20", "agents.root.max_iterations: accepted but ignored (not yet"),
     WarnCase("fallback", "fallback: {models: [openai/gpt-5], retries: 2, cooldown: 1m}",
              "agents.root.fallback: accepted but ignored (not yet supported): cao does not fail over"),
-    WarnCase("hooks", "hooks: {session_start: [{type: command, command: ./setup.sh}]}",
-             "agents.root.hooks: accepted but ignored (not yet supported)"),
+    WarnCase("tool-hooks", "hooks: {pre_tool_use: [{type: command, command: ./check.sh, matcher: shell}]}",
+             "agents.root.hooks.pre_tool_use: accepted but ignored (not yet supported): cao does not install hooks "
+             "in the CLI's own hook system yet"),
+    WarnCase("builtin-hook", "hooks: {stop: [{type: builtin, command: redact_secrets}]}",
+             "agents.root.hooks.stop[0]: builtin hooks (e.g. redact_secrets) accepted but ignored"),
+    WarnCase("hook-matcher", "hooks: {stop: [{command: ./x, matcher: y}]}",
+             "agents.root.hooks.stop[0].matcher: accepted but ignored (not applicable to CLI agents)"),
     WarnCase("redact_secrets", "redact_secrets: true", "agents.root.redact_secrets: accepted but ignored"),
     WarnCase("skills", "skills: true", "agents.root.skills: accepted but ignored (not yet supported)"),
     WarnCase("permissions", "permissions: {allow: [x]}", "agents.root.permissions: accepted but ignored"),
@@ -206,6 +220,23 @@ WARN_CASES = [
 def test_accepted_fields_cao_ignores_warn_with_line_and_reason(case: WarnCase) -> None:
     team = parse(ROOT + f"    {case.yaml}\n")
     assert any(case.expected in w and w.startswith("team.yaml:5: ") for w in team.warnings), team.warnings
+
+
+def test_hooks_cao_runs_become_argv_with_a_timeout() -> None:
+    team = parse(ROOT + "    hooks:\n      session_start:\n        - type: command\n"
+                 "          command: ./setup.sh --quiet 'a b'\n          args: [x]\n          timeout: 1m30s\n"
+                 "          env: {A: b}\n      stop:\n        - command: notify\n")
+    assert team.members["root"].hooks == {
+        "session_start": [{"argv": ["./setup.sh", "--quiet", "a b", "x"], "timeout": 90.0, "env": {"A": "b"}}],
+        "stop": [{"argv": ["notify"], "timeout": 60.0, "env": {}}]}
+    assert team.warnings == []
+
+
+@pytest.mark.parametrize(("value", "seconds"), [(30, 30.0), ("45", 45.0), ("30s", 30.0), ("1m", 60.0),
+                                                ("2m30s", 150.0), ("1h", 3600.0), ("500ms", 0.5), ("soon", None),
+                                                ("", None), (True, None), ("1m soon", None)])
+def test_durations(value: object, seconds: float | None) -> None:
+    assert durations.seconds(value) == seconds
 
 
 def test_default_values_of_ignored_fields_do_not_warn() -> None:

@@ -29,6 +29,7 @@ from cao.services.adoption import adopt_terminals
 from cao.services.identity import Identities, Principal, load_or_create_api_token
 from cao.services.runtime import Runtime
 from cao.settings import Settings
+from cao.teams import hooks as team_hooks
 
 log = logging.getLogger(__name__)
 RECONCILE_INTERVAL_S = 3.0
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
         sweeper = asyncio.create_task(rt.inbox.sweep_forever())
         rt.inbox.pump_all()
         rt.flows.start()
+        rt.background(team_hooks.run(rt))  # the team members' hooks (docs/teams.md#hooks)
         if pid_file:
             write_private(pid_file, str(os.getpid()))
         log.info("start-up work took %.0f ms (re-adopting %d terminal(s): %.0f ms)",

@@ -34,7 +34,7 @@ AGENT_FIELDS: dict[str, Field] = {
     "structured_output": Field("structured_output", "mapped"),
     "max_iterations": Field("int", "not_yet", "cao does not limit a CLI's turns on a delegated task yet"),
     "fallback": Field("fallback", "not_yet", "cao does not fail over to another model or CLI yet"),
-    "hooks": Field("hooks", "not_yet", "cao does not run hooks yet"),
+    "hooks": Field("hooks", "mapped"),
     "redact_secrets": Field("bool", "not_yet", "cao does not mask secrets in messages between agents yet"),
     "skills": Field("bool_or_str_list", "not_yet", "cao does not load skills yet"),
     "permissions": Field("map", "not_yet", "cao does not map permissions to the CLI's allow/deny lists yet; "
@@ -85,11 +85,19 @@ STRUCTURED_FIELDS: dict[str, Field] = {
 FALLBACK_FIELDS: dict[str, Field] = {
     "models": Field("str_list", "not_yet"), "retries": Field("int", "not_yet"), "cooldown": Field("str", "not_yet"),
 }
-HOOK_EVENTS = ("pre_tool_use", "post_tool_use", "tool_response_transform", "session_start", "session_end",
-               "on_user_input", "stop", "notification", "before_llm_call")
+# Hook events cao runs itself (from what it sees of the terminal), and those only the CLI could run.
+CAO_HOOK_EVENTS = ("session_start", "session_end", "on_user_input", "stop", "notification")
+CLI_HOOK_EVENTS = {
+    "pre_tool_use": "cao does not install hooks in the CLI's own hook system yet",
+    "post_tool_use": "cao does not install hooks in the CLI's own hook system yet",
+    "tool_response_transform": "the CLI does not let a hook rewrite a tool's result",
+    "before_llm_call": "the CLI does not let a hook rewrite its model requests",
+}
+HOOK_EVENTS = (*CAO_HOOK_EVENTS, *CLI_HOOK_EVENTS)
 HOOK_FIELDS: dict[str, Field] = {
-    "type": Field("str", "not_yet"), "command": Field("str", "not_yet"), "args": Field("str_list", "not_yet"),
-    "matcher": Field("str", "not_yet"), "timeout": Field("scalar", "not_yet"), "env": Field("str_map", "not_yet"),
+    "type": Field("str", "mapped"), "command": Field("str", "mapped"), "args": Field("str_list", "mapped"),
+    "timeout": Field("scalar", "mapped"), "env": Field("str_map", "mapped"),
+    "matcher": Field("str", "n/a", "cao's hook events are not about a tool; only tool hooks have a matcher"),
 }
 
 # Toolset types: how each maps onto cao's tool names (profiles.TOOLS), or why it does not.

@@ -7,17 +7,19 @@ each names the file, the line, the key and the fix.
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
 from cao import validation
 from cao.errors import InvalidTeam
+from cao.teams import durations, graph, modelref, yamlsrc
 from cao.teams import fields as F
-from cao.teams import graph, modelref, yamlsrc
 from cao.teams.checks import KINDS, Checker, is_kind
 from cao.teams.models import DEFAULT_MAX_DEPTH, Member, StructuredOutput, Team
 
 MAX_PROMPT_FILE_BYTES = 256 * 1024
+DEFAULT_HOOK_TIMEOUT_S = 60.0
 SCHEMA_KEYWORDS = {"type", "required", "properties", "additionalProperties", "enum", "const", "minimum", "maximum",
                    "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "items", "minItems", "maxItems",
                    "description", "title", "default", "examples", "$schema", "format"}
@@ -124,7 +126,7 @@ def _member(check: Checker, name: str, raw: Any, models: dict[str, tuple[str, st
         check.error(path, "must be a mapping with at least model and instruction")
         return None
     _fallback(check, (*path, "fallback"), raw.get("fallback"), models)
-    _hooks(check, (*path, "hooks"), raw.get("hooks"))
+    hooks = _hooks(check, (*path, "hooks"), raw.get("hooks"))
     known = check.fields(raw, path, F.AGENT_FIELDS, "agent")
     resolved = _resolve_model(check, path, known, models)
     if "instruction" not in known:
@@ -145,7 +147,7 @@ def _member(check: Checker, name: str, raw: Any, models: dict[str, tuple[str, st
         + [(f"toolset {i}", text) for i, text in instructions],
         welcome_message=known.get("welcome_message"), commands=commands, mcp_servers=servers,
         allowed_tools=tools, structured_output=_structured(check, (*path, "structured_output"),
-                                                           known.get("structured_output")))
+                                                           known.get("structured_output")), hooks=hooks)
 
 
 def _prompt_files(check: Checker, path: yamlsrc.Path, names: list[str], base_dir: Path) -> list[tuple[str, str]]:
@@ -244,9 +246,11 @@ def _fallback(check: Checker, path: yamlsrc.Path, raw: Any, models: dict[str, tu
             check.error((*path, "models", index), f"{ref!r} is neither provider/model nor a named model")
 
 
-def _hooks(check: Checker, path: yamlsrc.Path, raw: Any) -> None:
+def _hooks(check: Checker, path: yamlsrc.Path, raw: Any) -> dict[str, list[dict[str, Any]]]:
+    """The hooks cao runs: event → [{argv, timeout, env}]; tool hooks (the CLI's) are warned about."""
+    out: dict[str, list[dict[str, Any]]] = {}
     if not isinstance(raw, dict):
-        return
+        return out  # a wrong type is reported with the agent's fields
     for event, hooks in raw.items():
         if event not in F.HOOK_EVENTS:
             check.unknown(path, event, F.HOOK_EVENTS, "hook event")
@@ -254,10 +258,34 @@ def _hooks(check: Checker, path: yamlsrc.Path, raw: Any) -> None:
         if not isinstance(hooks, list) or not all(isinstance(h, dict) for h in hooks):
             check.error((*path, event), "must be a list of hooks (- type: command, command: …)")
             continue
+        if event in F.CLI_HOOK_EVENTS:
+            check.warn((*path, event), f"accepted but ignored (not yet supported): {F.CLI_HOOK_EVENTS[event]}")
         for index, hook in enumerate(hooks):
-            for key, value in hook.items():
-                spec = F.HOOK_FIELDS.get(key)
-                if spec is None:
-                    check.unknown((*path, event, index), key, F.HOOK_FIELDS, "hook")
-                elif not is_kind(value, spec.kind):
-                    check.error((*path, event, index, key), f"must be {KINDS[spec.kind]}")
+            parsed = _hook(check, (*path, event, index), hook)
+            if parsed is not None and event in F.CAO_HOOK_EVENTS:
+                out.setdefault(event, []).append(parsed)
+    return out
+
+
+def _hook(check: Checker, path: yamlsrc.Path, hook: dict[str, Any]) -> dict[str, Any] | None:
+    known = check.fields(hook, path, F.HOOK_FIELDS, "hook")
+    kind = known.get("type", "command")
+    if kind == "builtin":
+        check.warn(path, "builtin hooks (e.g. redact_secrets) accepted but ignored: cao has none yet")
+        return None
+    if kind != "command":
+        check.error((*path, "type"), f"unknown hook type {kind!r}; use command (or builtin)")
+        return None
+    if not known.get("command"):
+        check.error(path, "needs command: the program to run (it gets the event as JSON on stdin)")
+        return None
+    try:
+        argv = [*shlex.split(known["command"]), *known.get("args", [])]
+    except ValueError as exc:
+        check.error((*path, "command"), f"cannot be split into a program and its arguments: {exc}")
+        return None
+    timeout = durations.seconds(known.get("timeout", DEFAULT_HOOK_TIMEOUT_S))
+    if timeout is None or timeout <= 0:
+        check.error((*path, "timeout"), "must be seconds (e.g. 30) or a duration (30s, 1m, 2m30s), above 0")
+        return None
+    return {"argv": argv, "timeout": timeout, "env": known.get("env", {})}
