@@ -188,3 +188,33 @@ def test_cli_launches_a_team_file_and_runs_a_named_command(api: ApiClient, setti
     assert result.exit_code == 0, result.output
     assert "got: ask the team about abc123" in result.stdout
     assert "Review team ready." in result.stderr
+
+
+SECRET_TEAM = """\
+agents:
+  root:
+    model: mock/m
+    instruction: You lead.
+    sub_agents: [keeper]
+  keeper:
+    model: mock/m
+    instruction: You keep things.
+    redact_secrets: true
+"""
+TOKEN = "ghp_" + "Ab1" * 12
+
+
+def test_redact_secrets_masks_messages_to_and_from_the_member(api: ApiClient, workdir: Path, tmp_path: Path) -> None:
+    (tmp_path / "secret-team.yaml").write_text(SECRET_TEAM)
+    script = tmp_path / "secret-script.json"
+    script.write_text(json.dumps({"rules": [
+        {"agent": "keeper", "steps": [{"reply": f"I got: {{{{body}}}} and my own key is sk_live_{'9' * 24}"}]}]}))
+    root = api.request("POST", "/teams/launch", timeout=60, body={
+        "file": str(tmp_path / "secret-team.yaml"), "session_name": "t3", "working_directory": str(workdir),
+        "env_vars": {"CAO_MOCK_SCRIPT": str(script)}})["terminal"]
+    text, is_error = call_tool(api, root["id"], "handoff", {
+        "agent_profile": "keeper", "message": f"store token={TOKEN} and postgres://me:pw12345678@db/x"})
+    assert not is_error, text
+    assert TOKEN not in text and "pw12345678" not in text and "sk_live_" + "9" * 24 not in text
+    assert "I got: store token=[REDACTED] and postgres://me:[REDACTED]@db/x" in text
+    assert "my own key is [REDACTED]" in text

@@ -194,7 +194,6 @@ WARN_CASES = [
              "agents.root.hooks.stop[0]: builtin hooks (e.g. redact_secrets) accepted but ignored"),
     WarnCase("hook-matcher", "hooks: {stop: [{command: ./x, matcher: y}]}",
              "agents.root.hooks.stop[0].matcher: accepted but ignored (not applicable to CLI agents)"),
-    WarnCase("redact_secrets", "redact_secrets: true", "agents.root.redact_secrets: accepted but ignored"),
     WarnCase("skills", "skills: true", "agents.root.skills: accepted but ignored (not yet supported)"),
     WarnCase("permissions", "permissions: {allow: [x]}", "agents.root.permissions: accepted but ignored"),
     WarnCase("rag", "rag: [docs]", "agents.root.rag: accepted but ignored (not applicable to CLI agents)"),
@@ -269,6 +268,7 @@ def test_mapped_fields(tmp_path: Path) -> None:
         add_environment_info: true
         add_prompt_files: [guide.md]
         welcome_message: Hello
+        redact_secrets: true
         commands:
           df: "Check disk space"
         toolsets:
@@ -296,7 +296,7 @@ def test_mapped_fields(tmp_path: Path) -> None:
     assert team.max_depth == 3 and team.warnings == []
     assert root.description == "Lead" and root.instruction == "Lead the team.\n"
     assert root.sub_agents == ["dev"] and root.handoffs == ["dev"] and root.delegates == ["dev"]
-    assert root.add_date and root.add_environment_info and root.welcome_message == "Hello"
+    assert root.add_date and root.add_environment_info and root.welcome_message == "Hello" and root.redact_secrets
     assert root.prompt_files == [(str(tmp_path / "guide.md"), "Use tabs.\n"),
                                  ("toolset 4", "Use the files server for big files.")]
     assert root.commands == {"df": "Check disk space"}

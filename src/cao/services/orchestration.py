@@ -52,6 +52,7 @@ async def handoff(rt: Runtime, *, caller_id: str, agent_profile: str, message: s
     """
     caller = _caller(rt, caller_id)
     team_policy.check_delegation(rt, caller, agent_profile, "hand off")
+    message = team_policy.redact(rt, caller.session_name, message, caller.agent_profile, agent_profile)
     worker = await _start_worker(rt, caller, agent_profile, working_directory)
     rt.bus.publish("handoff.started", caller_id=caller.id, terminal_id=worker.id, profile=worker.agent_profile)
     try:
@@ -102,6 +103,7 @@ async def _run_handoff(rt: Runtime, caller: TerminalRecord, worker: TerminalReco
 
         value = await structured.check(found[1].structured_output, output, ask_again, _where(worker))
         output = json.dumps(value, ensure_ascii=False)  # the checked object, as canonical JSON
+    output = team_policy.redact(rt, worker.session_name, output, worker.agent_profile, caller.agent_profile)
     await _exit_and_delete(rt, worker.id)
     return output
 
@@ -141,6 +143,7 @@ async def assign(rt: Runtime, *, caller_id: str, agent_profile: str, message: st
     """Start a worker and queue its task; return at once. The task is typed in once it is ready."""
     caller = _caller(rt, caller_id)
     team_policy.check_delegation(rt, caller, agent_profile, "assign")
+    message = team_policy.redact(rt, caller.session_name, message, caller.agent_profile, agent_profile)
 
     async def report_failure(worker: TerminalRecord, exc: Exception) -> None:
         rt.inbox.enqueue(sender_id=SYSTEM_SENDER, receiver_id=caller.id,
@@ -175,6 +178,9 @@ def send_message(rt: Runtime, *, sender_id: str, message: str, receiver_id: str 
             raise InvalidInput(f"terminal {sender_id} was not started by another agent, so there is no one to "
                                "reply to; pass receiver_id")
         receiver_id = sender.caller_id
+    receiver = rt.registry.terminals.get(receiver_id)
+    message = team_policy.redact(rt, sender.session_name, message, sender.agent_profile,
+                                 receiver.agent_profile if receiver else None)
     return rt.inbox.enqueue(sender_id=sender_id, receiver_id=receiver_id, message=message)
 
 

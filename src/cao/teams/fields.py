@@ -35,7 +35,7 @@ AGENT_FIELDS: dict[str, Field] = {
     "max_iterations": Field("int", "not_yet", "cao does not limit a CLI's turns on a delegated task yet"),
     "fallback": Field("fallback", "not_yet", "cao does not fail over to another model or CLI yet"),
     "hooks": Field("hooks", "mapped"),
-    "redact_secrets": Field("bool", "not_yet", "cao does not mask secrets in messages between agents yet"),
+    "redact_secrets": Field("bool", "mapped"),
     "skills": Field("bool_or_str_list", "not_yet", "cao does not load skills yet"),
     "permissions": Field("map", "not_yet", "cao does not map permissions to the CLI's allow/deny lists yet; "
                                            "use toolsets to restrict tools"),

@@ -147,7 +147,8 @@ def _member(check: Checker, name: str, raw: Any, models: dict[str, tuple[str, st
         + [(f"toolset {i}", text) for i, text in instructions],
         welcome_message=known.get("welcome_message"), commands=commands, mcp_servers=servers,
         allowed_tools=tools, structured_output=_structured(check, (*path, "structured_output"),
-                                                           known.get("structured_output")), hooks=hooks)
+                                                           known.get("structured_output")), hooks=hooks,
+        redact_secrets=known.get("redact_secrets", False))
 
 
 def _prompt_files(check: Checker, path: yamlsrc.Path, names: list[str], base_dir: Path) -> list[tuple[str, str]]:

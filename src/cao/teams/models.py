@@ -35,6 +35,7 @@ class Member:
     allowed_tools: list[str] | None = None  # None: cao's defaults
     structured_output: StructuredOutput | None = None
     max_iterations: int = 0
+    redact_secrets: bool = False
     # hook event → [{"argv": [...], "timeout": seconds, "env": {...}}] (events cao runs itself)
     hooks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from cao.errors import PermissionDenied
 from cao.models import TerminalRecord
 from cao.profiles import AgentProfile
-from cao.teams import members
+from cao.teams import members, secrets
 from cao.teams.models import Member, Team
 
 if TYPE_CHECKING:
@@ -52,6 +52,14 @@ def member_profile(rt: Runtime, session_name: str, name: str) -> AgentProfile | 
     """A team member's profile, when ``session_name`` runs a team with a member ``name``."""
     found = member_of(rt, session_name, name)
     return members.profile(*found) if found else None
+
+
+def redact(rt: Runtime, session_name: str, text: str, *agents: str | None) -> str:
+    """``text`` with secrets masked when any of ``agents`` (sender, receiver) is a member with redact_secrets."""
+    team = team_of(rt, session_name)
+    if team is None or not any(team.members[a].redact_secrets for a in agents if a in team.members):
+        return text
+    return secrets.mask(text)
 
 
 def depth(rt: Runtime, terminal_id: str) -> int:
