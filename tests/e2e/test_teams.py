@@ -218,3 +218,48 @@ def test_redact_secrets_masks_messages_to_and_from_the_member(api: ApiClient, wo
     assert TOKEN not in text and "pw12345678" not in text and "sk_live_" + "9" * 24 not in text
     assert "I got: store token=[REDACTED] and postgres://me:[REDACTED]@db/x" in text
     assert "my own key is [REDACTED]" in text
+
+
+FALLBACK_TEAM = """\
+agents:
+  root:
+    model: mock/m
+    instruction: You lead.
+    sub_agents: [writer, doomed]
+  writer:
+    model: mock/broken
+    instruction: You write.
+    fallback:
+      models: [mock/good]
+      retries: 1
+      cooldown: 10m
+  doomed:
+    model: mock/broken
+    instruction: You fail.
+    fallback: {models: [mock/also-broken], retries: 0}
+"""
+FALLBACK_SCRIPT = {"rules": [
+    {"agent": "writer", "match": "This is attempt 2|STICKY", "steps": [{"reply": "written by {{model}}: {{body}}"}]},
+    {"steps": [{"fail": "API Error: 529 overloaded"}]},
+]}
+
+
+def test_fallback_retries_then_moves_to_the_next_model_and_sticks(api: ApiClient, workdir: Path,
+                                                                  tmp_path: Path) -> None:
+    (tmp_path / "fallback-team.yaml").write_text(FALLBACK_TEAM)
+    script = tmp_path / "fallback-script.json"
+    script.write_text(json.dumps(FALLBACK_SCRIPT))
+    root = api.request("POST", "/teams/launch", timeout=60, body={
+        "file": str(tmp_path / "fallback-team.yaml"), "session_name": "t4", "working_directory": str(workdir),
+        "env_vars": {"CAO_MOCK_SCRIPT": str(script)}})["terminal"]
+    text, is_error = call_tool(api, root["id"], "handoff", {"agent_profile": "writer", "message": "a poem"})
+    assert not is_error, text
+    assert text.startswith("written by good: a poem")
+    assert "mock/broken: worker" in text and "reported an error 2 times" in text and "This is attempt 2" in text
+    # A fallback that worked is tried first for the cooldown: no failure this time.
+    text, is_error = call_tool(api, root["id"], "handoff", {"agent_profile": "writer", "message": "STICKY note"})
+    assert not is_error and text.startswith("written by good: STICKY note"), text
+    text, is_error = call_tool(api, root["id"], "handoff", {"agent_profile": "doomed", "message": "try"})
+    assert is_error
+    assert re.search(r"^mock/broken: worker \w+ \(doomed.*reported an error; it is kept for inspection; "
+                     r"mock/also-broken: worker \w+ \(doomed.*reported an error", text), text

@@ -140,7 +140,12 @@ ERROR_CASES = [
     ErrorCase("fallback-unknown-key", ROOT + "    fallback:\n      model: [openai/gpt-5]\n",
               "team.yaml:6: agents.root.fallback.model: unknown fallback field; did you mean 'models'?"),
     ErrorCase("fallback-bad-model", ROOT + "    fallback:\n      models: [gpt-5]\n",
-              "team.yaml:6: agents.root.fallback.models[0]: 'gpt-5' is neither provider/model nor a named model"),
+              "team.yaml:6: agents.root.fallback.models[0]: 'gpt-5' is neither provider/model (e.g. openai/gpt-5) "
+              "nor a named model"),
+    ErrorCase("fallback-retries-below-minus-one", ROOT + "    fallback:\n      retries: -2\n",
+              "team.yaml:6: agents.root.fallback.retries: must be -1 (no retries), 0 or more"),
+    ErrorCase("fallback-bad-cooldown", ROOT + "    fallback:\n      cooldown: later\n",
+              "team.yaml:6: agents.root.fallback.cooldown: must be a duration"),
     ErrorCase("fallback-bad-retries", ROOT + "    fallback:\n      retries: many\n",
               "team.yaml:6: agents.root.fallback.retries: must be a whole number"),
     ErrorCase("hook-unknown-event", ROOT + "    hooks:\n      on_start: []\n",
@@ -185,8 +190,6 @@ class WarnCase(NamedTuple):
 
 WARN_CASES = [
     WarnCase("max_iterations", "max_iterations: 20", "agents.root.max_iterations: accepted but ignored (not yet"),
-    WarnCase("fallback", "fallback: {models: [openai/gpt-5], retries: 2, cooldown: 1m}",
-             "agents.root.fallback: accepted but ignored (not yet supported): cao does not fail over"),
     WarnCase("tool-hooks", "hooks: {pre_tool_use: [{type: command, command: ./check.sh, matcher: shell}]}",
              "agents.root.hooks.pre_tool_use: accepted but ignored (not yet supported): cao does not install hooks "
              "in the CLI's own hook system yet"),
@@ -219,6 +222,14 @@ WARN_CASES = [
 def test_accepted_fields_cao_ignores_warn_with_line_and_reason(case: WarnCase) -> None:
     team = parse(ROOT + f"    {case.yaml}\n")
     assert any(case.expected in w and w.startswith("team.yaml:5: ") for w in team.warnings), team.warnings
+
+
+def test_fallback_resolves_its_models() -> None:
+    team = parse("models:\n  fast: {provider: google, model: gemini-2.5-flash}\n" + ROOT
+                 + "    fallback:\n      models: [openai/gpt-5-mini, fast]\n      cooldown: 2m\n")
+    assert team.members["root"].fallback == {"models": [["codex", "gpt-5-mini"], ["gemini_cli", "gemini-2.5-flash"]],
+                                             "retries": 2, "cooldown": 120.0}
+    assert parse(ROOT + "    fallback: {retries: -1}\n").members["root"].fallback is None
 
 
 def test_hooks_cao_runs_become_argv_with_a_timeout() -> None:

@@ -14,6 +14,7 @@ from cao.services import delivery, terminals
 from cao.services.inbox import SYSTEM_SENDER
 from cao.services.runtime import Runtime
 from cao.status import Status
+from cao.teams import fallback as team_fallback
 from cao.teams import policy as team_policy
 from cao.teams import structured
 
@@ -48,50 +49,78 @@ async def handoff(rt: Runtime, *, caller_id: str, agent_profile: str, message: s
 
     On timeout or failure the worker is kept for inspection and the error names it. ``progress`` is
     told how long the worker has been at it, every few seconds. If the caller cancels (the task
-    running this is cancelled), the worker is kept and the caller is told where it is.
+    running this is cancelled), the worker is kept and the caller is told where it is. A team member
+    with ``fallback`` is retried, then tried on its next model/CLI when its CLI fails (teams/fallback.py).
     """
     caller = _caller(rt, caller_id)
     team_policy.check_delegation(rt, caller, agent_profile, "hand off")
     message = team_policy.redact(rt, caller.session_name, message, caller.agent_profile, agent_profile)
-    worker = await _start_worker(rt, caller, agent_profile, working_directory)
-    rt.bus.publish("handoff.started", caller_id=caller.id, terminal_id=worker.id, profile=worker.agent_profile)
-    try:
-        output = await _run_handoff(rt, caller, worker, message, timeout, progress)
-    except BaseException as exc:
+    plan = team_fallback.attempts(rt, caller.session_name, agent_profile)
+    failures: list[str] = []
+    for attempt in plan:
+        worker = await _start_worker(rt, caller, agent_profile, working_directory, provider=attempt.provider,
+                                     model=attempt.model)
+        rt.bus.publish("handoff.started", caller_id=caller.id, terminal_id=worker.id, profile=worker.agent_profile)
+        task = message if not failures else (
+            f"{message}\n\n(cao: this task failed before — {'; '.join(failures)}. This is attempt "
+            f"{len(failures) + 1}, with {attempt.label}.)")
+        try:
+            output = await _run_handoff(rt, caller, worker, task, timeout, progress, attempt.retries)
+        except WorkerFailed as exc:
+            rt.bus.publish("handoff.finished", caller_id=caller.id, terminal_id=worker.id,
+                           profile=worker.agent_profile, ok=False, error=str(exc))
+            if attempt is plan[-1]:
+                if failures:
+                    raise WorkerFailed("; ".join([*failures, f"{attempt.label}: {exc}"])) from exc
+                raise
+            failures.append(f"{attempt.label}: {exc}")
+            await _exit_and_delete(rt, worker.id)  # its scrollback is saved; the next model takes over
+            continue
+        except BaseException as exc:
+            rt.bus.publish("handoff.finished", caller_id=caller.id, terminal_id=worker.id,
+                           profile=worker.agent_profile, ok=False, error=str(exc) or type(exc).__name__)
+            raise
+        team_fallback.succeeded(rt, caller.session_name, agent_profile, attempt)
         rt.bus.publish("handoff.finished", caller_id=caller.id, terminal_id=worker.id,
-                       profile=worker.agent_profile, ok=False, error=str(exc) or type(exc).__name__)
-        raise
-    rt.bus.publish("handoff.finished", caller_id=caller.id, terminal_id=worker.id, profile=worker.agent_profile,
-                   ok=True)
-    return worker.id, output
+                       profile=worker.agent_profile, ok=True, **({"failed_before": failures} if failures else {}))
+        return worker.id, output
+    raise AssertionError("a plan has at least one attempt")
+
+
+class WorkerFailed(CaoError):
+    """The worker's CLI exited or reported an error (what ``fallback`` acts on)."""
 
 
 async def _run_handoff(rt: Runtime, caller: TerminalRecord, worker: TerminalRecord, message: str, timeout: float,
-                       progress: Progress | None) -> str:
+                       progress: Progress | None, retries: int = 0) -> str:
     monitor = rt.engine.monitors[worker.id]  # started, and its MCP client has listed cao's tools
     task = (f"{message}\n\n(Handed off by terminal {caller.id} ({caller.agent_profile}). "
             "Your final reply is returned to it.)")
-    try:
-        turn = await delivery.deliver(rt, monitor, task, probe=(message.splitlines() or [''])[0][:60])
-    except CaoError as exc:
-        raise CaoError(f"{_where(worker)} did not take the task: {exc}") from exc
-    try:
-        finished = await _wait_for_turn(rt, monitor, turn, timeout, progress)
-    except asyncio.CancelledError:
-        with contextlib.suppress(CaoError):  # the caller itself may be gone
-            rt.inbox.enqueue(sender_id=SYSTEM_SENDER, receiver_id=caller.id, message=(
-                f"The handoff to {_where(worker)} was cancelled before it finished (by your MCP client, or "
-                "because cao-server stopped). The worker is kept and may still be working; remove it with the "
-                f"delete_terminal tool (terminal_id {worker.id}) if you no longer need it."))
-        raise
-    if monitor.exit_reason:
-        raise CaoError(f"{_where(worker)} stopped: {monitor.exit_reason}")
-    if not finished:
-        raise AgentTimeout(f"{_where(worker)} did not finish within {timeout:g}s; it is kept for inspection")
-    if monitor.status is Status.WAITING_USER_ANSWER:
-        raise CaoError(f"{_where(worker)} is waiting for an answer; answer it in tmux, it is kept")
-    if monitor.status is Status.ERROR:
-        raise CaoError(f"{_where(worker)} reported an error; it is kept for inspection")
+    for attempt in range(retries + 1):
+        try:
+            turn = await delivery.deliver(rt, monitor, task, probe=(message.splitlines() or [''])[0][:60])
+        except CaoError as exc:
+            raise CaoError(f"{_where(worker)} did not take the task: {exc}") from exc
+        try:
+            finished = await _wait_for_turn(rt, monitor, turn, timeout, progress)
+        except asyncio.CancelledError:
+            with contextlib.suppress(CaoError):  # the caller itself may be gone
+                rt.inbox.enqueue(sender_id=SYSTEM_SENDER, receiver_id=caller.id, message=(
+                    f"The handoff to {_where(worker)} was cancelled before it finished (by your MCP client, or "
+                    "because cao-server stopped). The worker is kept and may still be working; remove it with the "
+                    f"delete_terminal tool (terminal_id {worker.id}) if you no longer need it."))
+            raise
+        if monitor.exit_reason:
+            raise WorkerFailed(f"{_where(worker)} stopped: {monitor.exit_reason}")
+        if not finished:
+            raise AgentTimeout(f"{_where(worker)} did not finish within {timeout:g}s; it is kept for inspection")
+        if monitor.status is Status.WAITING_USER_ANSWER:
+            raise CaoError(f"{_where(worker)} is waiting for an answer; answer it in tmux, it is kept")
+        if monitor.status is not Status.ERROR:
+            break
+        if attempt == retries:
+            raise WorkerFailed(f"{_where(worker)} reported an error"
+                               + (f" {retries + 1} times" if retries else "") + "; it is kept for inspection")
     output = await terminals.get_output(rt, worker.id, "last")
     found = team_policy.member_of(rt, worker.session_name, worker.agent_profile)
     if found is not None and found[1].structured_output is not None:

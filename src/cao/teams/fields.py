@@ -33,7 +33,7 @@ AGENT_FIELDS: dict[str, Field] = {
     "welcome_message": Field("str", "mapped"),
     "structured_output": Field("structured_output", "mapped"),
     "max_iterations": Field("int", "not_yet", "cao does not limit a CLI's turns on a delegated task yet"),
-    "fallback": Field("fallback", "not_yet", "cao does not fail over to another model or CLI yet"),
+    "fallback": Field("fallback", "mapped"),
     "hooks": Field("hooks", "mapped"),
     "redact_secrets": Field("bool", "mapped"),
     "skills": Field("bool_or_str_list", "not_yet", "cao does not load skills yet"),
@@ -83,7 +83,7 @@ STRUCTURED_FIELDS: dict[str, Field] = {
     "strict": Field("bool", "mapped"),
 }
 FALLBACK_FIELDS: dict[str, Field] = {
-    "models": Field("str_list", "not_yet"), "retries": Field("int", "not_yet"), "cooldown": Field("str", "not_yet"),
+    "models": Field("str_list", "mapped"), "retries": Field("int", "mapped"), "cooldown": Field("scalar", "mapped"),
 }
 # Hook events cao runs itself (from what it sees of the terminal), and those only the CLI could run.
 CAO_HOOK_EVENTS = ("session_start", "session_end", "on_user_input", "stop", "notification")

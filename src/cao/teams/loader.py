@@ -15,11 +15,13 @@ from cao import validation
 from cao.errors import InvalidTeam
 from cao.teams import durations, graph, modelref, yamlsrc
 from cao.teams import fields as F
-from cao.teams.checks import KINDS, Checker, is_kind
+from cao.teams.checks import Checker
 from cao.teams.models import DEFAULT_MAX_DEPTH, Member, StructuredOutput, Team
 
 MAX_PROMPT_FILE_BYTES = 256 * 1024
 DEFAULT_HOOK_TIMEOUT_S = 60.0
+DEFAULT_RETRIES = 2  # cagent's defaults
+DEFAULT_COOLDOWN_S = 60.0
 SCHEMA_KEYWORDS = {"type", "required", "properties", "additionalProperties", "enum", "const", "minimum", "maximum",
                    "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "items", "minItems", "maxItems",
                    "description", "title", "default", "examples", "$schema", "format"}
@@ -101,17 +103,23 @@ def _resolve_model(check: Checker, path: yamlsrc.Path, known: dict[str, Any],
         check.error(path, "needs model: provider/model (e.g. anthropic/claude-sonnet-4-5), a named model of the "
                           "models: section, or provider: plus model:")
         return None
+    return _model_ref(check, (*path, "model"), ref, models)
+
+
+def _model_ref(check: Checker, path: yamlsrc.Path, ref: str,
+               models: dict[str, tuple[str, str]]) -> tuple[str, str] | None:
+    """A ``provider/model`` or named-model reference → (cao provider, model)."""
     if ref in models:
         return models[ref]
     parts = modelref.split(ref)
     if parts is None:
         named = ", ".join(models) or "none"
-        check.error((*path, "model"), f"{ref!r} is neither provider/model (e.g. openai/gpt-5) nor a named model "
-                                      f"(models: section has: {named})")
+        check.error(path, f"{ref!r} is neither provider/model (e.g. openai/gpt-5) nor a named model "
+                          f"(models: section has: {named})")
         return None
     provider = modelref.provider_for(parts[0])
     if provider is None:
-        check.error((*path, "model"), modelref.unknown_vendor(parts[0]))
+        check.error(path, modelref.unknown_vendor(parts[0]))
         return None
     return provider, parts[1]
 
@@ -125,7 +133,7 @@ def _member(check: Checker, name: str, raw: Any, models: dict[str, tuple[str, st
     if not isinstance(raw, dict):
         check.error(path, "must be a mapping with at least model and instruction")
         return None
-    _fallback(check, (*path, "fallback"), raw.get("fallback"), models)
+    fallback = _fallback(check, (*path, "fallback"), raw.get("fallback"), models)
     hooks = _hooks(check, (*path, "hooks"), raw.get("hooks"))
     known = check.fields(raw, path, F.AGENT_FIELDS, "agent")
     resolved = _resolve_model(check, path, known, models)
@@ -148,7 +156,7 @@ def _member(check: Checker, name: str, raw: Any, models: dict[str, tuple[str, st
         welcome_message=known.get("welcome_message"), commands=commands, mcp_servers=servers,
         allowed_tools=tools, structured_output=_structured(check, (*path, "structured_output"),
                                                            known.get("structured_output")), hooks=hooks,
-        redact_secrets=known.get("redact_secrets", False))
+        redact_secrets=known.get("redact_secrets", False), fallback=fallback)
 
 
 def _prompt_files(check: Checker, path: yamlsrc.Path, names: list[str], base_dir: Path) -> list[tuple[str, str]]:
@@ -232,19 +240,26 @@ def _schema_keywords(check: Checker, path: yamlsrc.Path, schema: Any) -> None:
             _schema_keywords(check, (*path, key), value)
 
 
-def _fallback(check: Checker, path: yamlsrc.Path, raw: Any, models: dict[str, tuple[str, str]]) -> None:
+def _fallback(check: Checker, path: yamlsrc.Path, raw: Any, models: dict[str, tuple[str, str]]
+              ) -> dict[str, Any] | None:
+    """{"models": [[provider, model], ...], "retries": n, "cooldown": seconds}, or None."""
     if not isinstance(raw, dict):
-        return  # a wrong type is reported with the agent's fields
-    for key, value in raw.items():
-        spec = F.FALLBACK_FIELDS.get(key)
-        if spec is None:
-            check.unknown(path, key, F.FALLBACK_FIELDS, "fallback")
-        elif value is not None and not is_kind(value, spec.kind):
-            check.error((*path, key), f"must be {KINDS[spec.kind]}")
-    for index, ref in enumerate(raw.get("models") or []):
-        parts = modelref.split(ref) if isinstance(ref, str) else None
-        if isinstance(ref, str) and ref not in models and (parts is None or not modelref.provider_for(parts[0])):
-            check.error((*path, "models", index), f"{ref!r} is neither provider/model nor a named model")
+        return None  # a wrong type is reported with the agent's fields
+    known = check.fields(raw, path, F.FALLBACK_FIELDS, "fallback")
+    chain = []
+    for index, ref in enumerate(known.get("models", [])):
+        resolved = _model_ref(check, (*path, "models", index), ref, models)
+        if resolved is not None:
+            chain.append(list(resolved))
+    retries = known.get("retries", DEFAULT_RETRIES)
+    if retries < -1:
+        check.error((*path, "retries"), "must be -1 (no retries), 0 or more")
+    cooldown = durations.seconds(known.get("cooldown", DEFAULT_COOLDOWN_S))
+    if cooldown is None or cooldown < 0:
+        check.error((*path, "cooldown"), "must be a duration (30s, 1m, 2m30s) or seconds")
+        cooldown = 0.0
+    retries = max(retries, 0)
+    return {"models": chain, "retries": retries, "cooldown": cooldown} if chain or retries else None
 
 
 def _hooks(check: Checker, path: yamlsrc.Path, raw: Any) -> dict[str, list[dict[str, Any]]]:

@@ -36,6 +36,8 @@ class Member:
     structured_output: StructuredOutput | None = None
     max_iterations: int = 0
     redact_secrets: bool = False
+    # {"models": [[provider, model], ...], "retries": n, "cooldown": seconds}, or None
+    fallback: dict[str, Any] | None = None
     # hook event → [{"argv": [...], "timeout": seconds, "env": {...}}] (events cao runs itself)
     hooks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
