@@ -195,7 +195,7 @@ agents:
   root:
     model: mock/m
     instruction: You lead.
-    sub_agents: [keeper]
+    sub_agents: [keeper, developer]
   keeper:
     model: mock/m
     instruction: You keep things.
@@ -204,7 +204,7 @@ agents:
 TOKEN = "ghp_" + "Ab1" * 12
 
 
-def test_redact_secrets_masks_messages_to_and_from_the_member(api: ApiClient, workdir: Path, tmp_path: Path) -> None:
+def test_redact_secrets_and_an_installed_profile_as_sub_agent(api: ApiClient, workdir: Path, tmp_path: Path) -> None:
     (tmp_path / "secret-team.yaml").write_text(SECRET_TEAM)
     script = tmp_path / "secret-script.json"
     script.write_text(json.dumps({"rules": [
@@ -218,6 +218,9 @@ def test_redact_secrets_masks_messages_to_and_from_the_member(api: ApiClient, wo
     assert TOKEN not in text and "pw12345678" not in text and "sk_live_" + "9" * 24 not in text
     assert "I got: store token=[REDACTED] and postgres://me:[REDACTED]@db/x" in text
     assert "my own key is [REDACTED]" in text
+    # developer is an installed (built-in) profile, not defined in the file: the team mixes both.
+    text, is_error = call_tool(api, root["id"], "handoff", {"agent_profile": "developer", "message": "hello dev"})
+    assert not is_error and "hello dev" in text, text
 
 
 FALLBACK_TEAM = """\

@@ -113,8 +113,8 @@ ERROR_CASES = [
               "team.yaml:2: agents.the root: is not a valid agent name"),
     ErrorCase("no-agents", "models: {}\n", "agents: is required: a mapping of agent names"),
     ErrorCase("undefined-sub-agent", ROOT + "    sub_agents: [helper]\n",
-              "team.yaml:5: agents.root.sub_agents[0]: 'helper' is not an agent of this file (agents: root); "
-              "define it under agents: or remove it"),
+              "team.yaml:5: agents.root.sub_agents[0]: 'helper' is not an agent of this file (agents: root) nor an "
+              "installed profile; define it under agents:, install it (cao install NAME|FILE|URL) or remove it"),
     ErrorCase("undefined-handoff", ROOT + "    handoffs:\n      - root2\n",
               "team.yaml:6: agents.root.handoffs[0]: 'root2' is not an agent of this file"),
     ErrorCase("self-cycle", ROOT + "    sub_agents: [root]\n",
@@ -335,6 +335,19 @@ def test_load_team_reads_a_file_and_json_round_trips(tmp_path: Path) -> None:
     team = load_team(path)
     assert team.source == str(path)
     assert Team.from_json(team.to_json()) == team
+
+
+def test_sub_agents_may_name_installed_profiles(tmp_path: Path) -> None:
+    store = tmp_path / "agent-store"
+    store.mkdir()
+    (store / "helper.md").write_text("---\nname: helper\n---\nHelp.\n")
+    path = tmp_path / "t.yaml"
+    path.write_text(ROOT + "    sub_agents: [helper, developer]\n")  # developer: a built-in profile
+    team = load_team(path, home=tmp_path)
+    assert team.members["root"].delegates == ["helper", "developer"] and list(team.members) == ["root"]
+    path.write_text(ROOT + "    sub_agents: [nobody]\n")
+    with pytest.raises(InvalidTeam, match="'nobody' is not an agent of this file"):
+        load_team(path, home=tmp_path)
 
 
 def test_unreadable_file() -> None:

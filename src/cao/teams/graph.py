@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from cao.teams.models import Member
 from cao.teams.yamlsrc import Path
 
 
-def problems(members: dict[str, Member]) -> list[tuple[Path, str]]:
-    """(path, problem) for undefined names, self-references and cycles in sub_agents/handoffs."""
+def problems(members: dict[str, Member], installed: Callable[[str], bool] = lambda _name: False
+             ) -> list[tuple[Path, str]]:
+    """(path, problem) for undefined names, self-references and cycles in sub_agents/handoffs.
+
+    A name that is not a member but an installed agent profile is fine: the team mixes both."""
     out: list[tuple[Path, str]] = []
     names = ", ".join(members)
     for member in members.values():
         for field in ("sub_agents", "handoffs"):
             for index, target in enumerate(getattr(member, field)):
-                if target not in members:
+                if target not in members and not installed(target):
                     out.append((("agents", member.name, field, index),
-                                f"{target!r} is not an agent of this file (agents: {names}); define it under "
-                                "agents: or remove it"))
+                                f"{target!r} is not an agent of this file (agents: {names}) nor an installed "
+                                "profile; define it under agents:, install it (cao install NAME|FILE|URL) "
+                                "or remove it"))
     if out:
         return out
     cycle = find_cycle(members)
@@ -39,6 +45,8 @@ def find_cycle(members: dict[str, Member]) -> list[str] | None:
         state[name] = 1
         stack.append(name)
         for target in members[name].delegates:
+            if target not in members:  # an installed profile: it delegates as its own profile says
+                continue
             if state.get(target) == 1:
                 return [*stack[stack.index(target):], target]
             if target not in state and (found := visit(target)):

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from cao import validation
 from cao.errors import InvalidTeam
+from cao.profile_files import find
+from cao.settings import Settings
 from cao.teams import durations, graph, modelref, yamlsrc
 from cao.teams import fields as F
 from cao.teams.checks import Checker
@@ -27,8 +30,10 @@ SCHEMA_KEYWORDS = {"type", "required", "properties", "additionalProperties", "en
                    "description", "title", "default", "examples", "$schema", "format"}
 
 
-def load_team(path: str | os.PathLike[str]) -> Team:
-    """Load and check the team file at ``path``; raise ``InvalidTeam`` listing every problem."""
+def load_team(path: str | os.PathLike[str], home: Path | None = None) -> Team:
+    """Load and check the team file at ``path``; raise ``InvalidTeam`` listing every problem.
+
+    ``sub_agents``/``handoffs`` may also name agent profiles installed in ``home`` (default: CAO_HOME)."""
     file = Path(path).expanduser().resolve()
     try:
         text = file.read_text(encoding="utf-8")
@@ -36,10 +41,13 @@ def load_team(path: str | os.PathLike[str]) -> Team:
         raise InvalidTeam(f"{file}: not UTF-8 text") from None
     except OSError as exc:
         raise InvalidTeam(f"{file}: cannot read the team file: {exc.strerror or exc}") from None
-    return parse_team(text, source=str(file), base_dir=file.parent)
+    store = home if home is not None else Settings.from_env().home
+    return parse_team(text, source=str(file), base_dir=file.parent,
+                      installed=lambda name: bool(validation.NAME.fullmatch(name)) and find(name, store) is not None)
 
 
-def parse_team(text: str, *, source: str, base_dir: Path) -> Team:
+def parse_team(text: str, *, source: str, base_dir: Path,
+               installed: Callable[[str], bool] = lambda _name: False) -> Team:
     data, lines = yamlsrc.load(text, source)
     check = Checker(source, lines)
     if not isinstance(data, dict):
@@ -61,7 +69,7 @@ def parse_team(text: str, *, source: str, base_dir: Path) -> Team:
         check.error(("cao", "max_delegation_depth"), "must be at least 1 (1: the root's sub-agents may not "
                                                      "delegate further)")
     if not check.errors:
-        for path, problem in graph.problems(members):
+        for path, problem in graph.problems(members, installed):
             check.error(path, problem)
     if check.errors:
         count = len(check.errors)

@@ -25,13 +25,19 @@ def system_prompt(team: Team, member: Member) -> str:
     parts = [member.instruction.strip()]
     parts += [text.strip() for _, text in member.prompt_files if text.strip()]
     if member.delegates:
-        lines = [f"- {name}: {team.members[name].description or '(no description)'}" for name in member.delegates]
+        lines = [f"- {name}: {_description(team, name)}" for name in member.delegates]
         parts.append("## Your team\nYou may delegate to these agents, by name, with cao's handoff tool (wait for "
                      "the reply) or assign tool (the result comes back as a message); agent_profile is the name:\n"
                      + "\n".join(lines))
     if member.structured_output is not None:
         parts.append(output_contract(member))
     return "\n\n".join(parts)
+
+
+def _description(team: Team, name: str) -> str:
+    if name not in team.members:
+        return "(an installed agent profile)"
+    return team.members[name].description or "(no description)"
 
 
 def output_contract(member: Member) -> str:

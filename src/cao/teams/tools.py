@@ -28,9 +28,9 @@ def tool_set(rt: Runtime, terminal_id: str) -> list[Tool]:
     team, member = found
     tools = []
     for name in member.delegates:
-        target = team.members[name]
-        so = target.structured_output
-        if so is None:
+        target = team.members.get(name)  # None: an installed profile (no structured output)
+        so = target.structured_output if target else None
+        if target is None or so is None:
             continue
         tools.append(Tool(
             f"handoff_{TOOL_NAME.sub('_', name)}"[:64],
