@@ -190,6 +190,21 @@ def test_cli_launches_a_team_file_and_runs_a_named_command(api: ApiClient, setti
     assert "Review team ready." in result.stderr
 
 
+def test_session_send_runs_a_named_command_and_the_team_is_listed(api: ApiClient, root: dict) -> None:
+    from click.testing import CliRunner
+
+    from cao.cli import cli
+
+    team = api.get("/teams/sessions/cao-t1")
+    assert team["members"]["root"]["commands"] == {"review": "ask the team about ${env.CHANGE || 'HEAD'}"}
+    assert team["members"]["reviewer"]["structured_output"] == "review" and team["max_delegation_depth"] == 2
+    result = CliRunner().invoke(cli, ["session", "send", "t1", "/review"], env={"CHANGE": "feature-x"})
+    assert result.exit_code == 0, result.output
+    assert "TEAM SAYS" in result.stdout and "summarize ask the team about feature-x" in result.stdout
+    result = CliRunner().invoke(cli, ["session", "send", "t1", "/nope"])
+    assert result.exit_code == 1 and "root has no command /nope; its commands: /review" in result.output
+
+
 SECRET_TEAM = """\
 agents:
   root:

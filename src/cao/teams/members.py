@@ -55,12 +55,16 @@ _ENV = re.compile(r"\$\{env\.([A-Za-z_][A-Za-z0-9_]*)(?:\s*\|\|\s*'([^']*)')?\}"
 def expand_command(member: Member, text: str, env: Mapping[str, str] | None = None) -> str:
     """``/name`` → the member's named prompt with ``${env.X}`` and ``${env.X || 'default'}`` filled in
     (an undefined variable is empty, as in cagent); any other text is returned as it is."""
+    return expand(member.name, member.commands, text, env)
+
+
+def expand(agent: str, commands: Mapping[str, str], text: str, env: Mapping[str, str] | None = None) -> str:
     if not text.startswith("/") or " " in text.strip():
         return text
     name = text.strip()[1:]
-    if name not in member.commands:
-        known = ", ".join(f"/{c}" for c in member.commands) or "none"
-        raise InvalidInput(f"{member.name} has no command /{name}; its commands: {known} "
+    if name not in commands:
+        known = ", ".join(f"/{c}" for c in commands) or "none"
+        raise InvalidInput(f"{agent} has no command /{name}; its commands: {known} "
                            "(list them with: cao team commands FILE)")
     values = os.environ if env is None else env
-    return _ENV.sub(lambda m: values.get(m.group(1)) or (m.group(2) or ""), member.commands[name])
+    return _ENV.sub(lambda m: values.get(m.group(1)) or (m.group(2) or ""), commands[name])

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from cao.errors import NotFound
 from cao.models import Terminal
-from cao.server.deps import RuntimeDep
+from cao.server.deps import RuntimeDep, SessionName
 from cao.services import terminals
-from cao.teams import service
+from cao.teams import policy, service
 
 router = APIRouter(prefix="/teams", tags=["teams"])
 
@@ -44,3 +45,31 @@ async def launch_team(rt: RuntimeDep, body: TeamLaunch) -> TeamLaunched:
     return TeamLaunched(terminal=terminals.to_public(rt, launched.record), agent=member.name,
                         agents=list(launched.team.members), welcome_message=member.welcome_message,
                         commands=member.commands, warnings=launched.team.warnings)
+
+
+class TeamMember(BaseModel):
+    provider: str
+    model: str | None
+    description: str
+    delegates: list[str]
+    commands: dict[str, str]
+    structured_output: str | None
+
+
+class SessionTeam(BaseModel):
+    source: str
+    max_delegation_depth: int
+    members: dict[str, TeamMember]
+
+
+@router.get("/sessions/{name}")
+async def session_team(rt: RuntimeDep, name: SessionName) -> SessionTeam:
+    """The team a session runs (404 when it was not launched from a team file)."""
+    team = policy.team_of(rt, name)
+    if team is None:
+        raise NotFound(f"session {name} does not run a team (it was not started with: cao launch team.yaml)")
+    return SessionTeam(source=team.source, max_delegation_depth=team.max_depth, members={
+        m.name: TeamMember(provider=m.provider, model=m.model, description=m.description, delegates=m.delegates,
+                           commands=m.commands,
+                           structured_output=m.structured_output.name if m.structured_output else None)
+        for m in team.members.values()})
