@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from cao.client import ApiClient
+from tests.conftest import ServerProcess
 from tests.helpers import last_reply, send_and_wait
 from tests.mcp_helpers import call_tool, run_as
 
@@ -281,3 +282,12 @@ def test_fallback_retries_then_moves_to_the_next_model_and_sticks(api: ApiClient
     assert is_error
     assert re.search(r"^mock/broken: worker \w+ \(doomed.*reported an error; it is kept for inspection; "
                      r"mock/also-broken: worker \w+ \(doomed.*reported an error", text), text
+
+
+def test_the_team_rules_hold_after_a_server_restart(api: ApiClient, server: ServerProcess, root: dict) -> None:
+    server.stop()
+    server.start()
+    text, is_error = call_tool(api, root["id"], "handoff", {"agent_profile": "linter", "message": "hi"})
+    assert is_error and "root may not hand off to 'linter'" in text
+    text, is_error = call_tool(api, root["id"], "handoff", {"agent_profile": "summarizer", "message": "notes"})
+    assert not is_error and "summary of notes" in text, text
