@@ -33,6 +33,7 @@ _EXPECTED = {
     "role": "a string", "allowedTools": "a list of strings", "skills": "a list of strings",
     "prompt": "a string", "system_prompt": "a string",
     "mcpServers": "a mapping of server name to {command, args, env}",
+    "hooks": "a mapping of pre_tool_use/post_tool_use to lists of {command, args, matcher, timeout}",
 }
 _EXPECTED_SERVER = {
     "type": "a string", "command": "a string", "args": "a list of strings",
@@ -61,6 +62,9 @@ class AgentProfile(BaseModel):
     allowedTools: list[str] | None = None  # the file format's spelling
     mcpServers: dict[str, McpServerConfig] | None = None
     skills: list[str] | None = None
+    # Tool hooks in cagent's shape (pre_tool_use/post_tool_use → [{command, args, matcher, timeout, env}]);
+    # the providers that have a hook system install them (Claude Code). See docs/teams.md#hooks.
+    hooks: dict[str, list[dict[str, Any]]] | None = None
     prompt: str | None = None
     system_prompt: str = ""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,9 @@ agents:
     description: Leads reviews
     instruction: You lead code reviews with cao's tools.
     sub_agents: [reviewer]
+    hooks:
+      pre_tool_use:
+        - {type: command, command: "HOOK_COMMAND", matcher: "mcp__cao__.*", timeout: 10}
   reviewer:
     model: openai/gpt-5.1-codex
     description: Reviews a change
@@ -73,11 +77,14 @@ def api(team_env: Path, real_server: ServerProcess) -> ApiClient:
     return real_server.client
 
 
-def test_claude_root_gets_codex_structured_output_fixed_on_the_second_ask(api: ApiClient, model: ModelServer,
-                                                                         workdir: Path, tmp_path: Path) -> None:
+def test_claude_root_gets_codex_structured_output_fixed_on_the_second_ask_and_runs_its_hook(
+        api: ApiClient, model: ModelServer, workdir: Path, tmp_path: Path) -> None:
     model.set_rules(RULES)
+    seen = tmp_path / "pre_tool_use.json"
+    hook = tmp_path / "hook.py"
+    hook.write_text(f"import sys; open({str(seen)!r}, 'a').write(sys.stdin.read() + '\\n')")
     team_file = tmp_path / "team.yaml"
-    team_file.write_text(TEAM)
+    team_file.write_text(TEAM.replace("HOOK_COMMAND", f"{sys.executable} {hook}"))
     root = api.request("POST", "/teams/launch", timeout=120, body={
         "file": str(team_file), "session_name": "team", "working_directory": str(workdir)})["terminal"]
     assert root["provider"] == "claude_code" and root["model"] == "claude-sonnet-4-5"
@@ -94,3 +101,8 @@ def test_claude_root_gets_codex_structured_output_fixed_on_the_second_ask(api: A
     assert any("Your reply is not valid review output: it is not a JSON object" in r["text"] for r in codex)
     claude_tools = {t for r in requests if r["api"] == "anthropic" for t in r["tools"]}
     assert any(t.endswith("handoff_reviewer") for t in claude_tools)
+    # The root's pre_tool_use hook ran in Claude Code's own hook system, with the tool call on stdin.
+    calls = [json.loads(line) for line in seen.read_text().splitlines() if line.strip()]
+    assert [c["tool_name"] for c in calls] == ["mcp__cao__handoff_reviewer"]
+    assert calls[0]["hook_event_name"] == "PreToolUse"
+    assert calls[0]["tool_input"]["message"] == "CODEX-REVIEW: the parser change"

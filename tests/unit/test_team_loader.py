@@ -191,12 +191,14 @@ class WarnCase(NamedTuple):
 WARN_CASES = [
     WarnCase("max_iterations", "max_iterations: 20", "agents.root.max_iterations: accepted but ignored (not yet"),
     WarnCase("tool-hooks", "hooks: {pre_tool_use: [{type: command, command: ./check.sh, matcher: shell}]}",
-             "agents.root.hooks.pre_tool_use: accepted but ignored (not yet supported): cao does not install hooks "
-             "in the CLI's own hook system yet"),
+             "agents.root.hooks.pre_tool_use: accepted but ignored: cao installs tool hooks only in claude_code's "
+             "own hook system, not in mock's"),
+    WarnCase("transform-hook", "hooks: {tool_response_transform: [{command: ./x}]}",
+             "agents.root.hooks.tool_response_transform: accepted but ignored (not applicable to CLI agents)"),
     WarnCase("builtin-hook", "hooks: {stop: [{type: builtin, command: redact_secrets}]}",
              "agents.root.hooks.stop[0]: builtin hooks (e.g. redact_secrets) accepted but ignored"),
     WarnCase("hook-matcher", "hooks: {stop: [{command: ./x, matcher: y}]}",
-             "agents.root.hooks.stop[0].matcher: accepted but ignored (not applicable to CLI agents)"),
+             "agents.root.hooks.stop[0].matcher: accepted but ignored: only tool hooks have a matcher"),
     WarnCase("skills", "skills: true", "agents.root.skills: accepted but ignored (not yet supported)"),
     WarnCase("permissions", "permissions: {allow: [x]}", "agents.root.permissions: accepted but ignored"),
     WarnCase("rag", "rag: [docs]", "agents.root.rag: accepted but ignored (not applicable to CLI agents)"),
@@ -240,6 +242,15 @@ def test_hooks_cao_runs_become_argv_with_a_timeout() -> None:
         "session_start": [{"argv": ["./setup.sh", "--quiet", "a b", "x"], "timeout": 90.0, "env": {"A": "b"}}],
         "stop": [{"argv": ["notify"], "timeout": 60.0, "env": {}}]}
     assert team.warnings == []
+
+
+def test_tool_hooks_of_a_claude_code_member_go_to_its_profile() -> None:
+    team = parse("agents:\n  root:\n    model: anthropic/claude-sonnet-4-5\n    instruction: x\n    hooks:\n"
+                 "      pre_tool_use:\n        - {command: ./check.sh, args: [-q], matcher: Bash, timeout: 5s}\n")
+    root = team.members["root"]
+    assert root.tool_hooks == {"pre_tool_use": [{"command": "./check.sh", "args": ["-q"], "matcher": "Bash",
+                                                 "timeout": 5.0, "env": {}}]}
+    assert root.hooks == {} and team.warnings == []
 
 
 @pytest.mark.parametrize(("value", "seconds"), [(30, 30.0), ("45", 45.0), ("30s", 30.0), ("1m", 60.0),

@@ -87,17 +87,18 @@ FALLBACK_FIELDS: dict[str, Field] = {
 }
 # Hook events cao runs itself (from what it sees of the terminal), and those only the CLI could run.
 CAO_HOOK_EVENTS = ("session_start", "session_end", "on_user_input", "stop", "notification")
+# Tool hooks go into the CLI's own hook system: cao writes them for these providers (event → their name).
+TOOL_HOOK_EVENTS = ("pre_tool_use", "post_tool_use")
+TOOL_HOOK_PROVIDERS = {"claude_code": {"pre_tool_use": "PreToolUse", "post_tool_use": "PostToolUse"}}
 CLI_HOOK_EVENTS = {
-    "pre_tool_use": "cao does not install hooks in the CLI's own hook system yet",
-    "post_tool_use": "cao does not install hooks in the CLI's own hook system yet",
     "tool_response_transform": "the CLI does not let a hook rewrite a tool's result",
     "before_llm_call": "the CLI does not let a hook rewrite its model requests",
 }
-HOOK_EVENTS = (*CAO_HOOK_EVENTS, *CLI_HOOK_EVENTS)
+HOOK_EVENTS = (*CAO_HOOK_EVENTS, *TOOL_HOOK_EVENTS, *CLI_HOOK_EVENTS)
 HOOK_FIELDS: dict[str, Field] = {
     "type": Field("str", "mapped"), "command": Field("str", "mapped"), "args": Field("str_list", "mapped"),
     "timeout": Field("scalar", "mapped"), "env": Field("str_map", "mapped"),
-    "matcher": Field("str", "n/a", "cao's hook events are not about a tool; only tool hooks have a matcher"),
+    "matcher": Field("str", "mapped"),  # tool hooks only (a warning elsewhere)
 }
 
 # Toolset types: how each maps onto cao's tool names (profiles.TOOLS), or why it does not.

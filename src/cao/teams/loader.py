@@ -142,9 +142,9 @@ def _member(check: Checker, name: str, raw: Any, models: dict[str, tuple[str, st
         check.error(path, "must be a mapping with at least model and instruction")
         return None
     fallback = _fallback(check, (*path, "fallback"), raw.get("fallback"), models)
-    hooks = _hooks(check, (*path, "hooks"), raw.get("hooks"))
     known = check.fields(raw, path, F.AGENT_FIELDS, "agent")
     resolved = _resolve_model(check, path, known, models)
+    hooks, tool_hooks = _hooks(check, (*path, "hooks"), raw.get("hooks"), resolved[0] if resolved else None)
     if "instruction" not in known:
         check.error(path, "needs instruction: the agent's system prompt")
     commands = known.get("commands", {})
@@ -164,7 +164,7 @@ def _member(check: Checker, name: str, raw: Any, models: dict[str, tuple[str, st
         welcome_message=known.get("welcome_message"), commands=commands, mcp_servers=servers,
         allowed_tools=tools, structured_output=_structured(check, (*path, "structured_output"),
                                                            known.get("structured_output")), hooks=hooks,
-        redact_secrets=known.get("redact_secrets", False), fallback=fallback)
+        tool_hooks=tool_hooks, redact_secrets=known.get("redact_secrets", False), fallback=fallback)
 
 
 def _prompt_files(check: Checker, path: yamlsrc.Path, names: list[str], base_dir: Path) -> list[tuple[str, str]]:
@@ -270,11 +270,13 @@ def _fallback(check: Checker, path: yamlsrc.Path, raw: Any, models: dict[str, tu
     return {"models": chain, "retries": retries, "cooldown": cooldown} if chain or retries else None
 
 
-def _hooks(check: Checker, path: yamlsrc.Path, raw: Any) -> dict[str, list[dict[str, Any]]]:
-    """The hooks cao runs: event → [{argv, timeout, env}]; tool hooks (the CLI's) are warned about."""
+def _hooks(check: Checker, path: yamlsrc.Path, raw: Any, provider: str | None
+           ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]:
+    """(hooks cao runs: event → [{argv, timeout, env}], tool hooks for the CLI: event → [cagent's fields])."""
     out: dict[str, list[dict[str, Any]]] = {}
+    tools: dict[str, list[dict[str, Any]]] = {}
     if not isinstance(raw, dict):
-        return out  # a wrong type is reported with the agent's fields
+        return out, tools  # a wrong type is reported with the agent's fields
     for event, hooks in raw.items():
         if event not in F.HOOK_EVENTS:
             check.unknown(path, event, F.HOOK_EVENTS, "hook event")
@@ -283,12 +285,25 @@ def _hooks(check: Checker, path: yamlsrc.Path, raw: Any) -> dict[str, list[dict[
             check.error((*path, event), "must be a list of hooks (- type: command, command: …)")
             continue
         if event in F.CLI_HOOK_EVENTS:
-            check.warn((*path, event), f"accepted but ignored (not yet supported): {F.CLI_HOOK_EVENTS[event]}")
+            check.warn((*path, event), f"accepted but ignored (not applicable to CLI agents): "
+                                       f"{F.CLI_HOOK_EVENTS[event]}")
+        elif event in F.TOOL_HOOK_EVENTS and provider is not None and provider not in F.TOOL_HOOK_PROVIDERS:
+            check.warn((*path, event), f"accepted but ignored: cao installs tool hooks only in "
+                                       f"{', '.join(F.TOOL_HOOK_PROVIDERS)}'s own hook system, not in {provider}'s")
         for index, hook in enumerate(hooks):
-            parsed = _hook(check, (*path, event, index), hook)
-            if parsed is not None and event in F.CAO_HOOK_EVENTS:
+            where = (*path, event, index)
+            parsed = _hook(check, where, hook)
+            if parsed is None:
+                continue
+            if event in F.TOOL_HOOK_EVENTS and provider in F.TOOL_HOOK_PROVIDERS:
+                tools.setdefault(event, []).append({
+                    "command": hook["command"], "args": hook.get("args") or [], "matcher": hook.get("matcher"),
+                    "timeout": parsed["timeout"], "env": parsed["env"]})
+            elif event in F.CAO_HOOK_EVENTS:
+                if hook.get("matcher") is not None:
+                    check.warn((*where, "matcher"), "accepted but ignored: only tool hooks have a matcher")
                 out.setdefault(event, []).append(parsed)
-    return out
+    return out, tools
 
 
 def _hook(check: Checker, path: yamlsrc.Path, hook: dict[str, Any]) -> dict[str, Any] | None:

@@ -40,6 +40,8 @@ class Member:
     fallback: dict[str, Any] | None = None
     # hook event → [{"argv": [...], "timeout": seconds, "env": {...}}] (events cao runs itself)
     hooks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # pre_tool_use/post_tool_use for the CLI's own hooks: [{"command", "args", "matcher", "timeout", "env"}]
+    tool_hooks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def delegates(self) -> list[str]:
