@@ -90,11 +90,11 @@ def hooks(check: Checker, path: yamlsrc.Path, raw: Any, provider: str | None
     tools: dict[str, list[dict[str, Any]]] = {}
     if not isinstance(raw, dict):
         return out, tools  # a wrong type is reported with the agent's fields
-    for event, hooks in raw.items():
+    for event, entries in raw.items():
         if event not in F.HOOK_EVENTS:
             check.unknown(path, event, F.HOOK_EVENTS, "hook event")
             continue
-        if not isinstance(hooks, list) or not all(isinstance(h, dict) for h in hooks):
+        if not isinstance(entries, list) or not all(isinstance(h, dict) for h in entries):
             check.error((*path, event), "must be a list of hooks (- type: command, command: …)")
             continue
         if event in F.CLI_HOOK_EVENTS:
@@ -103,7 +103,7 @@ def hooks(check: Checker, path: yamlsrc.Path, raw: Any, provider: str | None
         elif event in F.TOOL_HOOK_EVENTS and provider is not None and provider not in F.TOOL_HOOK_PROVIDERS:
             check.warn((*path, event), f"accepted but ignored: cao installs tool hooks only in "
                                        f"{', '.join(F.TOOL_HOOK_PROVIDERS)}'s own hook system, not in {provider}'s")
-        for index, hook in enumerate(hooks):
+        for index, hook in enumerate(entries):
             where = (*path, event, index)
             parsed = _hook(check, where, hook)
             if parsed is None:
