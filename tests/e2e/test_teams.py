@@ -291,3 +291,24 @@ def test_the_team_rules_hold_after_a_server_restart(api: ApiClient, server: Serv
     assert is_error and "root may not hand off to 'linter'" in text
     text, is_error = call_tool(api, root["id"], "handoff", {"agent_profile": "summarizer", "message": "notes"})
     assert not is_error and "summary of notes" in text, text
+
+
+def test_team_fields_in_installed_profiles_work_without_a_team_file(api: ApiClient, settings: Any, workdir: Path,
+                                                                     tmp_path: Path) -> None:
+    store = settings.agent_store_dir
+    store.mkdir(parents=True, exist_ok=True)
+    (store / "lead.md").write_text("---\nname: lead\nprovider: mock\nsub_agents: [checker]\n---\nYou lead.\n")
+    (store / "checker.md").write_text("---\nname: checker\nprovider: mock\nstructured_output:\n  name: verdict\n"
+                                      "  schema: {type: object, required: [ok]}\n---\nYou check.\n")
+    script = tmp_path / "profiles-script.json"
+    script.write_text(json.dumps({"rules": [{"agent": "checker", "steps": [{"reply": '{"ok": true}'}]}]}))
+    lead = api.request("POST", "/sessions", timeout=60, params={
+        "agent_profile": "lead", "session_name": "t5", "working_directory": str(workdir)},
+        body={"env_vars": {"CAO_MOCK_SCRIPT": str(script)}})
+    send_and_wait(api, lead["id"], "/system-prompt", timeout=30)
+    prompt = last_reply(api, lead["id"])
+    assert prompt.startswith("You lead.") and "## Your team" in prompt and "- checker:" in prompt
+    result = tool(api, lead["id"], "handoff_checker", {"message": "check it"})
+    assert not result.is_error and result.structured_content == {"ok": True}
+    text, is_error = call_tool(api, lead["id"], "assign", {"agent_profile": "developer", "message": "hi"})
+    assert is_error and "lead may not assign to 'developer': its profile lets it delegate to checker" in text

@@ -36,6 +36,7 @@ agents:
     instruction: Do B.
 """
 team = parse_team(TEAM, source="team.yaml", base_dir=Path("/"))
+NO_STORE = SimpleNamespace(home=Path("/nonexistent"))  # only the built-in profiles (no team fields)
 SO = StructuredOutput("review", {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"],
                                  "additionalProperties": False})
 
@@ -102,7 +103,7 @@ def test_structured_check_asks_once_more_then_fails_clearly() -> None:
 def _runtime(*records: TerminalRecord) -> SimpleNamespace:
     session = SessionRecord(name="cao-t", working_directory="/", team_json=team.to_json())
     return SimpleNamespace(registry=SimpleNamespace(sessions={"cao-t": session},
-                                                    terminals={r.id: r for r in records}))
+                                                    terminals={r.id: r for r in records}), settings=NO_STORE)
 
 
 def _terminal(terminal_id: str, profile: str, caller: str | None = None) -> TerminalRecord:
@@ -130,13 +131,13 @@ def test_delegation_is_limited_to_sub_agents_and_depth() -> None:
 
 
 def test_sessions_without_a_team_are_not_restricted() -> None:
-    rt = SimpleNamespace(registry=SimpleNamespace(sessions={}, terminals={}))
+    rt = SimpleNamespace(registry=SimpleNamespace(sessions={}, terminals={}), settings=NO_STORE)
     policy.check_delegation(rt, _terminal("r0000000", "root"), "anyone", "assign")
     assert policy.member_profile(rt, "cao-t", "root") is None
 
 
 def test_a_pending_team_serves_its_members_before_its_session_row_exists() -> None:
-    rt = SimpleNamespace(registry=SimpleNamespace(sessions={}, terminals={}))
+    rt = SimpleNamespace(registry=SimpleNamespace(sessions={}, terminals={}), settings=NO_STORE)
     policy.pending(rt)["cao-new"] = team
     profile = policy.member_profile(rt, "cao-new", "root")
     assert profile is not None and profile.provider == "claude_code"

@@ -21,7 +21,13 @@ def team() -> None:
 @FILE
 @click.option("--strict", is_flag=True, help="Fail on warnings too (fields cao accepts but ignores).")
 def team_validate(file: Path, strict: bool) -> None:
-    """Check FILE: every error names the key, its line and the fix; warnings name what cao ignores and why."""
+    """Check FILE: every error names the key, its line and the fix; warnings name what cao ignores and why.
+
+    FILE may also be an agent profile (.md): its team fields (sub_agents, structured_output, …) are checked.
+    """
+    if file.suffix == ".md":
+        _validate_profile(file)
+        return
     loaded = load_team(file)
     for warning in loaded.warnings:
         info(f"warning: {warning}")
@@ -30,6 +36,20 @@ def team_validate(file: Path, strict: bool) -> None:
                + (f"; delegations: {links}" if links else ""))
     if strict and loaded.warnings:
         raise click.ClickException(f"{len(loaded.warnings)} warning(s) with --strict")
+
+
+def _validate_profile(file: Path) -> None:
+    from cao.errors import InvalidProfile
+    from cao.teams.profile_spec import PROFILE_FIELDS, parse
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidProfile(f"{file}: cannot read the profile: {exc}") from None
+    member = parse(text, str(file))
+    fields = [f for f in PROFILE_FIELDS if getattr(member, f, None)]
+    click.echo(f"{file}: profile {member.name}: team fields valid"
+               + (f" ({', '.join(fields)})" if fields else " (it has none)"))
 
 
 @team.command(name="show")

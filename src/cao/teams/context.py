@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from cao.services import prompt_parts
-from cao.teams import policy
+from cao.teams import members, policy
 
 GIT_TIMEOUT_S = 2.0
 
@@ -17,13 +17,17 @@ def contribute(starting: prompt_parts.Starting) -> str | None:
     found = policy.member_of(starting.rt, starting.session_name, starting.profile.name)
     if found is None:
         return None
-    _, member = found
+    team, member = found
+    # An installed profile with team fields: its body is the instruction; its team and output format come here.
+    parts = members.team_parts(None, member) if team is None else []
     lines = []
     if member.add_date:
         lines.append(f"Today's date: {datetime.date.today().isoformat()}")
     if member.add_environment_info:
         lines += environment_lines(starting.working_directory)
-    return "## Context\n" + "\n".join(lines) if lines else None
+    if lines:
+        parts.append("## Context\n" + "\n".join(lines))
+    return "\n\n".join(parts) or None
 
 
 def environment_lines(cwd: Path) -> list[str]:

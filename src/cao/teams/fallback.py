@@ -39,7 +39,7 @@ def attempts(rt: Runtime, session_name: str, agent: str) -> list[Attempt]:
     if found is None or found[1].fallback is None:
         return [Attempt(0, None, None, 0)]
     member, fallback = found[1], found[1].fallback
-    chain = [(member.provider, member.model), *((p, m) for p, m in fallback["models"])]
+    chain = [(member.provider or None, member.model), *((p, m) for p, m in fallback["models"])]
     out = [Attempt(i, p, m, fallback["retries"]) for i, (p, m) in enumerate(chain)]
     index, until = _sticky(rt).get((session_name, agent), (0, 0.0))
     if index and time.monotonic() < until:

@@ -32,11 +32,13 @@ async def run(rt: Runtime) -> None:
     """Follow the bus for the server's life, running the hooks of team members."""
     sub = rt.bus.subscribe({"terminal.created", "terminal.removed", "terminal.status"})
     known: dict[str, tuple[str, str, str]] = {}  # terminal id → (session, agent, working directory)
+    plain: set[str] = set()  # terminals of no team member (no hooks): not looked up again
     try:
         while (event := await sub.next()) is not None:
             for hook_event, terminal_id in _hook_events(event):
-                where = known.get(terminal_id) or _where(rt, terminal_id)
+                where = known.get(terminal_id) or (None if terminal_id in plain else _where(rt, terminal_id))
                 if where is None:
+                    plain.add(terminal_id)
                     continue
                 known[terminal_id] = where
                 _start(rt, hook_event, terminal_id, where, event)

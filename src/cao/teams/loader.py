@@ -136,7 +136,7 @@ def _member(check: Checker, name: str, raw: Any, models: dict[str, tuple[str, st
     if not isinstance(raw, dict):
         check.error(path, "must be a mapping with at least model and instruction")
         return None
-    fallback = _fallback(check, (*path, "fallback"), raw.get("fallback"), models)
+    fallback = fallback_section(check, (*path, "fallback"), raw.get("fallback"), models)
     known = check.fields(raw, path, F.AGENT_FIELDS, "agent")
     resolved = _resolve_model(check, path, known, models)
     hooks, tool_hooks = sections.hooks(check, (*path, "hooks"), raw.get("hooks"), resolved[0] if resolved else None)
@@ -177,7 +177,7 @@ def _prompt_files(check: Checker, path: yamlsrc.Path, names: list[str], base_dir
     return out
 
 
-def _fallback(check: Checker, path: yamlsrc.Path, raw: Any, models: dict[str, tuple[str, str]]
+def fallback_section(check: Checker, path: yamlsrc.Path, raw: Any, models: dict[str, tuple[str, str]]
               ) -> dict[str, Any] | None:
     """{"models": [[provider, model], ...], "retries": n, "cooldown": seconds}, or None."""
     if not isinstance(raw, dict):

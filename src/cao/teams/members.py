@@ -21,9 +21,15 @@ def profile(team: Team, member: Member) -> AgentProfile:
         hooks=member.tool_hooks or None, system_prompt=system_prompt(team, member))
 
 
-def system_prompt(team: Team, member: Member) -> str:
+def system_prompt(team: Team | None, member: Member) -> str:
     parts = [member.instruction.strip()]
     parts += [text.strip() for _, text in member.prompt_files if text.strip()]
+    return "\n\n".join([*parts, *team_parts(team, member)])
+
+
+def team_parts(team: Team | None, member: Member) -> list[str]:
+    """What the member is told about its team and its output format (after its own instruction)."""
+    parts = []
     if member.delegates:
         lines = [f"- {name}: {_description(team, name)}" for name in member.delegates]
         parts.append("## Your team\nYou may delegate to these agents, by name, with cao's handoff tool (wait for "
@@ -31,11 +37,11 @@ def system_prompt(team: Team, member: Member) -> str:
                      + "\n".join(lines))
     if member.structured_output is not None:
         parts.append(output_contract(member))
-    return "\n\n".join(parts)
+    return parts
 
 
-def _description(team: Team, name: str) -> str:
-    if name not in team.members:
+def _description(team: Team | None, name: str) -> str:
+    if team is None or name not in team.members:
         return "(an installed agent profile)"
     return team.members[name].description or "(no description)"
 

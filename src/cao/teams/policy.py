@@ -8,17 +8,20 @@ that row exists, the team is held here as pending.
 from __future__ import annotations
 
 import functools
+import logging
 from typing import TYPE_CHECKING
 
-from cao.errors import PermissionDenied
+from cao.errors import CaoError, PermissionDenied
 from cao.models import TerminalRecord
 from cao.profiles import AgentProfile
-from cao.teams import members, secrets
+from cao.teams import members, profile_spec, secrets
 from cao.teams.models import Member, Team
 
 if TYPE_CHECKING:
     from cao.services.runtime import Runtime
 
+
+log = logging.getLogger(__name__)
 
 
 def pending(rt: Runtime) -> dict[str, Team]:
@@ -41,25 +44,37 @@ def team_of(rt: Runtime, session_name: str) -> Team | None:
     return _parse(record.team_json)
 
 
-def member_of(rt: Runtime, session_name: str, name: str | None) -> tuple[Team, Member] | None:
+def member_of(rt: Runtime, session_name: str, name: str | None) -> tuple[Team | None, Member] | None:
+    """(team, member) for a member of the session's team; (None, member) for an installed profile whose
+    frontmatter has team fields (profile_spec.py); else None."""
     team = team_of(rt, session_name)
-    if team is None or name not in team.members:
+    if team is not None and name in team.members:
+        return team, team.members[name]
+    if not name:
         return None
-    return team, team.members[name]
+    try:
+        member = profile_spec.profile_member(name, rt.settings.home)
+    except CaoError as exc:  # the profile itself still loads; its team fields are named as broken
+        log.warning("profile %s: team fields ignored: %s", name, exc)
+        return None
+    return (None, member) if member is not None else None
 
 
 def member_profile(rt: Runtime, session_name: str, name: str) -> AgentProfile | None:
     """A team member's profile, when ``session_name`` runs a team with a member ``name``."""
-    found = member_of(rt, session_name, name)
-    return members.profile(*found) if found else None
+    team = team_of(rt, session_name)
+    if team is None or name not in team.members:
+        return None
+    return members.profile(team, team.members[name])
 
 
 def redact(rt: Runtime, session_name: str, text: str, *agents: str | None) -> str:
     """``text`` with secrets masked when any of ``agents`` (sender, receiver) is a member with redact_secrets."""
-    team = team_of(rt, session_name)
-    if team is None or not any(team.members[a].redact_secrets for a in agents if a in team.members):
-        return text
-    return secrets.mask(text)
+    for agent in agents:
+        found = member_of(rt, session_name, agent)
+        if found is not None and found[1].redact_secrets:
+            return secrets.mask(text)
+    return text
 
 
 def depth(rt: Runtime, terminal_id: str) -> int:
@@ -78,13 +93,16 @@ def check_delegation(rt: Runtime, caller: TerminalRecord, target: str, verb: str
     """Refuse a handoff/assign from a team member to anyone outside its sub_agents/handoffs, and
     any delegation deeper than the team's ``max_delegation_depth``."""
     team = team_of(rt, caller.session_name)
+    if caller.agent_profile and (team is None or caller.agent_profile not in team.members):
+        profile_spec.profile_member(caller.agent_profile, rt.settings.home)  # broken team fields: refuse (raises)
+    found = member_of(rt, caller.session_name, caller.agent_profile)
+    if found is not None and (found[0] is not None or found[1].delegates) and target not in found[1].delegates:
+        allowed = ", ".join(found[1].delegates) or "nobody (it has no sub_agents or handoffs)"
+        where = f"the team file {team.source}" if found[0] is not None and team else "its profile"
+        raise PermissionDenied(f"{caller.agent_profile} may not {verb} to {target!r}: {where} lets it "
+                               f"delegate to {allowed}")
     if team is None:
         return
-    member = team.members.get(caller.agent_profile or "")
-    if member is not None and target not in member.delegates:
-        allowed = ", ".join(member.delegates) or "nobody (it has no sub_agents or handoffs)"
-        raise PermissionDenied(f"{caller.agent_profile} may not {verb} to {target!r}: the team file "
-                               f"{team.source} lets it delegate to {allowed}")
     level = depth(rt, caller.id) + 1
     if level > team.max_depth:
         chain = _chain(rt, caller.id)

@@ -23,12 +23,12 @@ TOOL_NAME = re.compile(r"[^A-Za-z0-9_-]")
 def tool_set(rt: Runtime, terminal_id: str) -> list[Tool]:
     record = rt.registry.terminals.get(terminal_id)
     found = policy.member_of(rt, record.session_name, record.agent_profile) if record else None
-    if found is None:
+    if record is None or found is None:
         return []
-    team, member = found
     tools = []
-    for name in member.delegates:
-        target = team.members.get(name)  # None: an installed profile (no structured output)
+    for name in found[1].delegates:
+        spec = policy.member_of(rt, record.session_name, name)  # a team member, or a profile with team fields
+        target = spec[1] if spec else None
         so = target.structured_output if target else None
         if target is None or so is None:
             continue
