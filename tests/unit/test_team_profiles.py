@@ -40,7 +40,10 @@ def test_a_profile_with_team_fields_is_a_member() -> None:
     assert (member.name, member.description, member.instruction, member.provider) == ("lead", "Leads", "You lead.",
                                                                                       "mock")
     assert member.delegates == ["checker"] and member.add_date and member.redact_secrets
-    assert member.hooks == {"stop": [{"argv": ["notify-send", "done"], "timeout": 60.0, "env": {}}]}
+    assert member.hooks == {}  # hooks are commands: only from a team file (a profile may come from a URL)
+    assert profile_spec.checked(LEAD, "lead.md")[1] == [
+        "lead.md:8: hooks: ignored in a profile: hooks run commands, so cao takes them only from a team file you "
+        "launch (a profile may come from a URL)"]
     so = profile_spec.parse(CHECKER, "checker.md").structured_output
     assert so is not None and so.schema == {"type": "object", "required": ["ok"]}
 
@@ -48,7 +51,8 @@ def test_a_profile_with_team_fields_is_a_member() -> None:
 @pytest.mark.parametrize(("text", "expected"), [
     ("---\nname: x\nsub_agents: helper\n---\nbody\n", "x.md:3: sub_agents: must be a list of agent names"),
     ("---\nname: x\nstructured_output: {name: v}\n---\nbody\n", "x.md:3: structured_output: needs name: and schema:"),
-    ("---\nname: x\n\nhooks:\n  stopp: []\n---\nb\n", "x.md:5: hooks.stopp: unknown hook event field; did you mean"),
+    ("---\nname: x\n\nfallback:\n  model: []\n---\nb\n",
+     "x.md:5: fallback.model: unknown fallback field; did you mean"),
 ])
 def test_errors_in_a_profiles_team_fields_name_the_line(text: str, expected: str) -> None:
     with pytest.raises(InvalidProfile) as caught:

@@ -40,13 +40,15 @@ def team_validate(file: Path, strict: bool) -> None:
 
 def _validate_profile(file: Path) -> None:
     from cao.errors import InvalidProfile
-    from cao.teams.profile_spec import PROFILE_FIELDS, parse
+    from cao.teams.profile_spec import PROFILE_FIELDS, checked
 
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidProfile(f"{file}: cannot read the profile: {exc}") from None
-    member = parse(text, str(file))
+    member, warnings = checked(text, str(file))
+    for warning in warnings:
+        info(f"warning: {warning}")
     fields = [f for f in PROFILE_FIELDS if getattr(member, f, None)]
     click.echo(f"{file}: profile {member.name}: team fields valid"
                + (f" ({', '.join(fields)})" if fields else " (it has none)"))
