@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from cao.client import ApiClient
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, retry_until
 from tests.helpers import last_reply, send_and_wait
 from tests.mcp_helpers import call_tool, run_as
 
@@ -258,6 +258,9 @@ agents:
     fallback: {models: [mock/also-broken], retries: 0}
 """
 FALLBACK_SCRIPT = {"rules": [
+    {"agent": "root", "steps": [{"reply": "noted"}]},
+    {"agent": "writer", "match": "(?s)Assigned by.*This is attempt 2", "steps": [
+        {"reply": "done"}, {"tool": "send_message", "args": {"message": "assigned poem by {{model}}"}}]},
     {"agent": "writer", "match": "This is attempt 2|STICKY", "steps": [{"reply": "written by {{model}}: {{body}}"}]},
     {"steps": [{"fail": "API Error: 529 overloaded"}]},
 ]}
@@ -312,3 +315,23 @@ def test_team_fields_in_installed_profiles_work_without_a_team_file(api: ApiClie
     assert not result.is_error and result.structured_content == {"ok": True}
     text, is_error = call_tool(api, lead["id"], "assign", {"agent_profile": "developer", "message": "hi"})
     assert is_error and "lead may not assign to 'developer': its profile lets it delegate to checker" in text
+
+
+def test_an_assigned_task_falls_back_too_and_the_caller_is_told(api: ApiClient, workdir: Path, tmp_path: Path) -> None:
+    (tmp_path / "fallback-team.yaml").write_text(FALLBACK_TEAM)
+    script = tmp_path / "fallback-script.json"
+    script.write_text(json.dumps(FALLBACK_SCRIPT))
+    root = api.request("POST", "/teams/launch", timeout=60, body={
+        "file": str(tmp_path / "fallback-team.yaml"), "session_name": "t6", "working_directory": str(workdir),
+        "env_vars": {"CAO_MOCK_SCRIPT": str(script)}})["terminal"]
+    text, is_error = call_tool(api, root["id"], "assign", {"agent_profile": "writer", "message": "a poem"})
+    assert not is_error, text
+
+    def inbox() -> list[str] | None:
+        got = [m["message"] for m in api.get(f"/terminals/{root['id']}/inbox/messages", status="delivered")]
+        return got if len(got) >= 2 else None
+
+    first, second = retry_until(inbox, 60, message="the fallback notice and the result")
+    assert re.match(r"The worker you assigned failed \(mock/broken: worker \w+ \(writer.*reported an error\); "
+                    r"cao moved the task to worker \w+ \(mock/good\)", first), first
+    assert second == "assigned poem by good"

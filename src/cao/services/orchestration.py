@@ -179,25 +179,70 @@ async def assign(rt: Runtime, *, caller_id: str, agent_profile: str, message: st
                          message=f"The {agent_profile} worker {worker.id} you assigned could not start: {exc}. "
                                  "It has been removed; assign the task again.")
 
+    plan = team_fallback.attempts(rt, caller.session_name, agent_profile)
     worker = await _start_worker(rt, caller, agent_profile, working_directory, wait=False,
-                                 on_start_failure=report_failure)
+                                 on_start_failure=report_failure, provider=plan[0].provider, model=plan[0].model)
     task = (f"{message}\n\n(Assigned by terminal {caller.id} ({caller.agent_profile}). When you are done, "
             f"send your result with the send_message tool; without receiver_id it goes back to {caller.id}.)")
     rt.inbox.enqueue(sender_id=caller.id, receiver_id=worker.id, message=task)
     rt.bus.publish("assign.started", caller_id=caller.id, terminal_id=worker.id, profile=worker.agent_profile)
-    rt.background(_announce_assign_finished(rt, caller.id, worker))
+    rt.background(_announce_assign_finished(rt, caller, worker, task, plan, working_directory))
     return worker
 
 
-async def _announce_assign_finished(rt: Runtime, caller_id: str, worker: TerminalRecord) -> None:
-    """``assign.finished`` once the worker's first turn — the assigned task — ends, or it stops first."""
+async def _announce_assign_finished(rt: Runtime, caller: TerminalRecord, worker: TerminalRecord, task: str,
+                                    plan: list[team_fallback.Attempt], working_directory: str | None) -> None:
+    """``assign.finished`` once the worker's first turn — the assigned task — ends, or it stops first.
+
+    With a team member's ``fallback``: a turn that ends in an error is retried, then the task moves to a
+    new worker on the next model/CLI, and the caller is told (teams/fallback.py)."""
+    failures: list[str] = []
+    for number, attempt in enumerate(plan):
+        monitor = rt.engine.monitors.get(worker.id)
+        failed = await _assigned_task(rt, worker, task, attempt.retries)
+        finished = monitor is not None and monitor.turns_finished >= 1
+        rt.bus.publish("assign.finished", caller_id=caller.id, terminal_id=worker.id, profile=worker.agent_profile,
+                       ok=finished and (not failed or len(plan) == 1),  # without fallback: as before
+                       status=monitor.status.value if monitor is not None else None)
+        if not failed:
+            team_fallback.succeeded(rt, caller.session_name, worker.agent_profile or "", attempt)
+            return
+        if number == len(plan) - 1:
+            return
+        stopped = monitor.exit_reason if monitor is not None else "it was removed"
+        failures.append(f"{attempt.label}: {_where(worker)} " + (f"stopped: {stopped}" if stopped
+                                                                  else "reported an error"))
+        following = plan[number + 1]
+        await _exit_and_delete(rt, worker.id)
+        worker = await _start_worker(rt, caller, worker.agent_profile or "", working_directory, wait=False,
+                                     provider=following.provider, model=following.model)
+        rt.inbox.enqueue(sender_id=caller.id, receiver_id=worker.id, message=(
+            f"{task}\n\n(cao: this task failed before — {'; '.join(failures)}. This is attempt "
+            f"{len(failures) + 1}, with {following.label}.)"))
+        rt.inbox.enqueue(sender_id=SYSTEM_SENDER, receiver_id=caller.id, message=(
+            f"The worker you assigned failed ({failures[-1]}); cao moved the task to worker {worker.id} "
+            f"({following.label}), which reports back to you the same way."))
+        rt.bus.publish("assign.started", caller_id=caller.id, terminal_id=worker.id, profile=worker.agent_profile)
+
+
+async def _assigned_task(rt: Runtime, worker: TerminalRecord, task: str, retries: int) -> bool:
+    """Wait for the task's turn, sending it again up to ``retries`` times after an error; True if it failed."""
     monitor = rt.engine.monitors.get(worker.id)
-    if monitor is not None:
-        await rt.engine.wait(monitor, lambda m: m.turns_finished >= 1 or m.exit_reason is not None,
+    if monitor is None:
+        return True
+    for retry in range(retries + 1):
+        await rt.engine.wait(monitor, lambda m, turn=retry + 1: m.turns_finished >= turn or m.exit_reason is not None,
                              ASSIGN_WATCH_S)
-    finished = monitor is not None and monitor.turns_finished >= 1
-    rt.bus.publish("assign.finished", caller_id=caller_id, terminal_id=worker.id, profile=worker.agent_profile,
-                   ok=finished, status=monitor.status.value if monitor is not None else None)
+        if monitor.exit_reason is not None:
+            return True
+        if monitor.status is not Status.ERROR:
+            return False
+        if retry < retries:  # typed in at once: the inbox waits for a ready agent, and an error is not one
+            try:
+                await delivery.deliver(rt, monitor, task, probe=task.splitlines()[0][:60])
+            except CaoError:
+                return True
+    return True
 
 
 def send_message(rt: Runtime, *, sender_id: str, message: str, receiver_id: str | None) -> InboxMessageRecord:
