@@ -335,3 +335,47 @@ def test_an_assigned_task_falls_back_too_and_the_caller_is_told(api: ApiClient, 
     assert re.match(r"The worker you assigned failed \(mock/broken: worker \w+ \(writer.*reported an error\); "
                     r"cao moved the task to worker \w+ \(mock/good\)", first), first
     assert second == "assigned poem by good"
+
+
+LIMIT_TEAM = """\
+agents:
+  root:
+    model: mock/m
+    instruction: You lead.
+    sub_agents: [chatty, terse]
+  chatty:
+    model: mock/m
+    instruction: You chat.
+    max_iterations: 2
+  terse:
+    model: mock/m
+    instruction: You answer once.
+    max_iterations: 1
+    structured_output: {name: answer, schema: {type: object, required: [n]}}
+"""
+
+
+def test_max_iterations_bounds_a_delegated_task(api: ApiClient, workdir: Path, tmp_path: Path) -> None:
+    (tmp_path / "limit-team.yaml").write_text(LIMIT_TEAM)
+    script = tmp_path / "limit-script.json"
+    script.write_text(json.dumps({"rules": [{"agent": "root", "steps": [{"reply": "noted"}]},
+                                            {"steps": [{"reply": "chatting about {{body}}"}]}]}))
+    root = api.request("POST", "/teams/launch", timeout=60, body={
+        "file": str(tmp_path / "limit-team.yaml"), "session_name": "t7", "working_directory": str(workdir),
+        "env_vars": {"CAO_MOCK_SCRIPT": str(script)}})["terminal"]
+    text, is_error = call_tool(api, root["id"], "handoff", {"agent_profile": "terse", "message": "count"})
+    assert is_error and "did not return valid answer output (it is not a JSON object), and its max_iterations " \
+                        "leaves no turn to ask again" in text, text
+    text, is_error = call_tool(api, root["id"], "assign", {"agent_profile": "chatty", "message": "the weather"})
+    assert not is_error, text
+    worker = re.search(r"terminal ([a-f0-9]{8})", text).group(1)
+    retry_until(lambda: api.get(f"/terminals/{worker}")["turns_finished"] >= 1, 30, message="task done")
+    api.request("POST", f"/terminals/{worker}/inbox/messages", body={"message": "and tomorrow?"})
+
+    def notice() -> str | None:
+        got = [m["message"] for m in api.get(f"/terminals/{root['id']}/inbox/messages", status="delivered")]
+        return next((m for m in got if "max_iterations" in m), None)
+
+    assert f"The chatty worker {worker} took the 2 turn(s) its max_iterations allows" in retry_until(notice, 30)
+    retry_until(lambda: worker not in [t["id"] for t in api.get("/sessions/t7")["terminals"]], 30,
+                message="worker removed")

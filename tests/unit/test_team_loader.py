@@ -189,7 +189,6 @@ class WarnCase(NamedTuple):
 
 
 WARN_CASES = [
-    WarnCase("max_iterations", "max_iterations: 20", "agents.root.max_iterations: accepted but ignored (not yet"),
     WarnCase("tool-hooks", "hooks: {pre_tool_use: [{type: command, command: ./check.sh, matcher: shell}]}",
              "agents.root.hooks.pre_tool_use: accepted but ignored: cao installs tool hooks only in claude_code's "
              "own hook system, not in mock's"),
@@ -291,6 +290,7 @@ def test_mapped_fields(tmp_path: Path) -> None:
         add_prompt_files: [guide.md]
         welcome_message: Hello
         redact_secrets: true
+        max_iterations: 20
         commands:
           df: "Check disk space"
         toolsets:
@@ -319,6 +319,7 @@ def test_mapped_fields(tmp_path: Path) -> None:
     assert root.description == "Lead" and root.instruction == "Lead the team.\n"
     assert root.sub_agents == ["dev"] and root.handoffs == ["dev"] and root.delegates == ["dev"]
     assert root.add_date and root.add_environment_info and root.welcome_message == "Hello" and root.redact_secrets
+    assert root.max_iterations == 20
     assert root.prompt_files == [(str(tmp_path / "guide.md"), "Use tabs.\n"),
                                  ("toolset 4", "Use the files server for big files.")]
     assert root.commands == {"df": "Check disk space"}

@@ -65,7 +65,9 @@ async def handoff(rt: Runtime, *, caller_id: str, agent_profile: str, message: s
             f"{message}\n\n(cao: this task failed before — {'; '.join(failures)}. This is attempt "
             f"{len(failures) + 1}, with {attempt.label}.)")
         try:
-            output = await _run_handoff(rt, caller, worker, task, timeout, progress, attempt.retries)
+            limit = team_fallback.turn_limit(rt, caller.session_name, agent_profile)
+            output = await _run_handoff(rt, caller, worker, task, timeout, progress,
+                                        team_fallback.capped(attempt.retries, limit), limit)
         except WorkerFailed as exc:
             rt.bus.publish("handoff.finished", caller_id=caller.id, terminal_id=worker.id,
                            profile=worker.agent_profile, ok=False, error=str(exc))
@@ -92,7 +94,7 @@ class WorkerFailed(CaoError):
 
 
 async def _run_handoff(rt: Runtime, caller: TerminalRecord, worker: TerminalRecord, message: str, timeout: float,
-                       progress: Progress | None, retries: int = 0) -> str:
+                       progress: Progress | None, retries: int = 0, limit: int = 0) -> str:
     monitor = rt.engine.monitors[worker.id]  # started, and its MCP client has listed cao's tools
     task = (f"{message}\n\n(Handed off by terminal {caller.id} ({caller.agent_profile}). "
             "Your final reply is returned to it.)")
@@ -130,7 +132,9 @@ async def _run_handoff(rt: Runtime, caller: TerminalRecord, worker: TerminalReco
                 raise AgentTimeout(f"{_where(worker)} did not answer the request to fix its output")
             return await terminals.get_output(rt, worker.id, "last")
 
-        value = await structured.check(found[1].structured_output, output, ask_again, _where(worker))
+        turns_left = not limit or monitor.turns_finished < limit  # max_iterations may leave no turn to ask again
+        value = await structured.check(found[1].structured_output, output, ask_again if turns_left else None,
+                                       _where(worker))
         output = json.dumps(value, ensure_ascii=False)  # the checked object, as canonical JSON
     output = team_policy.redact(rt, worker.session_name, output, worker.agent_profile, caller.agent_profile)
     await _exit_and_delete(rt, worker.id)
@@ -187,7 +191,24 @@ async def assign(rt: Runtime, *, caller_id: str, agent_profile: str, message: st
     rt.inbox.enqueue(sender_id=caller.id, receiver_id=worker.id, message=task)
     rt.bus.publish("assign.started", caller_id=caller.id, terminal_id=worker.id, profile=worker.agent_profile)
     rt.background(_announce_assign_finished(rt, caller, worker, task, plan, working_directory))
+    rt.background(_limit_turns(rt, caller, worker))
     return worker
+
+
+async def _limit_turns(rt: Runtime, caller: TerminalRecord, worker: TerminalRecord) -> None:
+    """A team member's ``max_iterations``: once an assigned worker has taken that many turns (its task, then
+    the messages it got), cao removes it and tells the caller, so agents messaging each other cannot loop."""
+    limit = team_fallback.turn_limit(rt, worker.session_name, worker.agent_profile)
+    monitor = rt.engine.monitors.get(worker.id)
+    if not limit or monitor is None:
+        return
+    await rt.engine.wait(monitor, lambda m: m.turns_finished >= limit or m.exit_reason is not None, ASSIGN_WATCH_S)
+    if monitor.exit_reason is not None or monitor.turns_finished < limit or worker.id not in rt.registry.terminals:
+        return
+    rt.inbox.enqueue(sender_id=SYSTEM_SENDER, receiver_id=caller.id, message=(
+        f"The {worker.agent_profile} worker {worker.id} took the {limit} turn(s) its max_iterations allows on the "
+        f"task you assigned; cao removed it (its scrollback: cao terminal restore {worker.id})."))
+    await _exit_and_delete(rt, worker.id)
 
 
 async def _announce_assign_finished(rt: Runtime, caller: TerminalRecord, worker: TerminalRecord, task: str,
@@ -223,6 +244,7 @@ async def _announce_assign_finished(rt: Runtime, caller: TerminalRecord, worker:
             f"The worker you assigned failed ({failures[-1]}); cao moved the task to worker {worker.id} "
             f"({following.label}), which reports back to you the same way."))
         rt.bus.publish("assign.started", caller_id=caller.id, terminal_id=worker.id, profile=worker.agent_profile)
+        rt.background(_limit_turns(rt, caller, worker))
 
 
 async def _assigned_task(rt: Runtime, worker: TerminalRecord, task: str, retries: int) -> bool:

@@ -56,3 +56,14 @@ def succeeded(rt: Runtime, session_name: str, agent: str, attempt: Attempt) -> N
         _sticky(rt).pop((session_name, agent), None)
     else:
         _sticky(rt)[(session_name, agent)] = (attempt.index, time.monotonic() + found[1].fallback["cooldown"])
+
+
+def turn_limit(rt: Runtime, session_name: str, agent: str | None) -> int:
+    """``max_iterations``: the most turns the member may take on one delegated task (0: no limit)."""
+    found = policy.member_of(rt, session_name, agent)
+    return found[1].max_iterations if found is not None else 0
+
+
+def capped(retries: int, limit: int) -> int:
+    """Error retries within a turn limit: the task's own turn plus at most ``limit - 1`` more."""
+    return min(retries, limit - 1) if limit > 0 else retries

@@ -32,7 +32,7 @@ AGENT_FIELDS: dict[str, Field] = {
     "commands": Field("str_map", "mapped"),
     "welcome_message": Field("str", "mapped"),
     "structured_output": Field("structured_output", "mapped"),
-    "max_iterations": Field("int", "not_yet", "cao does not limit a CLI's turns on a delegated task yet"),
+    "max_iterations": Field("int", "mapped"),
     "fallback": Field("fallback", "mapped"),
     "hooks": Field("hooks", "mapped"),
     "redact_secrets": Field("bool", "mapped"),

@@ -159,7 +159,8 @@ def _member(check: Checker, name: str, raw: Any, models: dict[str, tuple[str, st
         welcome_message=known.get("welcome_message"), commands=commands, mcp_servers=servers,
         allowed_tools=tools, structured_output=sections.structured(check, (*path, "structured_output"),
                                                            known.get("structured_output")), hooks=hooks,
-        tool_hooks=tool_hooks, redact_secrets=known.get("redact_secrets", False), fallback=fallback)
+        tool_hooks=tool_hooks, max_iterations=max(known.get("max_iterations", 0), 0),
+        redact_secrets=known.get("redact_secrets", False), fallback=fallback)
 
 
 def _prompt_files(check: Checker, path: yamlsrc.Path, names: list[str], base_dir: Path) -> list[tuple[str, str]]:

@@ -21,7 +21,7 @@ from cao.teams.models import Member
 
 # Not hooks: they are commands, and a profile may have been installed from a URL (they come from team files).
 PROFILE_FIELDS = ("sub_agents", "handoffs", "structured_output", "add_date", "add_environment_info",
-                  "redact_secrets", "fallback")
+                  "redact_secrets", "fallback", "max_iterations")
 
 
 def profile_member(name: str, home: Path) -> Member | None:
@@ -69,7 +69,7 @@ def checked(text: str, source: str) -> tuple[Member, list[str]]:
         sub_agents=known.get("sub_agents", []), handoffs=known.get("handoffs", []),
         add_date=known.get("add_date", False), add_environment_info=known.get("add_environment_info", False),
         structured_output=sections.structured(check, ("structured_output",), known.get("structured_output")),
-        redact_secrets=known.get("redact_secrets", False),
+        redact_secrets=known.get("redact_secrets", False), max_iterations=max(known.get("max_iterations", 0), 0),
         fallback=fallback_section(check, ("fallback",), data.get("fallback"), {}))
     if check.errors:
         raise InvalidProfile("\n".join(check.errors))

@@ -46,12 +46,16 @@ def correction(so: StructuredOutput, problem: str) -> str:
             f"prose, no code fence) matching this JSON Schema:\n{json.dumps(so.schema, ensure_ascii=False)}")
 
 
-async def check(so: StructuredOutput, output: str, ask_again: Callable[[str], Awaitable[str]],
+async def check(so: StructuredOutput, output: str, ask_again: Callable[[str], Awaitable[str]] | None,
                 worker: str) -> dict[str, Any]:
-    """The reply's object; asks once more on failure (``ask_again`` sends a message, returns the new reply)."""
+    """The reply's object; asks once more on failure (``ask_again`` sends a message, returns the new reply;
+    None: no turn is left to ask in, by the member's max_iterations)."""
     value, problem = parse(output, so)
     if value is not None:
         return value
+    if ask_again is None:
+        raise CaoError(f"{worker} did not return valid {so.name} output ({problem}), and its max_iterations "
+                       "leaves no turn to ask again; it is kept for inspection")
     value, second = parse(await ask_again(correction(so, problem or "")), so)
     if value is not None:
         return value
