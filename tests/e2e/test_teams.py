@@ -220,7 +220,8 @@ agents:
 TOKEN = "ghp_" + "Ab1" * 12
 
 
-def test_redact_secrets_and_an_installed_profile_as_sub_agent(api: ApiClient, workdir: Path, tmp_path: Path) -> None:
+def test_redact_secrets_and_an_installed_profile_as_sub_agent(api: ApiClient, settings: Any, workdir: Path,
+                                                              tmp_path: Path) -> None:
     (tmp_path / "secret-team.yaml").write_text(SECRET_TEAM)
     script = tmp_path / "secret-script.json"
     script.write_text(json.dumps({"rules": [
@@ -234,6 +235,9 @@ def test_redact_secrets_and_an_installed_profile_as_sub_agent(api: ApiClient, wo
     assert TOKEN not in text and "pw12345678" not in text and "sk_live_" + "9" * 24 not in text
     assert "I got: store token=[REDACTED] and postgres://me:[REDACTED]@db/x" in text
     assert "my own key is [REDACTED]" in text
+    (saved,) = [p for p in settings.terminal_logs_dir.glob("*.snapshot.json") if '"keeper"' in p.read_text()]
+    scrollback = saved.with_name(saved.name.replace(".snapshot.json", ".scrollback")).read_text()
+    assert "I got: store token=[REDACTED]" in scrollback and "sk_live_" not in scrollback  # its screen showed it
     # developer is an installed (built-in) profile, not defined in the file: the team mixes both.
     text, is_error = call_tool(api, root["id"], "handoff", {"agent_profile": "developer", "message": "hello dev"})
     assert not is_error and "hello dev" in text, text
