@@ -35,7 +35,7 @@ def write_flow(directory: Path, name: str, schedule: str, **fields: object) -> P
 
 def fire_precision(bench: Bench, fires: int, **fields: object) -> dict[str, list[float]]:
     trace = bench.workdir / f"flow-trace-{len(fields)}.jsonl"
-    name = "precise" + ("-warm" if fields else "")
+    name = "precise" + ("-cold" if fields else "")
     path = write_flow(bench.workdir, name, "*/3 * * * * *", env={"CAO_MOCK_TRACE": str(trace)}, **fields)
     bench.api.request("POST", "/flows", body={"file_path": str(path)})
     deadline = time.monotonic() + fires * 3 * 3 + 30
@@ -90,10 +90,10 @@ def render(cold: dict, warm: dict | None, many: dict, count: int, idle_s: float)
              "| figure | cao | target | public CAO |", "|---|---|---|---|",
              f"| scheduler: cron instant → run started ({len(cold['to_start'])} fires) | {fmt(cold['to_start'])} "
              "| — | polls every 60 s: up to 60 s |",
-             f"| cron instant → prompt typed into the agent, agent started at the fire ({len(cold['to_prompt'])} "
-             f"fires) | {fmt(cold['to_prompt'])} | ≤ 100 ms | up to 60 s + start |"]
+             f"| cron instant → prompt typed into the agent, `prestart: 0` (the agent started at the fire, "
+             f"{len(cold['to_prompt'])} fires) | {fmt(cold['to_prompt'])} | — | up to 60 s + start |"]
     if warm is not None:
-        lines.append(f"| cron instant → prompt typed, `prestart: 10s` ({len(warm['to_prompt'])} fires) | "
+        lines.append(f"| cron instant → prompt typed, the default `prestart` ({len(warm['to_prompt'])} fires) | "
                      f"{fmt(warm['to_prompt'])} | ≤ 100 ms | — |")
     lines += [
         f"| idle server CPU with {count} registered flows, {idle_s:.0f} s | {many['cpu_pct']:.2f} % of a core | "
@@ -103,9 +103,10 @@ def render(cold: dict, warm: dict | None, many: dict, count: int, idle_s: float)
         f"session, same runs: {med(many['session_ms']):.0f} ms) | ≤ 150 ms | — |",
         f"| registering {count} flows one `POST /flows` at a time | {many['added_s']:.1f} s | — | — |",
         "",
-        "Without `prestart` the time to the prompt is mostly the agent's start (a new session, the mock "
+        "With `prestart: 0` the time to the prompt is mostly the agent's start (a new session, the mock "
         "agent's process, its MCP client listing cao's tools), which a run pays after its gate has decided; "
-        "with it the agent is already waiting and the fire costs the scheduler, the gate and the paste. "
+        "with the default prestart (30 s) the agent is already waiting and the fire costs the scheduler, "
+        "the gate and the paste. "
         "`GET /flows` is rendered once per change (about 7 ms for 1,000 flows when cached); most of "
         "`cao flow list` is the CLI process's own start, as the `cao session list` figure shows.",
     ]
@@ -123,8 +124,8 @@ def main() -> None:
         bench = Bench(Path(tmp))
         bench.start()
         try:
-            cold = fire_precision(bench, fires)
-            warm = None if opts.no_warm else fire_precision(bench, fires, prestart="10s")
+            cold = fire_precision(bench, fires, prestart=0)
+            warm = None if opts.no_warm else fire_precision(bench, fires)
             many = many_flows(bench, count, idle_s, list_runs)
         finally:
             bench.stop()

@@ -3,7 +3,8 @@
 * bench/run.py: the top of the file, up to the first section another script owns;
 * bench/compare.py: ``## Side by side with the public CAO …`` up to the next ``## `` heading;
 * bench/real_clis.py: ``## Real CLIs`` up to the next ``## `` heading;
-* bench/flows.py: ``## Flows`` up to the next ``## `` heading.
+* bench/flows.py: ``## Flows`` up to the next ``## `` heading;
+* bench/memory.py: ``## Memory`` up to the next ``## `` heading.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 COMPARE = "## Side by side with the public CAO"
 REAL_CLIS = "## Real CLIs"
 FLOWS = "## Flows"
-OWNED = (COMPARE, REAL_CLIS, FLOWS)
+MEMORY = "## Memory"
+OWNED = (COMPARE, REAL_CLIS, FLOWS, MEMORY)
 
 
 def write_top(path: Path, top: str) -> None:

@@ -35,6 +35,8 @@ from cao.tmux import PaneInfo, TmuxBackend
 log = logging.getLogger(__name__)
 DEBOUNCE_S = 0.004
 IDLE_SETTLE_S = 0.5  # how long a turn must stay at an empty prompt to count as interrupted
+# After cao pressed a CLI's interrupt keys, how long a completed-looking screen must hold to be an answer.
+INTERRUPTED_COMPLETED_SETTLE_S = 1.5
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[\]P_^][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.")
 READ_SIZE = 65536
 
@@ -52,6 +54,7 @@ class TerminalMonitor:
     turns_finished: int = 0
     turn_started: bool = True
     turn_interrupted: bool = False  # the last finished turn ended at the prompt, with no answer (Esc)
+    interrupting: bool = False  # cao pressed the interrupt keys during the current turn
     # Pending: a turn's end seen but not yet taken, until the screen has held it long enough (below).
     settle: asyncio.TimerHandle | None = None
     settling: Status | None = None
@@ -273,8 +276,8 @@ class StatusEngine:
         if status.settled and monitor.turn_started and monitor.turns_finished < monitor.turn:
             if status is Status.IDLE:
                 self._finish_once_held(monitor, status, IDLE_SETTLE_S)
-            elif status is Status.COMPLETED and monitor.provider.completed_settle_s:
-                self._finish_once_held(monitor, status, monitor.provider.completed_settle_s)
+            elif status is Status.COMPLETED and (hold := self._completed_hold(monitor)):
+                self._finish_once_held(monitor, status, hold)
             else:
                 self._finish_turn(monitor, interrupted=False)
         if status is monitor.status:
@@ -311,8 +314,17 @@ class StatusEngine:
         monitor.settling = status
         monitor.settle = self.loop.call_later(hold_s, settle)
 
+    @staticmethod
+    def _completed_hold(monitor: TerminalMonitor) -> float:
+        """How long a completed screen must hold. Longer once cao has interrupted the turn: a CLI may draw
+        the previous answer for a moment before it says the turn was cancelled."""
+        if monitor.interrupting:
+            return max(INTERRUPTED_COMPLETED_SETTLE_S, monitor.provider.completed_settle_s)
+        return monitor.provider.completed_settle_s
+
     def begin_turn(self, monitor: TerminalMonitor) -> int:
         monitor.cancel_settle()
+        monitor.interrupting = False
         monitor.turn += 1
         monitor.turn_started = False
         return monitor.turn

@@ -103,6 +103,48 @@ def m003_flows(conn: Connection) -> None:
 
 
 @migration
+def m004_memory(conn: Connection) -> None:
+    # What agents remember (cao.services.memory): one row per (scope, scope_id, key).
+    meta = sa.MetaData()
+    sa.Table(
+        "memories", meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("scope", sa.String, nullable=False),  # global | project | session | agent
+        sa.Column("scope_id", sa.String, nullable=False),  # "" | project id | session name | profile name
+        sa.Column("key", sa.String, nullable=False),
+        sa.Column("content", sa.Text, nullable=False),
+        sa.Column("created_by", sa.String),  # terminal id, or "user"
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("updated_at", sa.DateTime, nullable=False),
+        sa.UniqueConstraint("scope", "scope_id", "key", name="uq_memories_scope_key"),
+        sa.Index("ix_memories_scope_updated", "scope", "scope_id", "updated_at"),
+    )
+    meta.create_all(conn)
+    if conn.dialect.name != "sqlite":
+        return  # other databases search with LIKE (services/memory/search.py)
+    try:
+        conn.execute(sa.text("SAVEPOINT memory_fts"))
+        conn.execute(sa.text(
+            "CREATE VIRTUAL TABLE memories_fts USING fts5(key, content, content='memories', "
+            "content_rowid='id', tokenize='porter unicode61')"))
+    except sa.exc.OperationalError:  # an SQLite built without FTS5: search falls back to LIKE
+        conn.execute(sa.text("ROLLBACK TO SAVEPOINT memory_fts"))
+        return
+    conn.execute(sa.text("RELEASE SAVEPOINT memory_fts"))
+    for statement in (
+        "CREATE TRIGGER memories_fts_insert AFTER INSERT ON memories BEGIN "
+        "INSERT INTO memories_fts(rowid, key, content) VALUES (new.id, new.key, new.content); END",
+        "CREATE TRIGGER memories_fts_delete AFTER DELETE ON memories BEGIN "
+        "INSERT INTO memories_fts(memories_fts, rowid, key, content) VALUES ('delete', old.id, old.key, old.content); "
+        "END",
+        "CREATE TRIGGER memories_fts_update AFTER UPDATE OF key, content ON memories BEGIN "
+        "INSERT INTO memories_fts(memories_fts, rowid, key, content) VALUES ('delete', old.id, old.key, old.content); "
+        "INSERT INTO memories_fts(rowid, key, content) VALUES (new.id, new.key, new.content); END",
+    ):
+        conn.execute(sa.text(statement))
+
+
+@migration
 def m005_session_teams(conn: Connection) -> None:
     # The team a session runs (cao launch team.yaml): its loaded file, as JSON (src/cao/teams/models.py).
     conn.execute(sa.text("ALTER TABLE sessions ADD COLUMN team_json TEXT"))

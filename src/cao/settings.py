@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from cao.services.memory.config import MemorySettings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9889
@@ -26,6 +28,7 @@ class Settings:
     auto_start: bool = True
     eager_inbox: bool = False  # type messages into busy agents whose CLI queues input (see docs/orchestration.md)
     auth: bool = True  # CAO_AUTH=off: no owner token on the API (docs/security.md)
+    memory: MemorySettings = field(default_factory=MemorySettings)  # CAO_MEMORY_* (docs/memory.md)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -45,6 +48,7 @@ class Settings:
             auto_start=_flag(env.get("CAO_AUTO_START"), True),
             eager_inbox=_flag(env.get("CAO_EAGER_INBOX_DELIVERY"), False),
             auth=_flag(env.get("CAO_AUTH"), True),
+            memory=MemorySettings.from_env(env),
         )
 
     @property

@@ -64,6 +64,20 @@ def _qwen(home: Path, model: ModelServer, env: pytest.MonkeyPatch) -> None:
                                        "envKey": "FAKE_QWEN_KEY"}]}}))
 
 
+def _opencode(home: Path, model: ModelServer, env: pytest.MonkeyPatch) -> None:
+    env.setenv("FAKE_OPENCODE_KEY", "sk-fake-opencode-key")
+    env.setenv("OPENCODE_DISABLE_MODELS_FETCH", "1")  # offline, as a user without network sets it
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "OPENCODE_CONFIG", "OPENCODE_CONFIG_CONTENT",
+                 "OPENCODE_PERMISSION"):
+        env.delenv(name, raising=False)
+    (home / ".config" / "opencode").mkdir(parents=True)
+    (home / ".config" / "opencode" / "opencode.json").write_text(json.dumps({
+        "$schema": "https://opencode.ai/config.json", "model": "fake/fake-model",
+        "provider": {"fake": {"npm": "@ai-sdk/openai-compatible", "name": "FakeLLM",
+                              "options": {"baseURL": f"{model.url}/v1", "apiKey": "{env:FAKE_OPENCODE_KEY}"},
+                              "models": {"fake-model": {"name": "Fake Model", "tool_call": True}}}}}))
+
+
 CLIS = [
     Cli("claude_code", "@anthropic-ai/claude-code", _claude,
         lambda command: {"tool": "Bash", "args": {"command": command, "description": "run it"}}),
@@ -73,6 +87,8 @@ CLIS = [
         lambda command: {"tool": "run_shell_command", "args": {"command": command}}),
     Cli("qwen_code", "@qwen-code/qwen-code", _qwen,
         lambda command: {"tool": "run_shell_command", "args": {"command": command}}),
+    Cli("opencode", "opencode-ai", _opencode,
+        lambda command: {"tool": "bash", "args": {"command": command, "description": "run it"}}),
 ]
 
 

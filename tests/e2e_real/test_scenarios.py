@@ -118,10 +118,8 @@ def test_a_person_typing_into_the_idle_pane(cli: Cli, api: ApiClient, model: Mod
 
 
 def test_esc_mid_turn_is_interrupted_not_completed(cli: Cli, api: ApiClient, model: ModelServer,
-                                                   workdir: Path, request: pytest.FixtureRequest) -> None:
-    if cli.provider == "qwen_code":  # passes mostly; under load the frame is seen held > 0.3 s
-        request.node.add_marker(pytest.mark.xfail(strict=False, reason=(
-            "Qwen's completed-looking frame before 'Request cancelled.' sometimes outlasts completed_settle_s")))
+                                                   workdir: Path) -> None:
+    """cao's interrupt presses the CLI's own keys (Esc; twice for OpenCode) and the turn reads interrupted."""
     model.set_rules([{"match": "^take your time$", "needs_tools": True, "delay": 60, "text": "too late"},
                      {"match": "^hello there$", "needs_tools": True, "text": "Hello."},
                      {"match": "^and now[?]$", "needs_tools": True, "text": "Now, yes."}])
@@ -129,7 +127,7 @@ def test_esc_mid_turn_is_interrupted_not_completed(cli: Cli, api: ApiClient, mod
     assert ask(api, tid, "hello there")["status"] == "completed"
     turn = start_turn(api, tid, "take your time")
     retry_until(lambda: status(api, tid) == "processing", 30, 0.1, message="processing")
-    api.request("POST", f"/terminals/{tid}/key", params={"key": "Escape"})
+    api.request("POST", f"/terminals/{tid}/interrupt")
     ended = wait_turn(api, tid, turn)
     assert ended["status"] == "idle" and ended["last_turn_interrupted"], ended
     assert last_reply(api, tid) == ""  # no reply, and never the previous turn's as this one's answer

@@ -51,7 +51,9 @@ def test_cao_fields() -> None:
     assert spec.working_directory == "/proj" and spec.yolo is True and spec.env == {"GREETING": "hi", "N": "3"}
     assert (spec.when_busy, spec.catch_up, spec.keep_runs) == ("replace", 6 * 3600, 5)
     assert parse(flow("catch_up: true\n")).catch_up == flow_spec.DEFAULT_CATCH_UP_S
-    assert parse(flow("prestart: 30s\n")).prestart == 30 and parse(flow("prestart: 0\n")).prestart == 0
+    assert parse(flow("prestart: 45s\n")).prestart == 45 and parse(flow("prestart: 0\n")).prestart == 0
+    assert parse(flow("")).prestart == flow_spec.DEFAULT_PRESTART_S == 30  # by default the agent waits ready
+    assert parse(flow("prestart: false\n")).prestart == 0
 
 
 def test_round_trip_through_json() -> None:

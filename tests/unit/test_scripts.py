@@ -65,7 +65,7 @@ def test_check_installs_nothing_and_says_how(fakes: dict[str, str]) -> None:
 def test_test_script_installs_the_clis_before_pytest_with_a_reason(fakes: dict[str, str]) -> None:
     result = run(fakes, "scripts/test", "-q")
     assert result.returncode == 0, result.stderr
-    assert "the e2e_real tier runs the real Claude Code, Codex CLI, Gemini CLI and Qwen Code" in result.stderr
+    assert "the e2e_real tier runs the real Claude Code, Codex CLI, Gemini CLI, Qwen Code and OpenCode" in result.stderr
     assert "about 880 MB from npm" in result.stderr
     npm = [c for c in calls(fakes) if c.startswith("npm install")]
     assert all(p in npm[0] for p in PINNED)  # the pinned set together, then each extra version on its own

@@ -81,7 +81,7 @@ def test_a_profiles_sub_agents_restrict_its_delegations_outside_a_team(tmp_path:
                             agent_profile="broken", working_directory="/", status="idle")
     with pytest.raises(InvalidProfile, match="sub_agents: must be a list"):  # broken team fields: refused
         policy.check_delegation(rt, broken, "anyone", "assign")
-    assert policy.redact(rt, "cao-s", "token ghp_" + "a" * 36, "lead") == "token [REDACTED]"
+    assert policy.redact(rt, "cao-s", "token ghp_" + "a" * 36, "lead") == "token [secret:github-token]"
 
 
 def test_cao_team_validate_checks_a_profile(tmp_path: Path) -> None:

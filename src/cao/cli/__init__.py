@@ -20,6 +20,7 @@ COMMANDS = {
     "install": ("cao.cli.install:install", "Install an agent profile from a name, a .md file or an https URL."),
     "model-server": ("cao.cli.model_server:model_server",
                      "Serve scripted Anthropic/OpenAI/Gemini APIs so real CLIs run offline."),
+    "memory": ("cao.cli.memory:memory", "What agents remembered: list, show, forget or clear memories."),
     "mcp-server": ("cao.cli.mcp:mcp_server", "Run cao's MCP server for the agent in this terminal (stdio)."),
     "launch": ("cao.cli.launch:launch", "Start an agent in its own tmux session; attach or run a task."),
     "schedule": ("cao.cli.flow:flow", "The same as `cao flow` (the public CAO's name for it)."),

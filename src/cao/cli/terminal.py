@@ -40,3 +40,23 @@ def terminal_mcp_config(terminal_id: str, as_json: bool) -> None:
     for key, value in connection["headers"].items():
         click.echo(f"header:  {key}: {value}")
     click.echo("Anyone holding this token can act as the terminal; the token ends with the terminal.", err=True)
+
+
+@terminal.command(name="interrupt")
+@click.argument("terminal_id")
+def terminal_interrupt(terminal_id: str) -> None:
+    """Stop the agent's running turn, with the keys its CLI uses (Esc for most)."""
+    make_client().request("POST", f"/terminals/{terminal_id}/interrupt")
+    click.echo(f"Interrupted the turn of {terminal_id}")
+
+
+@terminal.command(name="answer")
+@click.argument("terminal_id")
+@click.argument("keys", nargs=-1, required=True)
+def terminal_answer(terminal_id: str, keys: tuple[str, ...]) -> None:
+    """Answer the question the agent is asking: KEYS are pressed in order, e.g. `2`, `y` or `Down Enter`.
+
+    Only a terminal that is waiting_user_answer takes an answer; messages are never typed into a dialog.
+    """
+    make_client().request("POST", f"/terminals/{terminal_id}/answer", body={"keys": list(keys)})
+    click.echo(f"Answered {terminal_id} with {' '.join(keys)}")

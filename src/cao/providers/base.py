@@ -117,6 +117,8 @@ class Provider:
     binary: ClassVar[str]
     package_hint: ClassVar[str]  # how to install the binary, e.g. "npm install -g @openai/codex"
     exit_command: ClassVar[str] = "/exit"
+    # The keys that stop a turn in this CLI, pressed one after the other (``POST /terminals/{id}/interrupt``).
+    interrupt_keys: ClassVar[tuple[str, ...]] = ("Escape",)
     # Seconds between pasting a message and pressing Enter (CLIs that swallow a fast Enter).
     enter_delay: ClassVar[float] = 0.0
     bracketed_paste: ClassVar[bool] = True

@@ -74,6 +74,7 @@ class OpenCodeProvider(Provider):
     binary: ClassVar[str] = "opencode"
     package_hint: ClassVar[str] = "npm install -g opencode-ai"
     exit_command: ClassVar[str] = "/exit"
+    interrupt_keys: ClassVar[tuple[str, ...]] = ("Escape", "Escape")  # the first only asks "esc again to interrupt"
     bracketed_paste: ClassVar[bool] = True
     busy_cue: ClassVar[re.Pattern[str] | None] = BUSY_RE
     env_passthrough: ClassVar[tuple[str, ...]] = ("OPENCODE_", "XDG_CONFIG_HOME", "XDG_DATA_HOME",

@@ -17,16 +17,18 @@ from starlette.types import Scope
 
 from cao import __version__
 from cao.errors import CaoError
-from cao.mcp import tools
+from cao.mcp import memory_tools, tools  # noqa: F401  (importing memory_tools registers its tools)
 from cao.mcp.http import McpHttpApp
 from cao.private_files import tighten, write_private
 from cao.providers.base import CAO_MCP_PATH
 from cao.server.auth import OwnerAuthMiddleware, principal_of
-from cao.server.routes import agents, auth, events, flows, health, orchestration, sessions, teams, terminals
+from cao.server.routes import agents, auth, events, flows, health, memory, orchestration, sessions, teams, terminals
 from cao.server.security import LocalOnlyMiddleware, extra_allowed_hosts
 from cao.services import terminals as terminal_service
 from cao.services.adoption import adopt_terminals
 from cao.services.identity import Identities, Principal, load_or_create_api_token
+from cao.services.memory import prompt as memory_prompt  # noqa: F401  (registers memory's prompt part)
+from cao.services.memory import service as memory_service
 from cao.services.runtime import Runtime
 from cao.settings import Settings
 from cao.teams import hooks as team_hooks
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
         sweeper = asyncio.create_task(rt.inbox.sweep_forever())
         rt.inbox.pump_all()
         rt.flows.start()
+        memory_service.start(rt)
         rt.background(team_hooks.run(rt))  # the team members' hooks (docs/teams.md#hooks)
         if pid_file:
             write_private(pid_file, str(os.getpid()))
@@ -96,7 +99,7 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
     app = FastAPI(title="cao-server", version=__version__, lifespan=lifespan,
                   description="Local orchestrator for AI coding CLIs running in tmux.")
     app.state.api_token = api_token
-    for module in (health, auth, sessions, terminals, orchestration, agents, flows, events, teams):
+    for module in (health, auth, sessions, terminals, orchestration, agents, flows, events, memory, teams):
         app.include_router(module.router)
     mcp = _mcp_endpoint(app)
     app.router.routes.append(Route(CAO_MCP_PATH, mcp, include_in_schema=False))

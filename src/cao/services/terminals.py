@@ -290,8 +290,8 @@ def refuse_if_asking(monitor: TerminalMonitor) -> None:
         return
     question = " / ".join(row.strip() for row in monitor.screen.rows() if row.strip())[-300:]
     raise Conflict(f"terminal {monitor.terminal_id} is waiting for an answer, so nothing is typed into it: "
-                   f"…{question}. Answer it yourself (in its tmux window, or with "
-                   f"POST /terminals/{monitor.terminal_id}/key), then send again")
+                   f"…{question}. Answer it yourself (cao terminal answer {monitor.terminal_id} KEY..., "
+                   "or in its tmux window), then send again")
 
 
 async def _press_enter_later(rt: Runtime, monitor: TerminalMonitor, delay: float) -> None:

@@ -11,10 +11,11 @@ import functools
 import logging
 from typing import TYPE_CHECKING
 
+from cao import secrets
 from cao.errors import CaoError, PermissionDenied
 from cao.models import TerminalRecord
 from cao.profiles import AgentProfile
-from cao.teams import members, profile_spec, secrets
+from cao.teams import members, profile_spec
 from cao.teams.models import Member, Team
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from cao.errors import Conflict, InvalidInput
 from cao.models import InputAccepted, McpConnection, Output, Restored, Success, Terminal
 from cao.providers.base import mcp_endpoint
 from cao.server.deps import RuntimeDep, TerminalId
-from cao.services import delivery, snapshots, terminals
+from cao.services import delivery, snapshots, steering, terminals
 from cao.status import Status
 
 router = APIRouter(prefix="/terminals", tags=["terminals"])
@@ -17,6 +17,10 @@ router = APIRouter(prefix="/terminals", tags=["terminals"])
 
 class InputBody(BaseModel):
     message: str
+
+
+class AnswerBody(BaseModel):
+    keys: list[str]
 
 
 @router.get("/{terminal_id}")
@@ -67,6 +71,20 @@ async def restore_terminal(rt: RuntimeDep, terminal_id: TerminalId) -> Restored:
 @router.post("/{terminal_id}/key")
 async def send_key(rt: RuntimeDep, terminal_id: TerminalId, key: Annotated[str, Query(max_length=16)]) -> Success:
     await terminals.send_key(rt, terminal_id, key, until_drawn=True)
+    return Success()
+
+
+@router.post("/{terminal_id}/interrupt")
+async def interrupt(rt: RuntimeDep, terminal_id: TerminalId) -> Success:
+    """Stop the running turn with the CLI's own keys; 409 when no turn is running."""
+    await steering.interrupt(rt, terminal_id)
+    return Success()
+
+
+@router.post("/{terminal_id}/answer")
+async def answer(rt: RuntimeDep, terminal_id: TerminalId, body: AnswerBody) -> Success:
+    """Press ``keys`` into the dialog the agent shows (``waiting_user_answer``); 409 when it asks nothing."""
+    await steering.answer(rt, terminal_id, body.keys)
     return Success()
 
 

@@ -141,8 +141,9 @@ class Flows:
         return self.show(spec.name)
 
     def _arm(self, name: str) -> None:
-        """prestart: start the agent of the flow's next fire ahead of it."""
-        if self.scheduler is not None:
+        """prestart: start the agent of the flow's next fire ahead of it. Not while a run works: the two
+        would both start the flow's session (the run's end arms it)."""
+        if self.scheduler is not None and name not in self.active:
             with contextlib.suppress(CaoError):
                 self.standbys.arm(store.get(self.db, name).spec, self.scheduler.next_run(name))
 

@@ -23,6 +23,8 @@ DEFAULT_TIMEOUT_S = 1800.0
 DEFAULT_SCRIPT_TIMEOUT_S = 30.0
 DEFAULT_KEEP_RUNS = 100
 DEFAULT_CATCH_UP_S = 86400.0  # catch_up: true runs a fire missed within the last day
+# prestart by default: the agent (a real CLI takes seconds to start) waits ready, and the prompt goes in at the fire.
+DEFAULT_PRESTART_S = 30.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 KNOWN_FIELDS = ("name", "schedule", "agent_profile", "provider", "engine", "script", "timezone", "timeout",
@@ -47,7 +49,7 @@ class FlowSpec:
     when_busy: str = "skip"
     catch_up: float = 0.0  # grace window in seconds; 0: missed fires are only recorded
     keep_runs: int = DEFAULT_KEEP_RUNS
-    prestart: float = 0.0  # seconds before a fire to start the agent; 0: at the fire
+    prestart: float = DEFAULT_PRESTART_S  # seconds before a fire to start the agent; 0: at the fire
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,7 +103,9 @@ def _catch_up(value: Any) -> float:
 
 
 def _prestart(value: Any) -> float:
-    if value in (None, False, 0):
+    if value is None:
+        return DEFAULT_PRESTART_S
+    if value is False or value == 0:
         return 0.0
     return duration(value, "prestart (a duration such as '30s', or 0 to start the agent at the fire)")
 
