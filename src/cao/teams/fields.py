@@ -105,9 +105,9 @@ HOOK_FIELDS: dict[str, Field] = {
 TOOLSET_TOOLS: dict[str, tuple[str, ...]] = {
     "filesystem": ("fs_*",), "shell": ("execute_bash",), "fetch": ("web_fetch",), "think": ("@builtin",),
     "todo": ("@builtin",), "mcp": (), "transfer_task": (), "handoff": (),
+    "memory": (),  # cao's memory tools (memory_store/recall/forget) come with cao's MCP server (docs/memory.md)
 }
 TOOLSET_NA: dict[str, str] = {
-    "memory": "cao has no memory tool yet; give the agent an MCP memory server (type: mcp)",
     "script": "cao does not turn scripts into tools yet; wrap them in an MCP server (type: mcp)",
     "api": "cao does not turn HTTP APIs into tools yet; wrap them in an MCP server (type: mcp)",
     "a2a": "cao does not talk to A2A agents yet",
@@ -125,6 +125,6 @@ TOOLSET_FIELDS: dict[str, Field] = {
     "tools": Field("str_list", "n/a", "the CLI lists an MCP server's tools itself; cao cannot filter them"),
     "defer": Field("bool_or_str_list", "n/a", "the CLI decides when it loads tools"),
     "config": Field("map", "n/a", "passed to the Docker MCP gateway, which cao does not use"),
-    "path": Field("str", "n/a", "the CLI keeps its own state"),
+    "path": Field("str", "n/a", "cao keeps the state itself (memories in its database, see docs/memory.md)"),
     "post_edit": Field("scalar", "n/a", "the CLI runs its own edit hooks"),
 }
