@@ -90,6 +90,15 @@ def seed_opencode(home: Path, workdir: Path, model_url: str) -> dict[str, str]:
     return {"OPENCODE_DISABLE_MODELS_FETCH": "1"}
 
 
+def seed_kimi_cli(home: Path, workdir: Path, model_url: str) -> dict[str, str]:
+    (home / ".kimi").mkdir()
+    (home / ".kimi" / "config.toml").write_text(
+        f'default_model = "fake"\ntelemetry = false\n[providers.local]\ntype = "openai_legacy"\n'
+        f'base_url = "{model_url}/v1"\napi_key = "sk-scripted"\n[models.fake]\nprovider = "local"\n'
+        f'model = "fake-model"\nmax_context_size = 100000\n')
+    return {}
+
+
 class Cli(NamedTuple):
     provider: str
     package: str  # as in scripts/install-real-clis' table
@@ -103,6 +112,7 @@ CLIS = (
     Cli("gemini_cli", "@google/gemini-cli", seed_gemini_cli),
     Cli("qwen_code", "@qwen-code/qwen-code", seed_qwen_code),
     Cli("opencode", "opencode-ai", seed_opencode),
+    Cli("kimi_cli", "kimi-cli", seed_kimi_cli),  # from PyPI; its bin directory comes from the same table
 )
 
 
@@ -211,7 +221,7 @@ def main() -> None:
         script = tmp_path / "rules.json"
         script.write_text(json.dumps({"rules": [], "default": {"text": "Done: {{text}}"}}))
         base_env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("ANTHROPIC_", "OPENAI_", "GEMINI_", "CAO_", "TMUX"))}
+                    if not k.startswith(("ANTHROPIC_", "OPENAI_", "GEMINI_", "CAO_", "TMUX", "KIMI_"))}
         model = subprocess.Popen([sys.executable, "-m", "cao", "model-server", "--script", str(script), "--port",
                                   str(model_port)], env=base_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

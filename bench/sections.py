@@ -5,6 +5,8 @@
 * bench/real_clis.py: ``## Real CLIs`` up to the next ``## `` heading;
 * bench/flows.py: ``## Flows`` up to the next ``## `` heading;
 * bench/memory.py: ``## Memory`` up to the next ``## `` heading.
+* bench/plugins_ops.py: ``## Plugins and the ops MCP server`` up to the next ``## `` heading.
+* bench/web.py: ``## Web UI`` up to the next ``## `` heading.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ COMPARE = "## Side by side with the public CAO"
 REAL_CLIS = "## Real CLIs"
 FLOWS = "## Flows"
 MEMORY = "## Memory"
-OWNED = (COMPARE, REAL_CLIS, FLOWS, MEMORY)
+PLUGINS_OPS = "## Plugins and the ops MCP server"
+WEB = "## Web UI"
+OWNED = (COMPARE, REAL_CLIS, FLOWS, MEMORY, PLUGINS_OPS, WEB)
 
 
 def write_top(path: Path, top: str) -> None:

@@ -57,7 +57,7 @@ def provider_status(provider: Provider) -> ProviderStatus:
 
 def search_places() -> list[str]:
     """Where a provider's binary is looked for, in order (see ``Provider.resolve_binary``)."""
-    return ["PATH", str(real_clis.bin_dir())]
+    return ["PATH", str(real_clis.bin_dir()), str(real_clis.pypi_bin_dir("kimi"))]
 
 
 def all_providers() -> list[ProviderStatus]:

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 BACKLOG = 10_000
 QUEUE_SIZE = 1_000
@@ -78,10 +78,18 @@ class Subscription:
         return event
 
 
+class Subscriber(Protocol):
+    """Anything the bus can hand events to: a ``Subscription``, or a plugin's runner (``cao.plugins.host``)."""
+
+    def offer(self, event: Event) -> None: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class EventBus:
     backlog_size: int = BACKLOG
-    _subscribers: list[Subscription] = field(default_factory=list)
+    _subscribers: list[Subscriber] = field(default_factory=list)
     _backlog: deque[Event] = field(init=False)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     last_id: int = 0
@@ -114,11 +122,15 @@ class EventBus:
         self._subscribers.append(sub)
         return sub
 
+    def attach(self, subscriber: Subscriber) -> None:
+        """Hand every later event to ``subscriber.offer`` (on the publisher's loop: it must not wait)."""
+        self._subscribers.append(subscriber)
+
     def resumable(self, after: int) -> bool:
         """True when no event after ``after`` has left the backlog yet."""
         return not self._backlog or self._backlog[0].id <= after + 1 or after >= self.last_id
 
-    def unsubscribe(self, sub: Subscription) -> None:
+    def unsubscribe(self, sub: Subscriber) -> None:
         self._subscribers = [s for s in self._subscribers if s is not sub]
 
     def close(self) -> None:

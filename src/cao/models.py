@@ -103,6 +103,7 @@ class Terminal(BaseModel):
     last_turn_interrupted: bool = False
     created_at: datetime
     last_active: datetime
+    status_changed_at: datetime | None = None  # when the status last changed (the UI's "for 2 min")
 
 
 class McpConnection(BaseModel):

@@ -155,6 +155,20 @@ def _from_url(url: str, fetch: Callable[[str], bytes] | None) -> tuple[str, str]
     return _decode(data, url), Path(urlsplit(url).path).stem
 
 
+def install_text(text: str, filename: str, home: Path) -> InstallResult:
+    """Install a profile given as text (the web UI's file upload), named by ``filename``'s stem unless
+    its frontmatter names it; the same checks as a local file."""
+    if len(text.encode()) > MAX_PROFILE_BYTES:
+        raise InvalidInput(f"{filename} is larger than {MAX_PROFILE_BYTES // 1024} KiB")
+    if not filename.lower().endswith(".md"):
+        raise InvalidInput(f"{filename} is not a .md file; a profile is Markdown with YAML frontmatter")
+    stem = Path(filename).stem
+    profile = parse_profile(text, source=filename, default_name=stem if NAME.fullmatch(stem) else None)
+    path, replaced = _write_atomically(local_store_dir(home), profile.name, text)
+    return InstallResult(name=profile.name, path=path, source_kind="upload", replaced=replaced,
+                         warnings=ignored_fields(profile.name, {"skills": profile.skills}))
+
+
 def install_profile(source: str, home: Path, *,
                     fetch: Callable[[str], bytes] | None = None) -> InstallResult:
     """Install from a built-in name, a local ``.md`` file or an ``https://`` URL."""

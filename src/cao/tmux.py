@@ -113,6 +113,29 @@ class TmuxBackend:
         socket = ["-L", self.socket_name] if self.socket_name else []
         return ["tmux", *socket, "attach-session", "-t", target]
 
+    def open_view(self, view: str, session: str, window: str) -> None:
+        """A detached grouped session ``view`` showing ``session:window`` (for a read-only client)."""
+        self.run(*self._view_commands(view, session, window, detached=True))
+
+    @staticmethod
+    def _view_commands(view: str, session: str, window: str, *, detached: bool) -> list[str]:
+        """A grouped session: a viewer's own current window, so viewers of two windows of one session
+        do not switch each other's screen, and no status line (the page shows only the agent)."""
+        return ["new-session", *(["-d"] if detached else []), "-t", f"={session}", "-s", view, ";",
+                "set-option", "status", "off", ";",  # the new session (a target would not find it yet)
+                "select-window", "-t", f"={view}:{window}"]
+
+    def view_argv(self, view: str, session: str, window: str, *, read_only: bool) -> list[str]:
+        """A tmux client on a view of ``session:window``, destroyed with its client. A writable client
+        creates its view itself (one tmux process); a read-only one attaches to a view made by
+        ``open_view`` and neither types nor resizes the agent's window."""
+        socket = ["-L", self.socket_name] if self.socket_name else []
+        if read_only:
+            return ["tmux", "-u", *socket, "attach-session", "-f", "read-only,ignore-size", "-t", f"={view}", ";",
+                    "set-option", "-t", f"={view}", "destroy-unattached", "on"]
+        return ["tmux", "-u", *socket, *self._view_commands(view, session, window, detached=False), ";",
+                "set-option", "destroy-unattached", "on"]
+
     # --- queries (lenient: tmux not running means nothing exists) -------------------
 
     def _query(self, *args: str) -> list[str]:

@@ -9,7 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 IMPORT_NAME = {"python-frontmatter": "frontmatter", "pyyaml": "yaml"}
 # Declared ahead of the feature that uses it, with the reason.
-AHEAD_OF_USE = {"httptools": "not imported: uvicorn's HTTP parser, which cao-server asks for (http='httptools')"}
+AHEAD_OF_USE = {"httptools": "not imported: uvicorn's HTTP parser, which cao-server asks for (http='httptools')",
+                "websockets": "not imported: uvicorn's WebSocket protocol, for /terminals/{id}/ws"}
 
 
 def test_every_runtime_dependency_is_imported_by_cao() -> None:

@@ -64,6 +64,11 @@ def test_times_limits_a_rule_and_errors_and_delays() -> None:
     assert (reply.text, reply.delay, reply.error) == ("fine", 0.5, None)
 
 
+def test_pace_spaces_the_streamed_pieces() -> None:
+    assert Script({"rules": [{"match": "x", "pace": 0.02, "text": "streamed"}]}).respond(ex("x")).pace == 0.02
+    assert Script({}).respond(ex("x")).pace == 0
+
+
 @pytest.mark.parametrize(("rule", "words"), [
     ({"text": "no match key"}, "exactly one of match or on_tool_result"),
     ({"match": "(", "text": "x"}, "invalid regular expression"),
@@ -71,6 +76,7 @@ def test_times_limits_a_rule_and_errors_and_delays() -> None:
     ({"match": "a", "error": 500, "text": "x"}, "cannot also carry"),
     ({"match": "a", "colour": "red", "text": "x"}, "unknown key"),
     ({"match": "a"}, "give one of text, tool or error"),
+    ({"match": "a", "text": "x", "pace": 2}, "pace must be"),
 ])
 def test_invalid_scripts_name_the_rule(rule: dict, words: str) -> None:
     with pytest.raises(ScriptError, match=r"rules\[0\]") as info:

@@ -28,6 +28,7 @@ def _array(name: str) -> tuple[str, ...]:
 
 PINNED = _array("packages")
 EXTRA = _array("extra_versions")
+KIMI = re.search(r'^kimi_spec="([^"]+)"', _SCRIPT, re.MULTILINE).group(1)  # type: ignore[union-attr]  # from PyPI
 
 
 @pytest.fixture
@@ -36,14 +37,15 @@ def fakes(tmp_path: Path) -> dict[str, str]:
     bin_dir = tmp_path / "fake-bin"
     bin_dir.mkdir()
     log = tmp_path / "calls.log"
-    for tool in ("uv", "npm"):
+    for tool in ("uv", "npm", "apt-get", "sudo"):
         fake = bin_dir / tool
         fake.write_text(f'#!/bin/sh\necho "{tool} $* require=${{CAO_REQUIRE_REAL_CLIS:-}}" >> "{log}"\n')
         fake.chmod(0o755)
     # Not inherited: ./scripts/test (as CI runs it) exports CAO_REQUIRE_REAL_CLIS=1 to this very pytest.
     outer = {k: v for k, v in os.environ.items() if k != "CAO_REQUIRE_REAL_CLIS"}
+    # CAO_CHROMIUM: a browser that is "there", so the web tier's install step stays out of these tests.
     return {**outer, "PATH": f"{bin_dir}:/usr/bin:/bin", "CAO_REAL_CLIS_DIR": str(tmp_path / "clis"),
-            "LOG": str(log)}
+            "LOG": str(log), "CAO_CHROMIUM": sys.executable}
 
 
 def calls(env: dict[str, str]) -> list[str]:
@@ -65,11 +67,13 @@ def test_check_installs_nothing_and_says_how(fakes: dict[str, str]) -> None:
 def test_test_script_installs_the_clis_before_pytest_with_a_reason(fakes: dict[str, str]) -> None:
     result = run(fakes, "scripts/test", "-q")
     assert result.returncode == 0, result.stderr
-    assert "the e2e_real tier runs the real Claude Code, Codex CLI, Gemini CLI, Qwen Code and OpenCode" in result.stderr
+    assert "the e2e_real tier runs the real Claude Code, Codex CLI, Gemini CLI, Qwen Code, OpenCode and Kimi CLI" \
+        in result.stderr
     assert "about 880 MB from npm" in result.stderr
     npm = [c for c in calls(fakes) if c.startswith("npm install")]
     assert all(p in npm[0] for p in PINNED)  # the pinned set together, then each extra version on its own
     assert [c.split()[-2] for c in npm[1:]] == list(EXTRA)
+    assert [c.split()[-2] for c in calls(fakes) if c.startswith("uv tool install")] == [KIMI]  # with uv, from PyPI
     assert calls(fakes)[-1] == "uv run --frozen pytest -q require=1"
     installed = run(fakes, "scripts/install-real-clis", "--check")
     assert installed.stdout.strip() == f"{fakes['CAO_REAL_CLIS_DIR']}/node_modules/.bin"
@@ -83,8 +87,9 @@ def test_list_names_every_version_and_its_own_bin_directory(fakes: dict[str, str
     clis = fakes["CAO_REAL_CLIS_DIR"]
     pinned = len(PINNED)
     assert [row[2] for row in rows[:pinned]] == [f"{clis}/node_modules/.bin"] * pinned
-    assert [f"{row[0]}@{row[1]}" for row in rows[pinned:]] == list(EXTRA)
+    assert [f"{row[0]}@{row[1]}" for row in rows[pinned:-1]] == list(EXTRA)
     assert rows[pinned][2] == f"{clis}-versions/claude-code@2.1.332/node_modules/.bin"
+    assert rows[-1] == [*KIMI.split("=="), f"{clis}-kimi/bin"]  # the PyPI CLI, in a directory of its own
     assert calls(fakes) == []  # --list installs nothing
 
 
@@ -151,3 +156,16 @@ def test_the_version_table_of_the_e2e_real_tier_can_be_replaced_by_a_file(tmp_pa
                          check=False).stdout
     ids = [line for line in out.splitlines() if "::" in line]
     assert ids and all(line.endswith("[99.0.0]") for line in ids), out
+
+
+def test_test_script_installs_chromium_only_for_the_web_tier(fakes: dict[str, str], tmp_path: Path) -> None:
+    env = {**fakes, "CAO_CHROMIUM": str(tmp_path / "no-chromium")}
+    result = run(env, "scripts/test", "tests/unit/test_scripts.py")
+    assert result.returncode == 0, result.stderr
+    assert not [c for c in calls(env) if "apt-get" in c]
+    result = run(env, "scripts/test", "tests/e2e_web/test_dashboard.py::test_x")
+    assert result.returncode == 0, result.stderr
+    assert "the e2e_web tier runs the web UI in Chromium; installing Debian's chromium package first" in result.stderr
+    installs = [c for c in calls(env) if "apt-get install" in c]
+    assert len(installs) == 1 and "install -y -qq chromium " in installs[0]
+    assert calls(env)[-1].startswith("uv run --frozen pytest tests/e2e_web/test_dashboard.py::test_x")

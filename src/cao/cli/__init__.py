@@ -22,13 +22,16 @@ COMMANDS = {
                      "Serve scripted Anthropic/OpenAI/Gemini APIs so real CLIs run offline."),
     "memory": ("cao.cli.memory:memory", "What agents remembered: list, show, forget or clear memories."),
     "mcp-server": ("cao.cli.mcp:mcp_server", "Run cao's MCP server for the agent in this terminal (stdio)."),
+    "plugins": ("cao.cli.plugins:plugins", "List the server's plugins: loaded, failed to load (and why), counters."),
+    "ops-mcp-server": ("cao.cli.ops_mcp:ops_mcp_server",
+                       "Run cao's control plane as MCP tools for an agent outside cao (stdio)."),
     "launch": ("cao.cli.launch:launch", "Start an agent in its own tmux session; attach or run a task."),
     "schedule": ("cao.cli.flow:flow", "The same as `cao flow` (the public CAO's name for it)."),
     "session": ("cao.cli.session:session", "Inspect and talk to running sessions."),
     "shutdown": ("cao.cli.shutdown:shutdown", "Stop agents: kill their tmux session(s)."),
     "team": ("cao.cli.team:team", "Check a team file (one YAML file for a root agent and its sub-agents)."),
     "terminal": ("cao.cli.terminal:terminal", "Work with single terminals: restore one, connect an MCP client as one."),
-    "ui": ("cao.cli.ui:ui", "Sign your browser in to cao-server with a one-time URL."),
+    "ui": ("cao.cli.ui:ui", "Open the web UI, signed in with a one-time URL."),
 }
 
 

@@ -1,4 +1,4 @@
-"""``cao ui``: sign your browser in to cao-server with a one-time URL."""
+"""``cao ui``: open the web UI (docs/web-ui.md), signing the browser in with a one-time URL."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from cao.cli.common import client as make_client
 @click.command()
 @click.option("--no-browser", is_flag=True, help="Only print the URL.")
 def ui(no_browser: bool) -> None:
-    """Print a one-time login URL for the browser (valid two minutes) and open it."""
+    """Open the web UI: print a one-time login URL (valid two minutes) and open it in the browser."""
     api = make_client()
     api.ensure_server(auto_start=api.settings.auto_start)
     url = api.request("POST", "/auth/login-url")["url"]

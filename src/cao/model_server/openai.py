@@ -247,7 +247,7 @@ async def _stream_response(exchange: Exchange, reply: Reply) -> AsyncIterator[st
             for chunk in _chunks(text):
                 yield event("response.output_text.delta", item_id=item["id"], output_index=index,
                             content_index=0, delta=chunk, logprobs=[])
-                await asyncio.sleep(0)
+                await asyncio.sleep(reply.pace)
             yield event("response.output_text.done", item_id=item["id"], output_index=index,
                         content_index=0, text=text, logprobs=[])
             yield event("response.content_part.done", item_id=item["id"], output_index=index,
@@ -304,7 +304,7 @@ async def _stream_chat(exchange: Exchange, reply: Reply) -> AsyncIterator[str]:
     if reply.text:
         for piece in _chunks(reply.text):
             yield chunk({"content": piece})
-            await asyncio.sleep(0)
+            await asyncio.sleep(reply.pace)
     calls = _chat_tool_calls(reply)
     if calls:
         yield chunk({"tool_calls": calls})

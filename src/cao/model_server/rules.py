@@ -58,6 +58,7 @@ class Reply:
     tool: ToolCall | None = None
     error: tuple[int, str] | None = None
     delay: float = 0.0
+    pace: float = 0.0  # seconds between streamed text pieces (a model that streams at a human-visible rate)
 
 
 @dataclass
@@ -70,7 +71,7 @@ class Rule:
     fired: int = 0
 
 
-REPLY_KEYS = {"text", "tool", "args", "force", "error", "message", "delay"}
+REPLY_KEYS = {"text", "tool", "args", "force", "error", "message", "delay", "pace"}
 RULE_KEYS = REPLY_KEYS | {"match", "on_tool_result", "needs_tools", "times"}
 
 
@@ -118,6 +119,8 @@ def _check_reply(spec: dict[str, Any], where: str) -> None:
         raise ScriptError(f"{where}: error must be an HTTP status between 400 and 599")
     if "delay" in spec and (not isinstance(spec["delay"], int | float) or spec["delay"] < 0):
         raise ScriptError(f"{where}: delay must be a number of seconds >= 0")
+    if "pace" in spec and (not isinstance(spec["pace"], int | float) or not 0 <= spec["pace"] <= 1):
+        raise ScriptError(f"{where}: pace must be a number of seconds between 0 and 1")
 
 
 class Script:
@@ -176,7 +179,7 @@ class Script:
     def respond(self, exchange: Exchange) -> Reply:
         spec = self.choose(exchange)
         values = {"text": exchange.text, "tool_result": exchange.tool_result or "", "model": exchange.model}
-        reply = Reply(delay=float(spec.get("delay", 0)))
+        reply = Reply(delay=float(spec.get("delay", 0)), pace=float(spec.get("pace", 0)))
         if "error" in spec:
             reply.error = (int(spec["error"]), substitute(spec.get("message", "scripted error"), values))
             return reply

@@ -12,12 +12,13 @@ def _registry() -> dict[str, type[Provider]]:
     from cao.providers.claude_code import ClaudeCodeProvider
     from cao.providers.codex import CodexProvider
     from cao.providers.gemini_cli import GeminiCliProvider
+    from cao.providers.kimi_cli import KimiCliProvider
     from cao.providers.mock import MockProvider
     from cao.providers.opencode import OpenCodeProvider
     from cao.providers.qwen_code import QwenCodeProvider
 
     return {cls.name: cls for cls in (MockProvider, ClaudeCodeProvider, GeminiCliProvider, CodexProvider,
-                                      QwenCodeProvider, OpenCodeProvider)}
+                                      QwenCodeProvider, OpenCodeProvider, KimiCliProvider)}
 
 
 def provider_names() -> list[str]:

@@ -19,10 +19,24 @@ from cao import __version__
 from cao.errors import CaoError
 from cao.mcp import memory_tools, tools  # noqa: F401  (importing memory_tools registers its tools)
 from cao.mcp.http import McpHttpApp
+from cao.plugins.host import PluginHost
 from cao.private_files import tighten, write_private
 from cao.providers.base import CAO_MCP_PATH
 from cao.server.auth import OwnerAuthMiddleware, principal_of
-from cao.server.routes import agents, auth, events, flows, health, memory, orchestration, sessions, teams, terminals
+from cao.server.routes import (
+    agents,
+    auth,
+    events,
+    flows,
+    health,
+    memory,
+    orchestration,
+    plugins,
+    sessions,
+    teams,
+    terminals,
+    web,
+)
 from cao.server.security import LocalOnlyMiddleware, extra_allowed_hosts
 from cao.services import terminals as terminal_service
 from cao.services.adoption import adopt_terminals
@@ -60,6 +74,9 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
             log.warning("CAO_AUTH=off: any local user or program can use cao-server's API and type into your agents")
         begun = time.perf_counter()
         rt = Runtime.start(settings, identities)
+        app.state.plugins = plugin_host = PluginHost()  # each plugin imports and runs on its own thread
+        plugin_host.start(rt.bus, settings.home, select=os.environ.get("CAO_PLUGINS"),
+                          session_of=lambda event: events.session_of(rt, event))
         identities.on_revoked.append(lambda principal: rt.background(mcp.end_sessions(principal)))
         for record in terminal_service.list_records(rt):
             if record.mcp_token and not record.exit_reason:
@@ -87,6 +104,7 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
         finally:
             await rt.flows.stop()
             await mcp.close()
+            await plugin_host.stop()
             reconciler.cancel()
             sweeper.cancel()
             rt.engine.close_all()
@@ -99,10 +117,12 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
     app = FastAPI(title="cao-server", version=__version__, lifespan=lifespan,
                   description="Local orchestrator for AI coding CLIs running in tmux.")
     app.state.api_token = api_token
-    for module in (health, auth, sessions, terminals, orchestration, agents, flows, events, memory, teams):
+    for module in (health, auth, sessions, terminals, orchestration, agents, flows, events, memory, plugins, web,
+                   teams):
         app.include_router(module.router)
     mcp = _mcp_endpoint(app)
     app.router.routes.append(Route(CAO_MCP_PATH, mcp, include_in_schema=False))
+    app.mount("/ui", web.static_app(), name="ui")
 
     @app.exception_handler(CaoError)
     async def cao_error(_request: Request, exc: CaoError) -> JSONResponse:

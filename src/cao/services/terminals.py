@@ -56,7 +56,7 @@ def to_public(rt: Runtime, record: TerminalRecord) -> Terminal:
         allowed_tools=record.allowed_tools, model=record.model,
         turn=monitor.turn if monitor else 0, turns_finished=monitor.turns_finished if monitor else 0,
         last_turn_interrupted=monitor.turn_interrupted if monitor else False,
-        created_at=record.created_at, last_active=record.last_active,
+        created_at=record.created_at, last_active=record.last_active, status_changed_at=record.status_changed_at,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from cao.server.deps import RuntimeDep
@@ -39,10 +39,3 @@ async def login(request: Request, code: Annotated[str, Query(max_length=128)] = 
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(COOKIE_NAME, request.app.state.api_token, httponly=True, samesite="strict", path="/")
     return response
-
-
-@router.get("/", include_in_schema=False)
-async def home() -> HTMLResponse:
-    return HTMLResponse("<!doctype html><title>cao-server</title><h1>cao-server</h1>"
-                        "<p>You are signed in. See <a href='/sessions'>/sessions</a> and "
-                        "<a href='/openapi.json'>/openapi.json</a>.</p>")

@@ -23,7 +23,7 @@ def _frame(event: Event) -> bytes:
     return f"id: {event.id}\nevent: {event.kind}\ndata: {json.dumps(event.public())}\n\n".encode()
 
 
-def _session_of(rt: RuntimeDep, event: Event) -> str | None:
+def session_of(rt: RuntimeDep, event: Event) -> str | None:
     """The session an event belongs to: named in it, or the terminal's (known while the registry has it)."""
     if "session" in event.data:
         return event.data["session"]
@@ -52,7 +52,7 @@ async def _stream(request: Request, rt: RuntimeDep, bus: EventBus, kinds: set[st
                 if sub.dropped:
                     yield f"event: dropped\ndata: {json.dumps({'resume_after': sub.last_id})}\n\n".encode()
                 return
-            if session is None or _session_of(rt, event) == session:
+            if session is None or session_of(rt, event) == session:
                 yield _frame(event)
     finally:
         bus.unsubscribe(sub)

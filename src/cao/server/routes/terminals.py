@@ -23,6 +23,12 @@ class AnswerBody(BaseModel):
     keys: list[str]
 
 
+@router.get("")
+async def list_terminals(rt: RuntimeDep) -> list[Terminal]:
+    """Every terminal of every session, from the server's memory (the web UI's first paint: one request)."""
+    return [terminals.to_public(rt, record) for record in terminals.list_records(rt)]
+
+
 @router.get("/{terminal_id}")
 async def get_terminal(rt: RuntimeDep, terminal_id: TerminalId) -> Terminal:
     return terminals.to_public(rt, terminals.get_record(rt, terminal_id))
