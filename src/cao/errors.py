@@ -2,7 +2,8 @@
 
     CaoError                      base; ``str(err)`` is a one-line message for a person
     ├── InvalidInput              a name, id, path, key, env pair or size is not acceptable (400)
-    │   └── InvalidProfile        a profile file is malformed; the message names the field
+    │   ├── InvalidProfile        a profile file is malformed; the message names the field
+    │   └── InvalidTeam           a team file is malformed; the message names the key, its line and the fix
     ├── NotFound                  a session, terminal or profile does not exist (404)
     │   └── ProfileNotFound       lists the installed profiles
     ├── Unauthorized              no valid credential: the owner's token is missing or wrong (401)
@@ -29,6 +30,10 @@ class InvalidInput(CaoError):
 
 
 class InvalidProfile(InvalidInput):
+    pass
+
+
+class InvalidTeam(InvalidInput):
     pass
 
 

@@ -25,6 +25,7 @@ KINDS = frozenset({
     "message.queued", "message.delivered", "message.failed",
     "handoff.started", "handoff.finished", "assign.started", "assign.finished",
     "flow.run.finished",
+    "team.hook",
 })
 
 

@@ -144,6 +144,12 @@ def m004_memory(conn: Connection) -> None:
         conn.execute(sa.text(statement))
 
 
+@migration
+def m005_session_teams(conn: Connection) -> None:
+    # The team a session runs (cao launch team.yaml): its loaded file, as JSON (src/cao/teams/models.py).
+    conn.execute(sa.text("ALTER TABLE sessions ADD COLUMN team_json TEXT"))
+
+
 def migrate(engine: sa.Engine) -> list[str]:
     """Apply pending migrations; return the names applied."""
     applied_now: list[str] = []

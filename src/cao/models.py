@@ -24,6 +24,7 @@ class SessionRecord(SQLModel, table=True):
     working_directory: str
     conductor_id: str | None = None
     env_json: str = "{}"  # the user's --env pairs, applied to every window of the session
+    team_json: str | None = None  # the team it runs (cao launch team.yaml), see cao/teams/models.py
     created_at: datetime = Field(default_factory=utcnow)
 
     @property

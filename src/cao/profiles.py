@@ -61,6 +61,10 @@ class AgentProfile(BaseModel):
     allowedTools: list[str] | None = None  # the file format's spelling
     mcpServers: dict[str, McpServerConfig] | None = None
     skills: list[str] | None = None
+    # A team member's tool hooks in cagent's shape (pre_tool_use/post_tool_use → [{command, args, matcher,
+    # timeout, env}]), set by cao/teams, never read from a profile file; providers with a hook system install
+    # them (Claude Code). See docs/teams.md#hooks.
+    hooks: dict[str, list[dict[str, Any]]] | None = None
     prompt: str | None = None
     system_prompt: str = ""
 
@@ -102,6 +106,9 @@ def parse_profile(text: str, *, source: str, default_name: str | None = None) ->
     data, body = split(text, source)
     data = {str(key): value for key, value in data.items() if value is not None}
     data.pop("system_prompt", None)  # the body is the system prompt
+    # Hooks are commands: they come only from a team file the owner launches, never from a profile file
+    # (which may have been installed from a URL). Team members' profiles are built with them (cao/teams).
+    data.pop("hooks", None)
     if "name" not in data:
         if default_name is None:
             raise InvalidProfile(f"{source}: field 'name' is required")

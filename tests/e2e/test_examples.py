@@ -20,6 +20,8 @@ EXPECTED = {
     "handoff": "Summary from the summarizer: tmux keeps each agent in its own window",
     "assign": "Combined report:\n- Analyse dataset Q",
     "send_message": "Conversation over: Bob prefers Vim, I prefer Emacs, and we agreed to disagree.",
+    "teams/research": "Research answer\nSummary: tmux sessions survive a closed terminal (source: man tmux).",
+    "teams/review": 'Review summary\nreviewer: {"verdict": "request_changes", "issues": ["parse() lacks a test',
 }
 
 

@@ -322,3 +322,17 @@ def test_yolo(provider: ClaudeCodeProvider, tmp_path: Path, monkeypatch: pytest.
     assert json.loads(flag(spec.argv, "--settings") or "") == {"skipDangerousModePermissionPrompt": True}
     assert ("IS_SANDBOX" in spec.env) is root
     assert "--allowedTools" not in spec.argv and "--disallowedTools" not in spec.argv
+
+
+def test_a_profiles_tool_hooks_become_claude_settings_hooks(provider: ClaudeCodeProvider, tmp_path: Path) -> None:
+    profile = AgentProfile(name="dev", system_prompt="x", hooks={
+        "pre_tool_use": [{"command": "./check.sh --strict", "args": ["a b"], "matcher": "Bash", "timeout": 5,
+                          "env": {"LEVEL": "x y"}}],
+        "post_tool_use": [{"command": "log-tool"}]})
+    spec = provider.build_launch(context(tmp_path, profile=profile, yolo=True))
+    path = Path(flag(spec.argv, "--settings") or "")
+    settings = json.loads(spec.files[path])
+    assert settings == {"skipDangerousModePermissionPrompt": True, "hooks": {
+        "PreToolUse": [{"matcher": "Bash", "hooks": [
+            {"type": "command", "command": "env 'LEVEL=x y' ./check.sh --strict 'a b'", "timeout": 5}]}],
+        "PostToolUse": [{"matcher": "", "hooks": [{"type": "command", "command": "log-tool"}]}]}}

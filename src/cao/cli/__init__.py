@@ -29,6 +29,7 @@ COMMANDS = {
     "schedule": ("cao.cli.flow:flow", "The same as `cao flow` (the public CAO's name for it)."),
     "session": ("cao.cli.session:session", "Inspect and talk to running sessions."),
     "shutdown": ("cao.cli.shutdown:shutdown", "Stop agents: kill their tmux session(s)."),
+    "team": ("cao.cli.team:team", "Check a team file (one YAML file for a root agent and its sub-agents)."),
     "terminal": ("cao.cli.terminal:terminal", "Work with single terminals: restore one, connect an MCP client as one."),
     "ui": ("cao.cli.ui:ui", "Open the web UI, signed in with a one-time URL."),
 }

@@ -18,7 +18,9 @@ from cao.settings import Settings
 
 @click.command()
 @click.argument("message", required=False)
-@click.option("--agents", "agent", required=True, help="Agent profile to start (e.g. developer).")
+@click.argument("task", required=False)
+@click.option("--agents", "--agent", "agent",
+              help="Agent profile to start (e.g. developer); with a team file, the member (default: root).")
 @click.option("--provider", help="CLI to run the agent in (default: the profile's, else mock).")
 @click.option("--session-name", help="Session name, 1-64 letters, digits, '_' or '-'; 'cao-' is prepended. "
                                      "Default: random.")
@@ -33,7 +35,7 @@ from cao.settings import Settings
 @click.option("--timeout", type=click.FloatRange(min=1), default=600.0, show_default=True,
               help="Seconds to wait for the reply.")
 @click.option("--no-auto-start", is_flag=True, help="Fail instead of starting cao-server.")
-def launch(message: str | None, agent: str, provider: str | None, session_name: str | None,
+def launch(message: str | None, task: str | None, agent: str | None, provider: str | None, session_name: str | None,
            working_directory: str | None, env_pairs: tuple[str, ...], model: str | None, yolo: bool,
            headless: bool, is_async: bool, remove: bool, timeout: float, no_auto_start: bool) -> None:
     """Start agent AGENTS in session cao-<name>; with MESSAGE, give it a task.
@@ -42,7 +44,15 @@ def launch(message: str | None, agent: str, provider: str | None, session_name: 
     cao launch --agents developer                     # attach to the new agent
     cao launch --agents developer --headless "Fix the failing test"   # print the reply
     cao launch --agents developer --rm "Fix the failing test"         # print the reply, then clean up
+    cao launch team.yaml [--agent NAME] [MESSAGE | /COMMAND]          # a team file (docs/teams.md)
     """
+    team_file = None
+    if message and message.endswith((".yaml", ".yml")):
+        team_file, message, task = os.path.abspath(message), task, None
+    if task is not None:
+        raise click.UsageError(f"unexpected extra argument {task!r} (a second argument follows a team file only)")
+    if team_file is None and not agent:
+        raise click.UsageError("give --agents PROFILE, or a team file: cao launch team.yaml")
     if remove and (not message or is_async):
         raise click.UsageError("--rm needs a MESSAGE and waits for its reply (it cannot be used with --async)")
     headless = headless or remove
@@ -51,12 +61,19 @@ def launch(message: str | None, agent: str, provider: str | None, session_name: 
         validation.session_name(session_name)
     cwd = str(validation.working_directory(os.path.abspath(working_directory) if working_directory else None))
     settings = Settings.from_env()
-    for warning in launch_warnings(agent, settings.home):
-        info(f"warning: {warning}")
+    if team_file is None:
+        for warning in launch_warnings(agent, settings.home):
+            info(f"warning: {warning}")
+    else:
+        message = _team_message(team_file, agent, message)
     client = make_client()
     client.ensure_server(auto_start=settings.auto_start and not no_auto_start)
-    terminal = start_agent(client, agent=agent, provider=provider, session_name=session_name, cwd=cwd,
-                           env=env, model=model, yolo=yolo)
+    if team_file is None:
+        terminal = start_agent(client, agent=agent, provider=provider, session_name=session_name, cwd=cwd,
+                               env=env, model=model, yolo=yolo)
+    else:
+        terminal = start_team(client, file=team_file, agent=agent, provider=provider, session_name=session_name,
+                              cwd=cwd, env=env, model=model, yolo=yolo)
     info(f"Session created: {terminal['session_name']}")
     info(f"Terminal created: {terminal['name']} (id {terminal['id']}, {terminal['provider']})")
     session = terminal["session_name"]
@@ -77,6 +94,30 @@ def launch(message: str | None, agent: str, provider: str | None, session_name: 
              "(or launch with --rm next time)")
     else:
         attach(settings, session)
+
+
+def _team_message(team_file: str, agent: str | None, message: str | None) -> str | None:
+    """Check the team file here (its warnings are for the person launching); expand ``/COMMAND``."""
+    from cao.teams.loader import load_team
+    from cao.teams.members import expand_command
+
+    team = load_team(team_file)
+    for warning in team.warnings:
+        info(f"warning: {warning}")
+    member = team.pick(agent)
+    return expand_command(member, message) if message else None
+
+
+def start_team(client: ApiClient, *, file: str, agent: str | None, provider: str | None, session_name: str | None,
+               cwd: str, env: dict[str, str], model: str | None = None, yolo: bool = False) -> dict:
+    with Spinner(f"Starting team {os.path.basename(file)}"):
+        result = client.request("POST", "/teams/launch", timeout=120, body={
+            "file": file, "agent": agent, "session_name": session_name, "working_directory": cwd, "env_vars": env,
+            "provider": provider, "model": model, "yolo": yolo})
+    info(f"Team: {result['agent']} of {', '.join(result['agents'])}")
+    if result.get("welcome_message"):
+        info(result["welcome_message"].rstrip())
+    return result["terminal"]
 
 
 def remove_session(client: ApiClient, session: str, terminal_id: str) -> None:

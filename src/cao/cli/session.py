@@ -12,7 +12,7 @@ from cao.cli.common import echo_json, table
 from cao.cli.launch import remove_session, run_task
 from cao.cli.progress import Spinner
 from cao.client import ApiClient
-from cao.errors import AgentTimeout, CaoError, Conflict
+from cao.errors import AgentTimeout, CaoError, Conflict, NotFound
 
 
 @click.group()
@@ -86,7 +86,9 @@ def session_send(name: str, message: str, is_async: bool, remove: bool, timeout:
     conductor_id = detail["session"]["conductor_id"]
     if conductor_id is None:
         raise CaoError(f"session {detail['session']['name']} has no terminal")
-    status = client.get(f"/terminals/{conductor_id}")["status"]
+    conductor = client.get(f"/terminals/{conductor_id}")
+    status = conductor["status"]
+    message = _team_command(client, detail["session"]["name"], conductor["agent_profile"], message)
     if status not in ("idle", "completed"):
         raise Conflict(f"the conductor is {status}; wait until it is idle (cao session status {name})")
     try:
@@ -95,6 +97,20 @@ def session_send(name: str, message: str, is_async: bool, remove: bool, timeout:
         if remove:
             remove_session(client, detail["session"]["name"], conductor_id)
     click.echo(reply if reply is not None else f"Sent to {conductor_id}")
+
+
+def _team_command(client: ApiClient, session: str, agent: str | None, message: str) -> str:
+    """``/NAME`` → the team member's named command (docs/teams.md), when the session runs a team."""
+    if not message.startswith("/") or " " in message.strip():
+        return message
+    try:
+        team = client.get(f"/teams/sessions/{session}")
+    except NotFound:
+        return message  # not a team: the CLI's own slash command
+    from cao.teams.members import expand
+
+    member = team["members"].get(agent or "")
+    return expand(agent or "", member["commands"], message) if member else message
 
 
 @session.command(name="wait")

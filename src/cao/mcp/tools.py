@@ -11,7 +11,7 @@ from typing import Any
 
 from cao import validation
 from cao.errors import CaoError
-from cao.mcp.protocol import CallContext, Tool, ToolError
+from cao.mcp.protocol import CallContext, Tool, ToolError, ToolResult
 from cao.services import orchestration
 from cao.services.identity import Principal
 from cao.services.runtime import Runtime
@@ -42,12 +42,14 @@ class AgentTools:
         self.rt = rt
         self.me = me
 
-    async def handoff(self, args: dict[str, Any], ctx: CallContext) -> str:
+    async def handoff(self, args: dict[str, Any], ctx: CallContext) -> str | ToolResult:
         timeout = min(float(args.get("timeout") or DEFAULT_HANDOFF_TIMEOUT), MAX_HANDOFF_TIMEOUT)
         _, output = await orchestration.handoff(
             self.rt, caller_id=self.me, agent_profile=args["agent_profile"], message=_message(args),
             timeout=timeout, working_directory=args.get("working_directory"), progress=ctx.progress)
-        return output
+        from cao.teams.tools import structured_result  # teams' tools import this module
+
+        return structured_result(self.rt, self.me, args["agent_profile"], output) or output
 
     async def assign(self, args: dict[str, Any], _ctx: CallContext) -> str:
         worker = await orchestration.assign(self.rt, caller_id=self.me, agent_profile=args["agent_profile"],

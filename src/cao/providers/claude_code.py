@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from cao.providers.base import (
     CAO_SERVER,
@@ -137,11 +138,21 @@ class ClaudeCodeProvider(Provider):
             # Explicit, since 2.1.3xx starts in "auto mode" (tools run unasked, no waiting_user_answer);
             # 2.1.332 calls it "manual" in --help but still accepts "default", which 2.1.197 needs.
             argv += ["--permission-mode", "default"]
+        settings: dict[str, object] = {}
         if ctx.yolo:
             # The settings flag skips the "Bypass Permissions mode" warning without touching ~/.claude.
-            argv += ["--dangerously-skip-permissions", "--settings", '{"skipDangerousModePermissionPrompt": true}']
+            argv += ["--dangerously-skip-permissions"]
+            settings["skipDangerousModePermissionPrompt"] = True
             if os.geteuid() == 0:
                 env["IS_SANDBOX"] = "1"  # Claude refuses the bypass flag as root otherwise
+        if ctx.profile is not None and ctx.profile.hooks:
+            settings["hooks"] = claude_hooks(ctx.profile.hooks)
+        if settings.get("hooks"):
+            settings_path = ctx.runtime_dir / "settings.json"
+            files[settings_path] = json.dumps(settings, indent=2) + "\n"
+            argv += ["--settings", str(settings_path)]
+        elif settings:
+            argv += ["--settings", json.dumps(settings)]
         denied = self.disallowed_tools(ctx.allowed_tools, [n for n in config["mcpServers"] if n != CAO_SERVER])
         if not ctx.yolo and f"mcp__{CAO_SERVER}" not in denied:
             argv += ["--allowedTools", f"mcp__{CAO_SERVER}"]  # handoff/assign/send_message run unasked
@@ -214,3 +225,28 @@ class ClaudeCodeProvider(Provider):
                 body.pop()
             return "\n".join(body)
         return None
+
+
+CLAUDE_HOOK_EVENTS = {"pre_tool_use": "PreToolUse", "post_tool_use": "PostToolUse"}
+
+
+def claude_hooks(hooks: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """A profile's tool hooks (cagent's shape) as Claude Code settings ``hooks``: one matcher group per hook.
+
+    Claude Code runs a hook's ``command`` through a shell: it is the team file's own command line (never
+    agent text), its ``args`` and ``env`` are quoted here. The tool's JSON arrives on the hook's stdin.
+    """
+    out: dict[str, list[dict[str, Any]]] = {}
+    for event, entries in hooks.items():
+        name = CLAUDE_HOOK_EVENTS.get(event)
+        if name is None:
+            continue
+        for hook in entries:
+            env = [f"{key}={value}" for key, value in (hook.get("env") or {}).items()]
+            line = " ".join([*(["env", *map(shlex.quote, env)] if env else []), str(hook["command"]),
+                             *map(shlex.quote, hook.get("args") or [])])
+            entry: dict[str, Any] = {"type": "command", "command": line}
+            if hook.get("timeout"):
+                entry["timeout"] = max(1, round(float(hook["timeout"])))
+            out.setdefault(name, []).append({"matcher": hook.get("matcher") or "", "hooks": [entry]})
+    return out

@@ -33,6 +33,7 @@ from cao.server.routes import (
     orchestration,
     plugins,
     sessions,
+    teams,
     terminals,
     web,
 )
@@ -44,6 +45,7 @@ from cao.services.memory import prompt as memory_prompt  # noqa: F401  (register
 from cao.services.memory import service as memory_service
 from cao.services.runtime import Runtime
 from cao.settings import Settings
+from cao.teams import hooks as team_hooks
 
 log = logging.getLogger(__name__)
 RECONCILE_INTERVAL_S = 3.0
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
         rt.inbox.pump_all()
         rt.flows.start()
         memory_service.start(rt)
+        rt.background(team_hooks.run(rt))  # the team members' hooks (docs/teams.md#hooks)
         if pid_file:
             write_private(pid_file, str(os.getpid()))
         log.info("start-up work took %.0f ms (re-adopting %d terminal(s): %.0f ms)",
@@ -114,7 +117,8 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
     app = FastAPI(title="cao-server", version=__version__, lifespan=lifespan,
                   description="Local orchestrator for AI coding CLIs running in tmux.")
     app.state.api_token = api_token
-    for module in (health, auth, sessions, terminals, orchestration, agents, flows, events, memory, plugins, web):
+    for module in (health, auth, sessions, terminals, orchestration, agents, flows, events, memory, plugins, web,
+                   teams):
         app.include_router(module.router)
     mcp = _mcp_endpoint(app)
     app.router.routes.append(Route(CAO_MCP_PATH, mcp, include_in_schema=False))

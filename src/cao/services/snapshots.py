@@ -18,6 +18,9 @@ if TYPE_CHECKING:  # the CLI reads snapshots too; it must not pay for importing 
 
 
 def save(rt: Runtime, record: TerminalRecord, scrollback: str) -> None:
+    from cao.teams import policy  # the server's side only (the CLI reads snapshots without it)
+
+    scrollback = policy.redact(rt, record.session_name, scrollback, record.agent_profile)  # redact_secrets
     logs = rt.settings.terminal_logs_dir
     logs.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_private(logs / f"{record.id}.scrollback", scrollback)

@@ -25,6 +25,7 @@ from cao.services.environment import agent_environment, env_argv
 from cao.services.runtime import Runtime
 from cao.status import Status
 from cao.store import open_session
+from cao.teams import policy as team_policy
 from cao.tmux import WINDOW_SIZE
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,9 @@ async def create_terminal(
     env = validation.env_vars(env)
     if caller_id is not None:
         validation.terminal_id(caller_id)
-    profile = load_profile(agent_profile, rt.settings.home)
+    # A member of the team the session runs (cao launch team.yaml) comes first, then installed profiles.
+    profile = team_policy.member_profile(rt, session_name, agent_profile) or load_profile(agent_profile,
+                                                                                          rt.settings.home)
     prov = get_provider(provider or profile.provider or default_provider)
     prov.resolve_binary()
     await asyncio.to_thread(rt.tmux.check)
@@ -105,7 +108,9 @@ async def create_terminal(
                 raise Conflict(f"session {session_name} already exists; pick another --session-name "
                                f"or remove it with: cao shutdown --session {session_name}")
             cwd = validation.working_directory(working_directory)
-            session = SessionRecord(name=session_name, working_directory=str(cwd), env_json=json.dumps(env))
+            team = team_policy.pending(rt).get(session_name)
+            session = SessionRecord(name=session_name, working_directory=str(cwd), env_json=json.dumps(env),
+                                    team_json=team.to_json() if team else None)
         else:
             if session_name not in existing or session is None:
                 raise NotFound(f"session {session_name} not found")

@@ -1,0 +1,76 @@
+"""A team member as cao runs it: its agent profile, its system prompt, its named commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+
+from cao.errors import InvalidInput
+from cao.profiles import AgentProfile, McpServerConfig
+from cao.teams.models import Member, Team
+
+
+def profile(team: Team, member: Member) -> AgentProfile:
+    """The member as an agent profile: its instruction, prompt files, team and output contract."""
+    return AgentProfile(
+        name=member.name, description=member.description, provider=member.provider, model=member.model,
+        allowedTools=member.allowed_tools,
+        mcpServers={name: McpServerConfig(**server) for name, server in member.mcp_servers.items()} or None,
+        hooks=member.tool_hooks or None, system_prompt=system_prompt(team, member))
+
+
+def system_prompt(team: Team | None, member: Member) -> str:
+    parts = [member.instruction.strip()]
+    parts += [text.strip() for _, text in member.prompt_files if text.strip()]
+    return "\n\n".join([*parts, *team_parts(team, member)])
+
+
+def team_parts(team: Team | None, member: Member) -> list[str]:
+    """What the member is told about its team and its output format (after its own instruction)."""
+    parts = []
+    if member.delegates:
+        lines = [f"- {name}: {_description(team, name)}" for name in member.delegates]
+        parts.append("## Your team\nYou may delegate to these agents, by name, with cao's handoff tool (wait for "
+                     "the reply) or assign tool (the result comes back as a message); agent_profile is the name:\n"
+                     + "\n".join(lines))
+    if member.structured_output is not None:
+        parts.append(output_contract(member))
+    return parts
+
+
+def _description(team: Team | None, name: str) -> str:
+    if team is None or name not in team.members:
+        return "(an installed agent profile)"
+    return team.members[name].description or "(no description)"
+
+
+def output_contract(member: Member) -> str:
+    so = member.structured_output
+    assert so is not None
+    about = f" ({so.description})" if so.description else ""
+    return (f"## Output format: {so.name}{about}\nWhen a task is handed off to you, your final reply must be "
+            "exactly one JSON object, and nothing else (no prose, no code fence), that matches this JSON "
+            f"Schema:\n{json.dumps(so.schema, ensure_ascii=False)}")
+
+
+_ENV = re.compile(r"\$\{env\.([A-Za-z_][A-Za-z0-9_]*)(?:\s*\|\|\s*'([^']*)')?\}")
+
+
+def expand_command(member: Member, text: str, env: Mapping[str, str] | None = None) -> str:
+    """``/name`` → the member's named prompt with ``${env.X}`` and ``${env.X || 'default'}`` filled in
+    (an undefined variable is empty, as in cagent); any other text is returned as it is."""
+    return expand(member.name, member.commands, text, env)
+
+
+def expand(agent: str, commands: Mapping[str, str], text: str, env: Mapping[str, str] | None = None) -> str:
+    if not text.startswith("/") or " " in text.strip():
+        return text
+    name = text.strip()[1:]
+    if name not in commands:
+        known = ", ".join(f"/{c}" for c in commands) or "none"
+        raise InvalidInput(f"{agent} has no command /{name}; its commands: {known} "
+                           "(list them with: cao team commands FILE)")
+    values = os.environ if env is None else env
+    return _ENV.sub(lambda m: values.get(m.group(1)) or (m.group(2) or ""), commands[name])
