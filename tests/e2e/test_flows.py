@@ -127,7 +127,7 @@ def test_bad_flows_are_refused_and_nothing_is_stored(api: ApiClient, flows_dir: 
         "schedule": ({"schedule": "0 25 * * *"}, "field 'hour' ('25') is not valid"),
         "zone": ({"timezone": "Mars/Base"}, "unknown time zone 'Mars/Base'"),
         "profile": ({"agent_profile": "nobody"}, "agent_profile: unknown agent profile 'nobody'"),
-        "provider": ({"provider": "kiro_cli"}, "provider: unknown provider 'kiro_cli'"),
+        "provider": ({"provider": "crush"}, "provider: unknown provider 'crush'"),
         "script": ({"script": "missing.sh"}, "does not exist"),
     }
     for name, (fields, needle) in cases.items():

@@ -148,7 +148,7 @@ def test_vanished_terminal_is_marked_after_restart(server: ServerProcess, settin
 @pytest.mark.parametrize(("params", "error", "words"), [
     ({"agent_profile": "nobody"}, NotFound, "installed profiles: code_supervisor, developer, reviewer"),
     ({"session_name": "bad name"}, InvalidInput, "invalid session name"),
-    ({"provider": "nope"}, InvalidInput, "known providers: claude_code, codex, gemini_cli, mock"),
+    ({"provider": "nope"}, InvalidInput, "known providers: claude_code, codex, copilot_cli, "),
     ({"working_directory": "/definitely/missing"}, InvalidInput, "does not exist"),
 ])
 def test_bad_launch_requests_fail_clearly_and_leave_nothing(
