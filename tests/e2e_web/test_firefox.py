@@ -141,3 +141,31 @@ def test_firefox_signs_in_lists_a_session_and_types_into_its_terminal(
     wait_for(firefox, "document.documentElement.scrollWidth <= 390", "the page fits a 390-px screen")
     firefox.screenshot(shots / "sessions-phone.png", full_page=True)
     assert firefox.errors() == []
+
+
+def test_in_firefox_a_page_of_another_origin_cannot_open_the_terminal_websocket(
+        firefox: BiDi, server: ServerProcess, api: ApiClient, workdir: Path, tmp_path: Path) -> None:
+    import functools
+    import http.server
+    import threading
+
+    terminal = launch(api, workdir, session="foreignff")
+    login(firefox, server)  # Firefox holds the cookie, and would send it to 127.0.0.1 on any port
+    ws_url = f"ws://127.0.0.1:{server.settings.api_port}/terminals/{terminal['id']}/ws"
+    attempt = f"""new Promise((done) => {{
+        const ws = new WebSocket({ws_url!r});
+        ws.onopen = () => {{ ws.close(); done('opened'); }};
+        ws.onclose = (e) => done('closed ' + e.code);
+    }})"""
+    assert firefox.evaluate(attempt) == "opened"  # the UI's own origin may (the test can fail)
+    site = tmp_path / "other-site"
+    site.mkdir()
+    (site / "index.html").write_text("<!doctype html><title>another site</title>")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        firefox.navigate(f"http://127.0.0.1:{other.server_address[1]}/index.html")
+        assert firefox.evaluate(attempt) == "closed 1006"  # refused in the handshake (403)
+    finally:
+        other.shutdown()
