@@ -6,6 +6,7 @@ No browser is downloaded: Playwright starts ``/usr/bin/chromium`` (``CAO_CHROMIU
 
 Each test gets its own server, tmux socket, CAO_HOME and a fresh browser profile (--user-data-dir);
 screenshots go to ``$CAO_WEB_SCREENSHOTS`` (default: the test's tmp dir) as artefacts.
+Firefox (``firefox-esr``) is driven over WebDriver BiDi instead: see test_firefox.py and bidi.py.
 """
 
 from __future__ import annotations

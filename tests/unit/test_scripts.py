@@ -44,9 +44,10 @@ def fakes(tmp_path: Path) -> dict[str, str]:
         fake.chmod(0o755)
     # Not inherited: ./scripts/test (as CI runs it) exports CAO_REQUIRE_REAL_CLIS=1 to this very pytest.
     outer = {k: v for k, v in os.environ.items() if k != "CAO_REQUIRE_REAL_CLIS"}
-    # CAO_CHROMIUM: a browser that is "there", so the web tier's install step stays out of these tests.
+    # CAO_CHROMIUM, CAO_FIREFOX: browsers that are "there", so the web tier's install step stays out of these tests.
     return {**outer, "PATH": f"{bin_dir}:/usr/bin:/bin", "CAO_REAL_CLIS_DIR": str(tmp_path / "clis"),
-            "LOG": str(log), "CAO_CHROMIUM": sys.executable}
+            "LOG": str(log), "CAO_CHROMIUM": sys.executable,
+            "CAO_FIREFOX": sys.executable}
 
 
 def calls(env: dict[str, str]) -> list[str]:
@@ -166,7 +167,23 @@ def test_test_script_installs_chromium_only_for_the_web_tier(fakes: dict[str, st
     assert not [c for c in calls(env) if "apt-get" in c]
     result = run(env, "scripts/test", "tests/e2e_web/test_dashboard.py::test_x")
     assert result.returncode == 0, result.stderr
-    assert "the e2e_web tier runs the web UI in Chromium; installing Debian's chromium package first" in result.stderr
+    assert ("the e2e_web tier runs the web UI in Chromium and Firefox; installing Debian's chromium first"
+            in result.stderr)
     installs = [c for c in calls(env) if "apt-get install" in c]
-    assert len(installs) == 1 and "install -y -qq chromium " in installs[0]
+    assert len(installs) == 1 and "install -y -qq chromium require=" in installs[0]
     assert calls(env)[-1].startswith("uv run --frozen pytest tests/e2e_web/test_dashboard.py::test_x")
+
+
+def test_test_script_installs_firefox_esr_when_missing_for_the_web_tier(fakes: dict[str, str], tmp_path: Path) -> None:
+    env = {**fakes, "CAO_FIREFOX": str(tmp_path / "no-firefox")}
+    result = run(env, "scripts/test", "tests/unit/test_scripts.py")
+    assert result.returncode == 0, result.stderr
+    assert not [c for c in calls(env) if "apt-get" in c]
+    result = run(env, "scripts/test", "tests/e2e_web/test_firefox.py")
+    assert result.returncode == 0, result.stderr
+    assert "installing Debian's firefox-esr first" in result.stderr
+    installs = [c for c in calls(env) if "apt-get install" in c]
+    assert len(installs) == 1 and "install -y -qq firefox-esr require=" in installs[0]
+    env["CAO_CHROMIUM"] = str(tmp_path / "no-chromium")  # both missing: one apt-get for the two
+    run(env, "scripts/test", "tests/e2e_web")
+    assert "install -y -qq chromium firefox-esr require=" in calls(env)[-2], calls(env)
