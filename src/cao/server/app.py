@@ -17,20 +17,23 @@ from starlette.types import Scope
 
 from cao import __version__
 from cao.errors import CaoError
-from cao.mcp import tools
+from cao.mcp import skill_tools, tools
 from cao.mcp.http import McpHttpApp
 from cao.private_files import tighten, write_private
 from cao.providers.base import CAO_MCP_PATH
 from cao.server.auth import OwnerAuthMiddleware, principal_of
-from cao.server.routes import agents, auth, events, flows, health, orchestration, sessions, terminals
+from cao.server.routes import agents, auth, events, flows, health, orchestration, sessions, skills, terminals
 from cao.server.security import LocalOnlyMiddleware, extra_allowed_hosts
+from cao.services import skills as skill_service
 from cao.services import terminals as terminal_service
 from cao.services.adoption import adopt_terminals
 from cao.services.identity import Identities, Principal, load_or_create_api_token
 from cao.services.runtime import Runtime
+from cao.services.skills import catalog
 from cao.settings import Settings
 
 log = logging.getLogger(__name__)
+SEAMS = (skill_tools, catalog)  # imported for what they register: load_skill, the skills catalog
 RECONCILE_INTERVAL_S = 3.0
 
 
@@ -48,6 +51,7 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
 
     settings.ensure_dirs()
     tighten(settings.home)
+    skill_service.seed(settings.home)  # built-in skills, never over a user's edits
     api_token = load_or_create_api_token(settings.api_token_file) if settings.auth else None
     identities = Identities(api_token)
 
@@ -94,7 +98,7 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
     app = FastAPI(title="cao-server", version=__version__, lifespan=lifespan,
                   description="Local orchestrator for AI coding CLIs running in tmux.")
     app.state.api_token = api_token
-    for module in (health, auth, sessions, terminals, orchestration, agents, flows, events):
+    for module in (health, auth, sessions, terminals, orchestration, agents, flows, events, skills):
         app.include_router(module.router)
     mcp = _mcp_endpoint(app)
     app.router.routes.append(Route(CAO_MCP_PATH, mcp, include_in_schema=False))
