@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cao.errors import NotFound
+from cao.services.skills import builtins
 from cao.services.skills.builtins import builtin_dir, origin, seed, seeded_hashes
 from cao.services.skills.store import Skill, add_skill, allowed, get_skill, list_skills, remove_skill, skills_dir
 
@@ -22,7 +23,8 @@ def show(home: Path, name: str) -> Skill:
     try:
         return get_skill(home, name)
     except NotFound as exc:
-        if name in seeded_hashes(home) and (builtin_dir() / name).is_dir():
+        shipped = builtins.builtin_dir() / name
+        if name in seeded_hashes(home) and shipped.is_dir():
             raise NotFound(f"{exc}; {name!r} is a built-in you removed: bring it back with: "
-                           f"cao skills add {builtin_dir() / name}") from None
+                           f"cao skills add {shipped}") from None
         raise
