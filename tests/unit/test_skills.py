@@ -61,7 +61,7 @@ def test_invalid_skill_md_is_refused_with_the_fix(tmp_path: Path, home: Path, kw
 def test_missing_skill_md_frontmatter_and_folder(tmp_path: Path, home: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(InvalidInput, match="has no SKILL.md; a skill folder holds SKILL.md"):
+    with pytest.raises(InvalidInput, match=r"has no SKILL\.md; a skill folder holds SKILL\.md"):
         skills.add_skill(home, empty)
     (empty / "SKILL.md").write_text("# no frontmatter\n")
     with pytest.raises(InvalidInput, match="missing YAML frontmatter") as err:
@@ -69,7 +69,7 @@ def test_missing_skill_md_frontmatter_and_folder(tmp_path: Path, home: Path) -> 
     assert not isinstance(err.value, InvalidProfile)  # a skill's error, not a profile's
     with pytest.raises(InvalidInput, match="does not exist"):
         skills.add_skill(home, tmp_path / "nope")
-    with pytest.raises(InvalidInput, match="is not a folder; give the folder that holds SKILL.md"):
+    with pytest.raises(InvalidInput, match=r"is not a folder; give the folder that holds SKILL\.md"):
         skills.add_skill(home, empty / "SKILL.md")
     bad = make(tmp_path, "bad name")
     with pytest.raises(InvalidInput, match="invalid skill name 'bad name'"):
@@ -160,7 +160,7 @@ def test_remove_and_not_found(tmp_path: Path, home: Path) -> None:
     assert skills.remove_skill(home, "thing") == skills.skills_dir(home) / "thing"
     with pytest.raises(NotFound, match="no skill 'thing'"):
         skills.remove_skill(home, "thing")
-    with pytest.raises(NotFound, match="no skill 'thing'; installed skills: none .add one with: cao skills add"):
+    with pytest.raises(NotFound, match=r"no skill 'thing'; installed skills: none \(add one with: cao skills add"):
         skills.show(home, "thing")
 
 
