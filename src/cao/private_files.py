@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from pathlib import Path
 
 
@@ -48,3 +49,17 @@ def tighten(home: Path) -> None:
                 path = os.path.join(root, name)
                 if not os.path.islink(path):
                     os.chmod(path, 0o600)
+
+
+def copy_private(source: Path, target: Path) -> None:
+    """Copy the folder ``source`` to ``target`` (which must not exist): files 0600, folders 0700, links not followed."""
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    shutil.copytree(source, target, symlinks=True, copy_function=shutil.copyfile)
+    os.chmod(target, 0o700)
+    for root, dirs, files in os.walk(target):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o700)
+        for name in files:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o600)

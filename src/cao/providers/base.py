@@ -52,6 +52,10 @@ class LaunchContext:
     mcp_token: str = ""
     # What cao adds to the profile's prompt for this terminal (skills, memories, team facts...), in order.
     prompt_parts: tuple[str, ...] = ()
+    # For a provider with ``native_skills``: the skill folders (``<store>/<name>``) this agent may use,
+    # to be copied into the CLI's own per-terminal skills folder (``LaunchSpec.copies``). Others get a
+    # catalog in ``prompt_parts`` and the ``load_skill`` tool instead (docs/skills.md).
+    skills: tuple[Path, ...] = ()
 
     @property
     def system_prompt(self) -> str:
@@ -65,6 +69,7 @@ class LaunchSpec:
     argv: list[str]  # argv[0] is an absolute path
     env: dict[str, str] = field(default_factory=dict)  # added to cao's minimal environment
     files: dict[Path, str] = field(default_factory=dict)  # written (0600) before start
+    copies: dict[Path, Path] = field(default_factory=dict)  # folder to create → folder copied into it (0600/0700)
     uses_cao_mcp: bool = False  # the CLI will connect to cao-mcp-server (cao waits for its tools/list)
 
 
@@ -134,6 +139,8 @@ class Provider:
     # The version range cao was tested with, e.g. ("2.1.197",); shown by `cao doctor`.
     tested_versions: ClassVar[tuple[str, ...]] = ()
     version_args: ClassVar[tuple[str, ...]] = ("--version",)
+    # The CLI loads SKILL.md folders itself from a folder cao can give each terminal (``ctx.skills``).
+    native_skills: ClassVar[bool] = False
 
     def resolve_binary(self) -> str:
         """The binary on PATH, else the pinned one from scripts/install-real-clis."""

@@ -56,6 +56,9 @@ class ClaudeCodeProvider(Provider):
     # box); Enter sent 0.1 s or 0.3 s later submitted every time, also right after start (measured).
     enter_delay: ClassVar[float] = 0.3
     env_passthrough: ClassVar[tuple[str, ...]] = ("CLAUDE_CODE_",)
+    # Claude Code (since 2.1.32) loads ``.claude/skills/`` of each --add-dir directory: cao gives each
+    # terminal one, holding copies of the skills its profile allows (the user's ~/.claude is untouched).
+    native_skills: ClassVar[bool] = True
     busy_cue: ClassVar[re.Pattern[str] | None] = re.compile(r"esc to interrupt")
     # Dialogs cao answers while starting (they detect as unknown, so the start waits for them). The
     # working directory was chosen for this agent, so cao trusts it; the bypass warning only appears
@@ -125,6 +128,11 @@ class ClaudeCodeProvider(Provider):
         argv += ["--mcp-config", str(mcp_path)]
         if ctx.model:
             argv += ["--model", ctx.model]
+        copies = {}
+        if ctx.skills:
+            root = ctx.runtime_dir / "skills"
+            copies = {root / ".claude" / "skills" / folder.name: folder for folder in ctx.skills}
+            argv += ["--add-dir", str(root)]
         # MCP_TOOL_TIMEOUT: for the profile's servers (cao's has its own ``timeout``). Claude also aborts
         # an HTTP tool call after 300 s without a response or progress notification: a handoff may wait
         # silently for an hour, so the idle limit is raised to the hard one.
@@ -147,7 +155,7 @@ class ClaudeCodeProvider(Provider):
             argv += ["--allowedTools", f"mcp__{CAO_SERVER}"]  # handoff/assign/send_message run unasked
         if denied:
             argv += ["--disallowedTools", ",".join(denied)]
-        return LaunchSpec(argv=argv, env=env, files=files, uses_cao_mcp=True)
+        return LaunchSpec(argv=argv, env=env, files=files, copies=copies, uses_cao_mcp=True)
 
     # --- the screen ---------------------------------------------------------------------
 

@@ -1,13 +1,19 @@
-"""What an agent is told about skills: a catalog (name and description of each skill its profile
-allows) in its system prompt; the full text comes on demand from the MCP tool ``load_skill``
-(cao/mcp/skill_tools.py). Registered in ``prompt_parts.CONTRIBUTORS`` on import."""
+"""How an agent gets the skills its profile allows.
+
+* A CLI with its own skills mechanism (``Provider.native_skills``: Claude Code, Gemini CLI) gets the
+  folders copied into a per-terminal skills folder it reads (``native_folders`` → ``LaunchContext.skills``).
+* Every other CLI gets a catalog (name and description of each skill) in its system prompt, and the
+  full text on demand from the MCP tool ``load_skill`` (cao/mcp/skill_tools.py). ``contribute`` is
+  registered in ``prompt_parts.CONTRIBUTORS`` on import.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from cao.profiles import AgentProfile, resolve_allowed_tools
-from cao.providers.base import CAO_SERVER
+from cao.providers import get_provider
+from cao.providers.base import CAO_SERVER, Provider
 from cao.services import prompt_parts
 from cao.services.skills.store import Skill, allowed, list_skills
 
@@ -45,7 +51,14 @@ def render(skills: list[Skill]) -> str | None:
     return "\n".join(lines)
 
 
+def native_folders(home: Path, profile: AgentProfile, provider: Provider) -> tuple[Path, ...]:
+    """The allowed skills' folders, for a provider whose CLI loads skills itself; () for the others."""
+    return tuple(s.path for s in available(home, profile)) if provider.native_skills else ()
+
+
 def contribute(starting: prompt_parts.Starting) -> str | None:
+    if get_provider(starting.provider).native_skills:
+        return None  # its CLI lists and loads them itself (native_folders)
     if not has_cao_tools(starting.profile):
         return None  # it could not call load_skill
     return render(available(starting.rt.settings.home, starting.profile))
