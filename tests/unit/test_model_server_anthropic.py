@@ -107,7 +107,8 @@ def test_system_messages_among_the_turns_count_as_system_text(served: Served) ->
     served.post(request("second question", history=history))
     entry = json.loads(served.log.read_text().splitlines()[-1])
     assert entry["text"] == "second question"
-    assert entry["system"] == "You are Claude Code.\nBe brief.\n\nThe following skills are available: - cao-flows: flows"
+    listing = "The following skills are available: - cao-flows: flows"
+    assert entry["system"] == f"You are Claude Code.\nBe brief.\n\n{listing}"
 
 
 def test_tool_use_round_trip(served: Served) -> None:

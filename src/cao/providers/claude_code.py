@@ -42,6 +42,7 @@ NATIVE_TOOLS: dict[str, tuple[str, ...]] = {
     "fs_list": ("Glob", "Grep"),
     "web_fetch": ("WebFetch", "WebSearch"),
 }
+ADD_SKILLS_DIR = r"Adding a new directory:\s+\S+/run/[0-9a-f]{8}/skills\s[\s\S]*?"
 # Above cao's longest handoff (3600 s), so Claude never gives up first (milliseconds).
 TOOL_TIMEOUT_MS = "3900000"
 
@@ -72,6 +73,9 @@ class ClaudeCodeProvider(Provider):
         StartupDialog(re.compile(r"2\. Yes, I accept"), ("2",)),
         StartupDialog(re.compile(r"\n {2,}Yes, I accept$", re.M), ("Down",)),
         StartupDialog(re.compile(r"❯ Yes, I accept"), ("Enter",)),
+        # 2.1.332 asks to trust an --add-dir folder: answered only for the skills folder cao made for this terminal.
+        StartupDialog(re.compile(ADD_SKILLS_DIR + r"\n {2,}Yes, add it"), ("Down",)),
+        StartupDialog(re.compile(ADD_SKILLS_DIR + r"❯ Yes, add it"), ("Enter",)),
     )
 
     RULE_RE: ClassVar[re.Pattern[str]] = re.compile(r"^─{8,}$")
