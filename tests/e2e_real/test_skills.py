@@ -1,8 +1,9 @@
 """Skills reach the real CLIs, run by cao-server against the scripted model server.
 
-Claude Code loads them natively: cao copies the skills a profile allows into a per-terminal folder it
-passes with --add-dir, so the model request lists them and the ``Skill`` tool brings a skill's body.
-Codex gets cao's catalog in its instructions and loads a skill's text with cao's ``load_skill`` tool.
+Claude Code and Gemini CLI load them natively: cao copies the skills a profile allows into a
+per-terminal folder the CLI reads (Claude: an --add-dir folder; Gemini: its per-terminal home), so
+the model request lists them and the CLI's own tool (``Skill``, ``activate_skill``) brings a skill's
+body. Codex gets cao's catalog in its instructions and loads a skill's text with cao's ``load_skill``.
 Either way only the profile's skills are offered, and the user's own CLI folders are not touched.
 """
 
@@ -23,11 +24,14 @@ from tests.e2e_real.conftest import ModelServer
 from tests.helpers import last_reply, send_and_wait, tmux
 
 pytestmark = pytest.mark.e2e_real
-NATIVE = {"claude_code"}
+# The model's call that loads a skill, per CLI.
+LOAD = {"claude_code": {"tool": "Skill", "args": {"skill": "team-notes"}},
+        "gemini_cli": {"tool": "activate_skill", "args": {"name": "team-notes"}},
+        "codex": {"tool": "load_skill", "args": {"name": "team-notes"}}}
 RULE = "TEAM RULE 7: every report ends with the word PINEAPPLE."
 
 
-@pytest.fixture(params=[p for p in every_version() if p.values[0][0].provider in ("claude_code", "codex")])
+@pytest.fixture(params=[p for p in every_version() if p.values[0][0].provider in LOAD])
 def cli(request: pytest.FixtureRequest, real_home: Path, model: ModelServer, settings: Settings,
         monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
     chosen, bin_dir = request.param
@@ -57,10 +61,7 @@ def team_notes(tmp_path: Path, settings: Settings) -> None:
 def test_the_agent_sees_its_skills_and_loads_one(api: ApiClient, cli: Cli, model: ModelServer, workdir: Path,
                                                  tmp_path: Path, settings: Settings, real_home: Path) -> None:
     team_notes(tmp_path, settings)
-    native = cli.provider in NATIVE
-    call = ({"tool": "Skill", "args": {"skill": "team-notes"}} if native
-            else {"tool": "load_skill", "args": {"name": "team-notes"}})
-    model.set_rules([{"match": "write the report", "needs_tools": True, "times": 1, **call},
+    model.set_rules([{"match": "write the report", "needs_tools": True, "times": 1, **LOAD[cli.provider]},
                      {"on_tool_result": ".", "text": "Report done. PINEAPPLE"}])
     terminal = api.request("POST", "/sessions", timeout=120, params={
         "provider": cli.provider, "agent_profile": "skilled", "session_name": "sk", "working_directory": str(workdir)})
@@ -72,7 +73,7 @@ def test_the_agent_sees_its_skills_and_loads_one(api: ApiClient, cli: Cli, model
     requests = [r for r in model.requests() if r["tools"]]
     asked = next(r for r in requests if r["text"] == "please write the report")
     loaded = next(r for r in requests if r["tool_result"] is not None)
-    if native:
+    if cli.provider == "claude_code":
         # Claude Code lists the skills itself (with their descriptions), only those the profile allows.
         assert "Skill" in asked["tools"]
         assert "- team-notes: House rules of this team. Load it before writing any report." in asked["system"]
@@ -81,13 +82,22 @@ def test_the_agent_sees_its_skills_and_loads_one(api: ApiClient, cli: Cli, model
         # The Skill tool sent the body beside its result; the copy lives in the terminal's own folder.
         assert RULE in loaded["text"]
         copy = settings.run_dir / terminal["id"] / "skills" / ".claude" / "skills" / "team-notes"
-        assert RULE in (copy / "SKILL.md").read_text() and (copy / "checklist.md").is_file()
-        assert stat.S_IMODE((copy / "SKILL.md").stat().st_mode) == 0o600
         assert not (real_home / ".claude" / "skills").exists()
-        assert not (workdir / ".claude").exists()
+    elif cli.provider == "gemini_cli":
+        assert "activate_skill" in asked["tools"]
+        assert "team-notes" in asked["system"] and "House rules of this team." in asked["system"]
+        assert "cao-flows" in asked["system"] and "cao-worker-protocols" not in asked["system"]
+        assert "## Available skills" not in asked["system"]
+        assert RULE in loaded["tool_result"]  # activated without asking (cao's policy allows its own skills)
+        copy = settings.run_dir / terminal["id"] / "gemini-home" / ".agents" / "skills" / "team-notes"
+        assert not (real_home / ".gemini" / "skills").exists() and not (real_home / ".agents").exists()
     else:
         assert "## Available skills" in asked["system"]
         assert "- **team-notes**: House rules of this team. Load it before writing any report." in asked["system"]
         assert "- **cao-flows**:" in asked["system"] and "cao-worker-protocols" not in asked["system"]
         assert RULE in loaded["tool_result"] and "checklist.md" in loaded["tool_result"]
+        copy = None
+    if copy is not None:
+        assert RULE in (copy / "SKILL.md").read_text() and (copy / "checklist.md").is_file()
+        assert stat.S_IMODE((copy / "SKILL.md").stat().st_mode) == 0o600
     assert [p.name for p in workdir.iterdir()] == []  # nothing written into the project
