@@ -132,7 +132,7 @@ async def create_terminal(
         monitor = None
         try:
             rt.identities.add_terminal(terminal_id, token)
-            _write_files(runtime_dir, spec.files, spec.copies)
+            await asyncio.to_thread(_write_files, runtime_dir, spec.files, spec.copies)  # skills: many files
             monitor = rt.engine.open(terminal_id, prov, WINDOW_SIZE)
             monitor.needs_mcp = spec.uses_cao_mcp
             monitor.pane_id, pid = await asyncio.to_thread(
