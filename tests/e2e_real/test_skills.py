@@ -1,7 +1,7 @@
 """Skills reach the real CLIs, run by cao-server against the scripted model server.
 
 Claude Code and Gemini CLI load them natively: cao copies the skills a profile allows into a
-per-terminal folder the CLI reads (Claude: an --add-dir folder; Gemini: its per-terminal home), so
+per-terminal folder the CLI reads (Claude: a plugin of its own, --plugin-dir; Gemini: its per-terminal home), so
 the model request lists them and the CLI's own tool (``Skill``, ``activate_skill``) brings a skill's
 body. Codex gets cao's catalog in its instructions and loads a skill's text with cao's ``load_skill``.
 Either way only the profile's skills are offered, and the user's own CLI folders are not touched.
@@ -25,7 +25,7 @@ from tests.helpers import last_reply, send_and_wait, tmux
 
 pytestmark = pytest.mark.e2e_real
 # The model's call that loads a skill, per CLI.
-LOAD = {"claude_code": {"tool": "Skill", "args": {"skill": "team-notes"}},
+LOAD = {"claude_code": {"tool": "Skill", "args": {"skill": "cao:team-notes"}},
         "gemini_cli": {"tool": "activate_skill", "args": {"name": "team-notes"}},
         "codex": {"tool": "load_skill", "args": {"name": "team-notes"}}}
 RULE = "TEAM RULE 7: every report ends with the word PINEAPPLE."
@@ -76,12 +76,12 @@ def test_the_agent_sees_its_skills_and_loads_one(api: ApiClient, cli: Cli, model
     if cli.provider == "claude_code":
         # Claude Code lists the skills itself (with their descriptions), only those the profile allows.
         assert "Skill" in asked["tools"]
-        assert "- team-notes: House rules of this team. Load it before writing any report." in asked["system"]
-        assert "- cao-flows: Scheduled and gated agent runs" in asked["system"]
+        assert "- cao:team-notes: House rules of this team. Load it before writing any report." in asked["system"]
+        assert "- cao:cao-flows: Scheduled and gated agent runs" in asked["system"]
         assert "cao-worker-protocols" not in asked["system"] and "## Available skills" not in asked["system"]
         # The Skill tool sent the body beside its result; the copy lives in the terminal's own folder.
         assert RULE in loaded["text"]
-        copy = settings.run_dir / terminal["id"] / "skills" / ".claude" / "skills" / "team-notes"
+        copy = settings.run_dir / terminal["id"] / "skills-plugin" / "skills" / "team-notes"
         assert not (real_home / ".claude" / "skills").exists()
     elif cli.provider == "gemini_cli":
         assert "activate_skill" in asked["tools"]

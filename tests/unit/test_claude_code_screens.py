@@ -198,18 +198,6 @@ def test_trust_dialog_is_moved_down_even_when_the_highlighted_row_is_garbled() -
     assert [d.keys for d in PROVIDER.startup_dialogs if d.pattern.search("\n".join(garbled))] == [("Down",)]
 
 
-def test_only_the_skills_folder_cao_made_is_added_unasked() -> None:
-    # 2.1.332 asks before it uses an --add-dir folder (recorded while cao passed the terminal's skills folder).
-    keys = [d.keys for d in PROVIDER.startup_dialogs if d.pattern.search("\n".join(screen("dialog_add_dir", LATEST)))]
-    assert keys == [("Down",)]
-    moved = ["Adding a new directory:", "", " /home/me/.cao/run/0123abcd/skills", "", "   No, exit",
-             " ❯ Yes, add it", " Enter to confirm · Esc to cancel"]
-    assert [d.keys for d in PROVIDER.startup_dialogs if d.pattern.search("\n".join(moved))] == [("Enter",)]
-    other = [line.replace("/home/me/.cao/run/0123abcd/skills", "/home/me/secrets") for line in moved]
-    assert [d.keys for d in PROVIDER.startup_dialogs if d.pattern.search("\n".join(other))] == []
-    assert PROVIDER.detect(other) == Status.WAITING_USER_ANSWER  # a folder the person chose: theirs to answer
-
-
 def test_after_moving_down_only_yes_gets_enter() -> None:
     moved = ["   No, exit", " ❯ Yes, I trust this folder", " Enter to confirm · Esc to cancel"]
     assert [d.keys for d in PROVIDER.startup_dialogs if d.pattern.search("\n".join(moved))] == [("Enter",)]
@@ -276,11 +264,12 @@ def test_skills_are_copied_into_a_folder_of_the_terminal(provider: ClaudeCodePro
     store = tmp_path / "cao-home" / "skills"
     ctx = dataclasses.replace(context(tmp_path), skills=(store / "cao-flows", store / "team-notes"))
     spec = provider.build_launch(ctx)
-    root = ctx.runtime_dir / "skills"
-    assert flag(spec.argv, "--add-dir") == str(root) and provider.native_skills
-    assert spec.copies == {root / ".claude" / "skills" / "cao-flows": store / "cao-flows",
-                           root / ".claude" / "skills" / "team-notes": store / "team-notes"}
-    assert "--add-dir" not in provider.build_launch(context(tmp_path)).argv  # no skills, no folder
+    plugin = ctx.runtime_dir / "skills-plugin"
+    assert flag(spec.argv, "--plugin-dir") == str(plugin) and provider.native_skills
+    assert json.loads(spec.files[plugin / ".claude-plugin" / "plugin.json"])["name"] == "cao"
+    assert spec.copies == {plugin / "skills" / "cao-flows": store / "cao-flows",
+                           plugin / "skills" / "team-notes": store / "team-notes"}
+    assert "--plugin-dir" not in provider.build_launch(context(tmp_path)).argv  # no skills, no plugin
 
 
 def test_no_system_prompt_no_flag(provider: ClaudeCodeProvider, tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ NATIVE_TOOLS: dict[str, tuple[str, ...]] = {
     "fs_list": ("Glob", "Grep"),
     "web_fetch": ("WebFetch", "WebSearch"),
 }
-ADD_SKILLS_DIR = r"Adding a new directory:\s+\S+/run/[0-9a-f]{8}/skills\s[\s\S]*?"
+SKILLS_PLUGIN = "cao"  # the plugin holding a terminal's skills: Claude names them cao:<skill>
 # Above cao's longest handoff (3600 s), so Claude never gives up first (milliseconds).
 TOOL_TIMEOUT_MS = "3900000"
 
@@ -57,8 +57,10 @@ class ClaudeCodeProvider(Provider):
     # box); Enter sent 0.1 s or 0.3 s later submitted every time, also right after start (measured).
     enter_delay: ClassVar[float] = 0.3
     env_passthrough: ClassVar[tuple[str, ...]] = ("CLAUDE_CODE_",)
-    # Claude Code (since 2.1.32) loads ``.claude/skills/`` of each --add-dir directory: cao gives each
-    # terminal one, holding copies of the skills its profile allows (the user's ~/.claude is untouched).
+    # cao gives each terminal a plugin of its own (--plugin-dir, for this session only) holding copies of
+    # the skills its profile allows; Claude lists them as ``cao:<name>`` (the user's ~/.claude is untouched).
+    # (An --add-dir folder's .claude/skills would keep the names, but 2.1.332 asks to trust that folder at
+    # every start, and ignores the first key pressed.)
     native_skills: ClassVar[bool] = True
     busy_cue: ClassVar[re.Pattern[str] | None] = re.compile(r"esc to interrupt")
     # Dialogs cao answers while starting (they detect as unknown, so the start waits for them). The
@@ -73,9 +75,6 @@ class ClaudeCodeProvider(Provider):
         StartupDialog(re.compile(r"2\. Yes, I accept"), ("2",)),
         StartupDialog(re.compile(r"\n {2,}Yes, I accept$", re.M), ("Down",)),
         StartupDialog(re.compile(r"❯ Yes, I accept"), ("Enter",)),
-        # 2.1.332 asks to trust an --add-dir folder: answered only for the skills folder cao made for this terminal.
-        StartupDialog(re.compile(ADD_SKILLS_DIR + r"\n {2,}Yes, add it"), ("Down",)),
-        StartupDialog(re.compile(ADD_SKILLS_DIR + r"❯ Yes, add it"), ("Enter",)),
     )
 
     RULE_RE: ClassVar[re.Pattern[str]] = re.compile(r"^─{8,}$")
@@ -134,9 +133,11 @@ class ClaudeCodeProvider(Provider):
             argv += ["--model", ctx.model]
         copies = {}
         if ctx.skills:
-            root = ctx.runtime_dir / "skills"
-            copies = {root / ".claude" / "skills" / folder.name: folder for folder in ctx.skills}
-            argv += ["--add-dir", str(root)]
+            plugin = ctx.runtime_dir / "skills-plugin"
+            files[plugin / ".claude-plugin" / "plugin.json"] = json.dumps(
+                {"name": SKILLS_PLUGIN, "version": "1.0.0", "description": "The skills cao gives this agent"}) + "\n"
+            copies = {plugin / "skills" / folder.name: folder for folder in ctx.skills}
+            argv += ["--plugin-dir", str(plugin)]
         # MCP_TOOL_TIMEOUT: for the profile's servers (cao's has its own ``timeout``). Claude also aborts
         # an HTTP tool call after 300 s without a response or progress notification: a handoff may wait
         # silently for an hour, so the idle limit is raised to the hard one.
