@@ -112,3 +112,8 @@ def test_cao_skills_add_show_list_remove(api: ApiClient, settings: Settings, tmp
     assert removed.returncode == 0 and "Removed skill 'greeting'" in removed.stdout
     gone = cao("skills", "show", "greeting")
     assert gone.returncode == 1 and "no skill 'greeting'" in gone.stderr
+    builtin = cao("skills", "remove", "cao-flows")
+    assert builtin.returncode == 0 and "it stays removed; bring it back with: cao skills add " in builtin.stderr
+    back = builtin.stderr.split("cao skills add ")[1].strip().rstrip(")")
+    assert cao("skills", "list").stdout.count("cao-flows") == 0
+    assert cao("skills", "add", back).returncode == 0 and "cao-flows" in cao("skills", "list").stdout

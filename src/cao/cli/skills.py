@@ -77,5 +77,9 @@ def skills_add(folder: Path, force: bool) -> None:
 @click.argument("name")
 def skills_remove(name: str) -> None:
     """Delete a skill from the store (a built-in stays removed until you add it again)."""
-    path = service.remove_skill(_home(), name)
+    home = _home()
+    path = service.remove_skill(home, name)
     click.echo(f"Removed skill '{name}' from {path.parent}")
+    shipped = service.builtin_dir() / name
+    if name in service.seeded_hashes(home) and shipped.is_dir():
+        click.echo(f"(a built-in: it stays removed; bring it back with: cao skills add {shipped})", err=True)
