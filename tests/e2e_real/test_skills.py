@@ -9,6 +9,7 @@ Either way only the profile's skills are offered, and the user's own CLI folders
 
 from __future__ import annotations
 
+import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from cao.settings import Settings
 from tests.conftest import ServerProcess
 from tests.e2e_real.clis import Cli, every_version, put_first_on_path
 from tests.e2e_real.conftest import ModelServer
+from tests.e2e_real.test_opencode import opencode_dir  # noqa: F401 (a fixture)
 from tests.helpers import last_reply, send_and_wait, tmux
 
 pytestmark = pytest.mark.e2e_real
@@ -101,3 +103,36 @@ def test_the_agent_sees_its_skills_and_loads_one(api: ApiClient, cli: Cli, model
         assert RULE in (copy / "SKILL.md").read_text() and (copy / "checklist.md").is_file()
         assert stat.S_IMODE((copy / "SKILL.md").stat().st_mode) == 0o600
     assert [p.name for p in workdir.iterdir()] == []  # nothing written into the project
+
+
+@pytest.fixture
+def ripgrep(real_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenCode's skill tool lists a skill's files with ripgrep, which OpenCode downloads on first use
+    (offline here): the real ripgrep that Codex's npm package ships, first on PATH."""
+    found = sorted(Path(os.environ["PATH"].split(":")[0]).parent.glob("@openai/codex-linux-*/vendor/*/codex-path/rg"))
+    if not found:
+        pytest.skip("no ripgrep binary for OpenCode (Codex's package ships one)")
+    monkeypatch.setenv("PATH", f"{found[0].parent}:{os.environ['PATH']}")
+
+
+@pytest.mark.usefixtures("opencode_dir", "ripgrep")  # both before cao-server starts
+def test_opencode_finds_its_skills_in_the_folder_cao_gives_it(real_home: Path, real_server: ServerProcess,
+                                                              model: ModelServer, workdir: Path, tmp_path: Path,
+                                                              settings: Settings) -> None:
+    """OpenCode reads ``skills.paths`` of the terminal's own config; its ``skill`` tool loads one."""
+    api = real_server.client
+    team_notes(tmp_path, settings)
+    model.set_rules([{"match": "write the report", "needs_tools": True, "times": 1, "tool": "skill",
+                      "args": {"name": "team-notes"}},
+                     {"on_tool_result": "TEAM RULE 7", "text": "Report done. PINEAPPLE"}])
+    terminal = api.request("POST", "/sessions", timeout=120, params={
+        "provider": "opencode", "agent_profile": "skilled", "session_name": "oc", "working_directory": str(workdir)})
+    assert terminal["status"] == "idle", terminal
+    done = send_and_wait(api, terminal["id"], "please write the report", timeout=90)
+    assert done["status"] == "completed", done
+    assert last_reply(api, terminal["id"]) == "Report done. PINEAPPLE"
+    loaded = next(r for r in model.requests() if r["tool_result"] is not None)
+    assert RULE in loaded["tool_result"]
+    copy = settings.run_dir / terminal["id"] / "skills" / "team-notes"
+    assert (copy / "checklist.md").is_file() and not (copy.parent / "cao-worker-protocols").exists()
+    assert not (real_home / ".config" / "opencode" / "skills").exists() and [p.name for p in workdir.iterdir()] == []
