@@ -1,6 +1,6 @@
 """How an agent gets the skills its profile allows.
 
-* A CLI with its own skills mechanism (``Provider.native_skills``: Claude Code, Gemini CLI) gets the
+* A CLI with its own skills mechanism (``Provider.native_skills``: Claude Code, Gemini CLI, OpenCode) gets the
   folders copied into a per-terminal skills folder it reads (``native_folders`` → ``LaunchContext.skills``).
 * Every other CLI gets a catalog (name and description of each skill) in its system prompt, and the
   full text on demand from the MCP tool ``load_skill`` (cao/mcp/skill_tools.py). ``contribute`` is
