@@ -1,9 +1,10 @@
 """Skills reach the real CLIs, run by cao-server against the scripted model server.
 
-Claude Code and Gemini CLI load them natively: cao copies the skills a profile allows into a
-per-terminal folder the CLI reads (Claude: a plugin of its own, --plugin-dir; Gemini: its per-terminal home), so
-the model request lists them and the CLI's own tool (``Skill``, ``activate_skill``) brings a skill's
-body. Codex gets cao's catalog in its instructions and loads a skill's text with cao's ``load_skill``.
+Claude Code, Gemini CLI and OpenCode load them natively: cao copies the skills a profile allows into a
+folder of that terminal the CLI reads (Claude: a plugin of its own, --plugin-dir; Gemini: its
+per-terminal home; OpenCode: ``skills.paths`` of its per-terminal config), so the model request
+lists them and the CLI's own tool (``Skill``, ``activate_skill``, ``skill``) brings a skill's body.
+Codex gets cao's catalog in its instructions and loads a skill's text with cao's ``load_skill``.
 Either way only the profile's skills are offered, and the user's own CLI folders are not touched.
 """
 
