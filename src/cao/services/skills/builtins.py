@@ -21,8 +21,8 @@ from importlib import resources
 from pathlib import Path
 
 from cao.errors import CaoError
-from cao.private_files import write_private
-from cao.services.skills.store import SKILL_FILE, _temp, read_folder, skills_dir
+from cao.private_files import copy_private, write_private
+from cao.services.skills.store import SKILL_FILE, read_folder, skills_dir, staging_path
 
 log = logging.getLogger(__name__)
 MANIFEST = ".builtins.json"
@@ -70,18 +70,16 @@ def seeded_hashes(home: Path) -> dict[str, str]:
 
 def _install(source: Path, store: Path, name: str) -> None:
     """Copy ``source`` to ``store/name`` through a staged folder (replacing an unedited older copy)."""
-    staged = _temp(store, "seed", name)
-    shutil.copytree(source, staged, symlinks=True)
-    for root, dirs, files in os.walk(staged):
-        for d in dirs:
-            os.chmod(Path(root) / d, 0o700)
-        for f in files:
-            os.chmod(Path(root) / f, 0o600)
-    os.chmod(staged, 0o700)
+    staged = staging_path(store, "seed", name)
+    try:
+        copy_private(source, staged)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
     dest = store / name
     old = None
     if dest.exists():
-        old = _temp(store, "old", name)
+        old = staging_path(store, "old", name)
         dest.rename(old)
     staged.rename(dest)
     if old is not None:

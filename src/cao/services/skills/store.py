@@ -177,7 +177,8 @@ def _copy(source: Path, files: list[str], target: Path) -> None:
             out.write(src.read(MAX_FILE_BYTES + 1))
 
 
-def _temp(store: Path, kind: str, name: str) -> Path:
+def staging_path(store: Path, kind: str, name: str) -> Path:
+    """A name in the store no skill can have (it starts with a dot): for staged, replaced and removed folders."""
     return store / f"{TEMP_PREFIX}{kind}-{name}-{secrets.token_hex(4)}"
 
 
@@ -200,14 +201,14 @@ def add_skill(home: Path, folder: str | os.PathLike[str], *, force: bool = False
         raise InvalidInput(f"{source} is already the stored skill {skill.name!r}; edit it in place")
     if dest.exists() and not force:
         raise Conflict(f"skill {skill.name!r} already exists; replace it with: cao skills add --force {raw}")
-    staged = _temp(store, "add", skill.name)
+    staged = staging_path(store, "add", skill.name)
     staged.mkdir(mode=0o700)
     old: Path | None = None
     try:
         _copy(source, [SKILL_FILE, *skill.files], staged)
         copied = read_folder(staged, skill.name)  # what was copied is what is checked (the source may change)
         if dest.exists():
-            old = _temp(store, "old", skill.name)
+            old = staging_path(store, "old", skill.name)
             dest.rename(old)
         staged.rename(dest)
     except BaseException:
@@ -228,7 +229,7 @@ def remove_skill(home: Path, name: str) -> Path:
     folder = store / name
     if folder.is_symlink() or not folder.is_dir():
         raise NotFound(f"no skill {name!r} in {store}")
-    doomed = _temp(store, "removed", name)
+    doomed = staging_path(store, "removed", name)
     folder.rename(doomed)
     with contextlib.suppress(OSError):
         shutil.rmtree(doomed)
