@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from pathlib import Path
 
 
@@ -48,3 +49,21 @@ def tighten(home: Path) -> None:
                 path = os.path.join(root, name)
                 if not os.path.islink(path):
                     os.chmod(path, 0o600)
+
+
+def copy_private(source: Path, target: Path) -> None:
+    """Copy the folder ``source`` to ``target`` (which must not exist): files 0600, folders 0700.
+
+    Links and special files are skipped (a skill folder in cao's store has none; see services/skills)."""
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for root, dirs, files in os.walk(source, followlinks=False):
+        here = target / os.path.relpath(root, source)
+        os.mkdir(here, 0o700)
+        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(root, d))]
+        for name in files:
+            path = os.path.join(root, name)
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue
+            fd = os.open(here / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+                shutil.copyfileobj(src, out)

@@ -6,6 +6,7 @@ fields cao ignores, without paying for the full profile model.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import re
 from collections.abc import Mapping
@@ -80,14 +81,21 @@ def find(name: str, home: Path) -> Path | None:
     return None
 
 
-def ignored_fields(name: str, data: Mapping[str, Any]) -> list[str]:
-    """Warnings for fields a profile sets that cao accepts but does not act on yet."""
+def ignored_fields(name: str, data: Mapping[str, Any], home: Path) -> list[str]:
+    """Warnings for fields a profile sets that will not do what they say: ``skills:`` patterns that
+    match no skill in the store."""
     skills = data.get("skills")
-    if not skills:
+    if not skills or not isinstance(skills, list):
         return []
-    listed = ", ".join(map(str, skills)) if isinstance(skills, list) else str(skills)
-    return [f"profile {name!r} lists skills ({listed}), which cao does not support yet: "
-            "the agent starts without them"]
+    from cao.services.skills import list_skills, seed
+
+    seed(home)
+    names = [skill.name for skill in list_skills(home) if skill.valid]
+    unmatched = [str(p) for p in skills if not any(fnmatch.fnmatchcase(n, str(p)) for n in names)]
+    if not unmatched:
+        return []
+    return [f"profile {name!r} lists skills ({', '.join(unmatched)}) that match no installed skill: the agent "
+            "starts without them (see: cao skills list)"]
 
 
 def launch_warnings(name: str, home: Path) -> list[str]:
@@ -99,4 +107,4 @@ def launch_warnings(name: str, home: Path) -> list[str]:
         data, _ = split(path.read_text(encoding="utf-8"), str(path))
     except (CaoError, OSError, UnicodeDecodeError):
         return []
-    return ignored_fields(str(data.get("name") or name), data)
+    return ignored_fields(str(data.get("name") or name), data, home)

@@ -188,4 +188,4 @@ def install_profile(source: str, home: Path, *,
     profile = parse_profile(text, source=shown, default_name=stem if NAME.fullmatch(stem) else None)
     path, replaced = _write_atomically(local_store_dir(home), profile.name, text)
     return InstallResult(name=profile.name, path=path, source_kind=kind, replaced=replaced,
-                         warnings=ignored_fields(profile.name, {"skills": profile.skills}))
+                         warnings=ignored_fields(profile.name, {"skills": profile.skills}, home))

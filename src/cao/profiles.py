@@ -20,6 +20,7 @@ from cao.profile_files import builtin_profiles_dir, find, local_store_dir, split
 
 NAME = validation.NAME
 SERVER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+MAX_SKILL_PATTERN = 128
 TOOLS = ("*", "@builtin", "execute_bash", "fs_read", "fs_write", "fs_list", "fs_*", "web_fetch")
 ROLE_DEFAULTS: dict[str, tuple[str, ...]] = {
     "supervisor": ("@cao-mcp-server", "fs_read", "fs_list"),
@@ -60,7 +61,7 @@ class AgentProfile(BaseModel):
     role: str | None = None
     allowedTools: list[str] | None = None  # the file format's spelling
     mcpServers: dict[str, McpServerConfig] | None = None
-    skills: list[str] | None = None
+    skills: list[str] | None = None  # fnmatch patterns of the skills the agent gets; None: all, []: none
     # A team member's tool hooks in cagent's shape (pre_tool_use/post_tool_use → [{command, args, matcher,
     # timeout, env}]), set by cao/teams, never read from a profile file; providers with a hook system install
     # them (Claude Code). See docs/teams.md#hooks.
@@ -95,6 +96,10 @@ def _check_semantics(profile: AgentProfile, source: str) -> None:
         if tool not in TOOLS and not (tool.startswith("@") and SERVER_NAME.fullmatch(tool[1:])):
             raise InvalidProfile(f"{source}: field 'allowedTools' has unknown tool {tool!r} "
                                  f"(valid: {', '.join(TOOLS)}, @<mcp-server-name>)")
+    for pattern in profile.skills or []:
+        if not pattern.strip() or len(pattern) > MAX_SKILL_PATTERN:
+            raise InvalidProfile(f"{source}: field 'skills' has pattern {validation.shown(pattern)}: give a skill "
+                                 f"name or an fnmatch pattern such as 'cao-*' (1-{MAX_SKILL_PATTERN} characters)")
     for server in profile.mcpServers or {}:
         if not SERVER_NAME.fullmatch(server):
             raise InvalidProfile(f"{source}: field 'mcpServers' has invalid server name {server!r} "

@@ -222,11 +222,11 @@ def test_doctor_finds_the_pinned_clis_and_says_where_it_looked(tmp_path: Path) -
     assert f"Looked for each CLI on PATH and in {pinned}" in result.stdout
 
 
-def test_skills_are_warned_about_at_install_and_launch(server: ServerProcess, tmp_path: Path,
+def test_unmatched_skills_are_warned_about_at_install_and_launch(server: ServerProcess, tmp_path: Path,
                                                       workdir: Path) -> None:
     profile = tmp_path / "skilled.md"
-    profile.write_text("---\nname: skilled\nrole: developer\nskills: [python]\n---\nYou code.\n")
-    warning = "warning: profile 'skilled' lists skills (python), which cao does not support yet"
+    profile.write_text("---\nname: skilled\nrole: developer\nskills: [python, cao-flows]\n---\nYou code.\n")
+    warning = "warning: profile 'skilled' lists skills (python) that match no installed skill"
     installed = cao("install", str(profile))
     assert installed.returncode == 0, installed.stderr
     assert installed.stderr.count(warning) == 1

@@ -31,8 +31,9 @@ async def _through(session: ClientSession, calls: list[tuple[str, dict]]) -> tup
 
 
 def _check(api: ApiClient, boss: dict, tools: list[str], results: list) -> None:
-    assert tools[:4] == ["handoff", "assign", "send_message", "delete_terminal"]
+    assert tools[:4] == ["handoff", "assign", "send_message", "delete_terminal"]  # then other capabilities' tools
     assert {"memory_store", "memory_recall", "memory_forget"} <= set(tools)
+    assert "load_skill" in tools
     sent, to_self, to_unknown, delete_boss = results
     assert not sent.is_error and "queued for terminal " + boss["id"] in sent.content[0].text
     assert to_self.is_error and "cannot send a message to itself" in to_self.content[0].text

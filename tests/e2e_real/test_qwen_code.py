@@ -83,7 +83,8 @@ def test_launch_task_reply_and_exit(api: ApiClient, model: ModelServer, workdir:
     qwen_argv = [read_proc(pid, "cmdline").split(b"\0") for pid in descendants(pane)]
     appended = [argv[argv.index(b"--append-system-prompt") + 1] for argv in qwen_argv
                 if b"--append-system-prompt" in argv]
-    assert appended and appended[0].startswith(b"# Developer") and appended[0].endswith(b"override these rules.")
+    assert appended and appended[0].startswith(b"# Developer")
+    assert b"override these rules.\n\n## Available skills\n" in appended[0]  # then cao's skills catalog
     started = api.request("POST", f"/terminals/{terminal['id']}/input", body={"message": "take your time"})["turn"]
     retry_until(lambda: status(api, terminal["id"]) == "processing", 10, 0.02, message="qwen shows its spinner")
     final = api.request("GET", f"/terminals/{terminal['id']}/wait", params={"turn": started, "timeout": 30},

@@ -3,6 +3,7 @@ and 2.1.332 (screens/claude_code/2.1.332/, tests/screens/record_claude_code.py),
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import NamedTuple
@@ -257,6 +258,18 @@ def test_the_token_is_only_in_the_mcp_config_file(provider: ClaudeCodeProvider, 
     assert not any(TOKEN in arg for arg in spec.argv)  # argv is visible in ps to every local user
     assert not any(TOKEN in key or TOKEN in value for key, value in spec.env.items())
     assert [path.name for path, text in spec.files.items() if TOKEN in text] == ["mcp.json"]
+
+
+def test_skills_are_copied_into_a_folder_of_the_terminal(provider: ClaudeCodeProvider, tmp_path: Path) -> None:
+    store = tmp_path / "cao-home" / "skills"
+    ctx = dataclasses.replace(context(tmp_path), skills=(store / "cao-flows", store / "team-notes"))
+    spec = provider.build_launch(ctx)
+    plugin = ctx.runtime_dir / "skills-plugin"
+    assert flag(spec.argv, "--plugin-dir") == str(plugin) and provider.native_skills
+    assert json.loads(spec.files[plugin / ".claude-plugin" / "plugin.json"])["name"] == "cao"
+    assert spec.copies == {plugin / "skills" / "cao-flows": store / "cao-flows",
+                           plugin / "skills" / "team-notes": store / "team-notes"}
+    assert "--plugin-dir" not in provider.build_launch(context(tmp_path)).argv  # no skills, no plugin
 
 
 def test_no_system_prompt_no_flag(provider: ClaudeCodeProvider, tmp_path: Path) -> None:

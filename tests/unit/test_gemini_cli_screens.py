@@ -7,6 +7,7 @@ The screens under tests/screens/gemini_cli/ come from tests/screens/record_gemin
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -150,6 +151,26 @@ def test_build_launch_restrictions_become_a_deny_policy(fake_home: Path, tmp_pat
     assert rule["decision"] == "deny"
     assert set(rule["toolName"]) == {"run_shell_command", "list_background_processes", "read_background_output",
                                      "write_file", "replace", "web_fetch", "google_web_search"}
+
+
+def test_skills_go_into_the_terminal_home_and_activate_unasked(fake_home: Path, tmp_path: Path) -> None:
+    store = tmp_path / "cao-home" / "skills"
+    ctx = context(tmp_path, allowed_tools=("@cao-mcp-server", "fs_read"), skills=(store / "team-notes", store / "a.b"))
+    spec = PROVIDER.build_launch(ctx)
+    agents = ctx.runtime_dir / "gemini-home" / ".agents" / "skills"
+    assert PROVIDER.native_skills
+    assert spec.copies == {agents / "team-notes": store / "team-notes", agents / "a.b": store / "a.b"}
+    rules = tomllib.loads(spec.files[ctx.runtime_dir / "policy.toml"])["rule"]
+    assert [r["decision"] for r in rules] == ["deny", "allow"]
+    allow = rules[1]
+    assert allow["toolName"] == "activate_skill"
+    pattern = re.compile(allow["argsPattern"])  # matched against the call's JSON arguments
+    assert pattern.search('{"name":"team-notes"}') and pattern.search('{"name":"a.b"}')
+    assert not pattern.search('{"name":"users-own"}') and not pattern.search('{"name":"team-notes-2"}')
+    assert not pattern.search('{"name":"axb"}')
+    assert "${AgentSkills}" in spec.files[ctx.runtime_dir / "system.md"]
+    plain = PROVIDER.build_launch(context(tmp_path, allowed_tools=("*",)))
+    assert plain.copies == {} and "--policy" not in plain.argv
 
 
 def test_build_launch_without_cao_server_does_not_wait_for_it(fake_home: Path, tmp_path: Path) -> None:

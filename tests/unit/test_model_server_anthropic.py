@@ -101,6 +101,16 @@ def test_newest_text_skips_system_reminders_and_older_turns(served: Served) -> N
     assert entry["system"] == "You are Claude Code.\nBe brief."
 
 
+def test_system_messages_among_the_turns_count_as_system_text(served: Served) -> None:
+    history = [{"role": "user", "content": "first question"},
+               {"role": "system", "content": "The following skills are available: - cao-flows: flows"}]
+    served.post(request("second question", history=history))
+    entry = json.loads(served.log.read_text().splitlines()[-1])
+    assert entry["text"] == "second question"
+    listing = "The following skills are available: - cao-flows: flows"
+    assert entry["system"] == f"You are Claude Code.\nBe brief.\n\n{listing}"
+
+
 def test_tool_use_round_trip(served: Served) -> None:
     evs = events(served.post(request("please use the tool")))
     start = next(d for e, d in evs if e == "content_block_start" and d["content_block"]["type"] == "tool_use")
@@ -121,6 +131,11 @@ def test_tool_use_round_trip(served: Served) -> None:
     assert streamed_text(evs) == "The tool said: message 7 delivered"
     entry = json.loads(served.log.read_text().splitlines()[-1])
     assert entry["tool_result"] == "message 7 delivered" and entry["text"] == ""
+    # Text beside a tool result (Claude Code's Skill tool sends the skill's body so) is the request's text.
+    result.append({"type": "text", "text": "Base directory for this skill: /x\n\nLions roar."})
+    served.post(request(result, history=history))
+    entry = json.loads(served.log.read_text().splitlines()[-1])
+    assert entry["tool_result"] == "message 7 delivered" and entry["text"].endswith("Lions roar.")
 
 
 def test_side_requests_without_tools_do_not_trigger_tool_rules(served: Served) -> None:

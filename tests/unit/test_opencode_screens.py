@@ -128,6 +128,17 @@ def agent_of(spec_env: dict[str, str]) -> dict:
     return json.loads(spec_env["OPENCODE_CONFIG_CONTENT"])["agent"][AGENT]
 
 
+def test_skills_are_a_folder_of_the_terminal_in_skills_paths(fake_home: Path, tmp_path: Path) -> None:
+    store = tmp_path / "cao-home" / "skills"
+    ctx = context(tmp_path, skills=(store / "cao-flows",))
+    spec = PROVIDER.build_launch(ctx)
+    root = ctx.runtime_dir / "skills"
+    assert PROVIDER.native_skills and spec.copies == {root / "cao-flows": store / "cao-flows"}
+    assert json.loads(spec.files[ctx.runtime_dir / "opencode.json"])["skills"] == {"paths": [str(root)]}
+    plain = PROVIDER.build_launch(context(tmp_path))
+    assert plain.copies == {} and "skills" not in json.loads(plain.files[ctx.runtime_dir / "opencode.json"])
+
+
 def test_build_launch_leaves_the_users_files_alone(fake_home: Path, tmp_path: Path) -> None:
     ctx = context(tmp_path, model="fake/fake-model")
     before = {p: p.read_bytes() for p in (fake_home / ".config" / "opencode").iterdir()}

@@ -29,12 +29,12 @@ def store_files(home: Path) -> dict[str, str]:
 # ---------------------------------------------------------------- ignored fields
 
 
-def test_install_warns_that_skills_are_ignored(tmp_path: Path) -> None:
+def test_install_warns_about_skill_patterns_that_match_nothing(tmp_path: Path) -> None:
     source = tmp_path / "skilled.md"
-    source.write_text("---\nname: skilled\nskills: [python, 'docs/*']\n---\nBody.\n")
+    source.write_text("---\nname: skilled\nskills: [python, 'docs/*', 'cao-*']\n---\nBody.\n")
     result = install_profile(str(source), tmp_path / "home")
-    assert result.warnings == ["profile 'skilled' lists skills (python, docs/*), which cao does not support yet: "
-                               "the agent starts without them"]
+    assert result.warnings == ["profile 'skilled' lists skills (python, docs/*) that match no installed skill: "
+                               "the agent starts without them (see: cao skills list)"]
     assert install_profile("developer", tmp_path / "home").warnings == []
 
 

@@ -28,6 +28,7 @@ COMMANDS = {
     "launch": ("cao.cli.launch:launch", "Start an agent in its own tmux session; attach or run a task."),
     "schedule": ("cao.cli.flow:flow", "The same as `cao flow` (the public CAO's name for it)."),
     "session": ("cao.cli.session:session", "Inspect and talk to running sessions."),
+    "skills": ("cao.cli.skills:skills", "List, show, add and remove the skills agents load on demand."),
     "shutdown": ("cao.cli.shutdown:shutdown", "Stop agents: kill their tmux session(s)."),
     "team": ("cao.cli.team:team", "Check a team file (one YAML file for a root agent and its sub-agents)."),
     "terminal": ("cao.cli.terminal:terminal", "Work with single terminals: restore one, connect an MCP client as one."),

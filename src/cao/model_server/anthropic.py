@@ -55,15 +55,21 @@ def to_exchange(body: dict[str, Any]) -> Exchange:
         elif isinstance(content, list):
             blocks = [b for b in content if isinstance(b, dict)]
             results = [b for b in blocks if b.get("type") == "tool_result"]
+            texts = [b.get("text", "") for b in blocks if b.get("type") == "text"]
+            plain = [t for t in texts if not _is_reminder(t)]
             if results:
                 tool_result = "\n".join(block_text(b.get("content")) for b in results)
+                # Text sent with a tool result (Claude Code's Skill tool sends the skill's body so).
+                text = "\n".join(plain)
             else:
-                texts = [b.get("text", "") for b in blocks if b.get("type") == "text"]
-                plain = [t for t in texts if not _is_reminder(t)]
                 text = (plain or texts or [""])[-1]
     tools = [t["name"] for t in body.get("tools") or [] if isinstance(t, dict) and isinstance(t.get("name"), str)]
+    # Claude Code 2.1 also sends "system" messages among the turns (its agent and skill listings): system text too.
+    system = "\n\n".join(t for t in [block_text(body.get("system")), *(
+        block_text(m.get("content")) for m in body.get("messages") or []
+        if isinstance(m, dict) and m.get("role") == "system")] if t)
     return Exchange(api="anthropic", model=str(body.get("model", "")), text=text, tool_result=tool_result,
-                    tools=tools, system=block_text(body.get("system")), stream=bool(body.get("stream")),
+                    tools=tools, system=system, stream=bool(body.get("stream")),
                     raw=body)
 
 

@@ -52,6 +52,10 @@ class LaunchContext:
     mcp_token: str = ""
     # What cao adds to the profile's prompt for this terminal (skills, memories, team facts...), in order.
     prompt_parts: tuple[str, ...] = ()
+    # For a provider with ``native_skills``: the skill folders (``<store>/<name>``) this agent may use,
+    # to be copied into the CLI's own per-terminal skills folder (``LaunchSpec.copies``). Others get a
+    # catalog in ``prompt_parts`` and the ``load_skill`` tool instead (docs/skills.md).
+    skills: tuple[Path, ...] = ()
 
     @property
     def system_prompt(self) -> str:
@@ -65,6 +69,7 @@ class LaunchSpec:
     argv: list[str]  # argv[0] is an absolute path
     env: dict[str, str] = field(default_factory=dict)  # added to cao's minimal environment
     files: dict[Path, str] = field(default_factory=dict)  # written (0600) before start
+    copies: dict[Path, Path] = field(default_factory=dict)  # folder to create → folder copied into it (0600/0700)
     uses_cao_mcp: bool = False  # the CLI will connect to cao-mcp-server (cao waits for its tools/list)
 
 
@@ -139,6 +144,8 @@ class Provider:
     # False: written from the CLI's documentation only, never run by cao (the CLI cannot be installed
     # or run offline here); `cao doctor`, the providers API and docs/providers.md say "untested".
     verified: ClassVar[bool] = True
+    # The CLI loads SKILL.md folders itself from a folder cao can give each terminal (``ctx.skills``).
+    native_skills: ClassVar[bool] = False
 
     def resolve_binary(self) -> str:
         """The binary on PATH, else the pinned one from scripts/install-real-clis."""

@@ -43,6 +43,7 @@ NATIVE_TOOLS: dict[str, tuple[str, ...]] = {
     "fs_list": ("Glob", "Grep"),
     "web_fetch": ("WebFetch", "WebSearch"),
 }
+SKILLS_PLUGIN = "cao"  # the plugin holding a terminal's skills: Claude names them cao:<skill>
 # Above cao's longest handoff (3600 s), so Claude never gives up first (milliseconds).
 TOOL_TIMEOUT_MS = "3900000"
 
@@ -57,6 +58,11 @@ class ClaudeCodeProvider(Provider):
     # box); Enter sent 0.1 s or 0.3 s later submitted every time, also right after start (measured).
     enter_delay: ClassVar[float] = 0.3
     env_passthrough: ClassVar[tuple[str, ...]] = ("CLAUDE_CODE_",)
+    # cao gives each terminal a plugin of its own (--plugin-dir, for this session only) holding copies of
+    # the skills its profile allows; Claude lists them as ``cao:<name>`` (the user's ~/.claude is untouched).
+    # (An --add-dir folder's .claude/skills would keep the names, but 2.1.332 asks to trust that folder at
+    # every start, and ignores the first key pressed.)
+    native_skills: ClassVar[bool] = True
     busy_cue: ClassVar[re.Pattern[str] | None] = re.compile(r"esc to interrupt")
     # Dialogs cao answers while starting (they detect as unknown, so the start waits for them). The
     # working directory was chosen for this agent, so cao trusts it; the bypass warning only appears
@@ -126,6 +132,13 @@ class ClaudeCodeProvider(Provider):
         argv += ["--mcp-config", str(mcp_path)]
         if ctx.model:
             argv += ["--model", ctx.model]
+        copies = {}
+        if ctx.skills:
+            plugin = ctx.runtime_dir / "skills-plugin"
+            files[plugin / ".claude-plugin" / "plugin.json"] = json.dumps(
+                {"name": SKILLS_PLUGIN, "version": "1.0.0", "description": "The skills cao gives this agent"}) + "\n"
+            copies = {plugin / "skills" / folder.name: folder for folder in ctx.skills}
+            argv += ["--plugin-dir", str(plugin)]
         # MCP_TOOL_TIMEOUT: for the profile's servers (cao's has its own ``timeout``). Claude also aborts
         # an HTTP tool call after 300 s without a response or progress notification: a handoff may wait
         # silently for an hour, so the idle limit is raised to the hard one.
@@ -158,7 +171,7 @@ class ClaudeCodeProvider(Provider):
             argv += ["--allowedTools", f"mcp__{CAO_SERVER}"]  # handoff/assign/send_message run unasked
         if denied:
             argv += ["--disallowedTools", ",".join(denied)]
-        return LaunchSpec(argv=argv, env=env, files=files, uses_cao_mcp=True)
+        return LaunchSpec(argv=argv, env=env, files=files, copies=copies, uses_cao_mcp=True)
 
     # --- the screen ---------------------------------------------------------------------
 

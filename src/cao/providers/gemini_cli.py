@@ -89,6 +89,9 @@ class GeminiCliProvider(Provider):
     busy_cue: ClassVar[re.Pattern[str] | None] = re.compile(r"esc to cancel")
     env_passthrough: ClassVar[tuple[str, ...]] = ("GEMINI_", "GOOGLE_", "NO_PROXY", "HTTPS_PROXY", "HTTP_PROXY")
     tested_versions: ClassVar[tuple[str, ...]] = ("0.61.0",)
+    # Gemini CLI reads skills from ``$GEMINI_CLI_HOME/.agents/skills``: with the per-terminal home, that
+    # folder is the terminal's own (the user's ~/.gemini/skills stay linked in and untouched).
+    native_skills: ClassVar[bool] = True
 
     def blocked_tools(self, ctx: LaunchContext) -> list[str]:
         """Gemini's tools outside the profile's allowed ones; the deny policy outranks yolo's allow-all."""
@@ -133,9 +136,19 @@ class GeminiCliProvider(Provider):
         if ctx.yolo:
             argv += ["--approval-mode", "yolo"]
         blocked = self.blocked_tools(ctx)
+        rules = []
         if blocked:
+            rules.append(f"[[rule]]\ntoolName = {json.dumps(blocked)}\ndecision = \"deny\"\npriority = 900\n")
+        copies = {home / ".agents" / "skills" / folder.name: folder for folder in ctx.skills}
+        if copies:
+            # Activating a skill cao gave this terminal is not asked about (Gemini asks for any non-built-in one).
+            names = "|".join(re.escape(folder.name) for folder in ctx.skills)
+            pattern = json.dumps('"name":"(' + names + ')"')  # a TOML basic string is a JSON string
+            rules.append(f'[[rule]]\ntoolName = "activate_skill"\nargsPattern = {pattern}\n'
+                         'decision = "allow"\npriority = 900\n')
+        if rules:
             policy = ctx.runtime_dir / "policy.toml"
-            files[policy] = f"[[rule]]\ntoolName = {json.dumps(blocked)}\ndecision = \"deny\"\npriority = 900\n"
+            files[policy] = "\n".join(rules)
             argv += ["--policy", str(policy)]
         prompt = ctx.system_prompt
         if prompt:
@@ -143,7 +156,7 @@ class GeminiCliProvider(Provider):
             files[path] = f"{prompt}\n\n# Available tools\n\n${{AvailableTools}}\n\n${{AgentSkills}}\n"
             env["GEMINI_SYSTEM_MD"] = str(path)
         self._link_user_dir(real_dot, dot)
-        return LaunchSpec(argv=argv, env=env, files=files, uses_cao_mcp=CAO_SERVER in servers)
+        return LaunchSpec(argv=argv, env=env, files=files, copies=copies, uses_cao_mcp=CAO_SERVER in servers)
 
     @staticmethod
     def _link_user_dir(real_dot: Path, dot: Path) -> None:

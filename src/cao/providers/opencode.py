@@ -77,6 +77,8 @@ class OpenCodeProvider(Provider):
     interrupt_keys: ClassVar[tuple[str, ...]] = ("Escape", "Escape")  # the first only asks "esc again to interrupt"
     bracketed_paste: ClassVar[bool] = True
     busy_cue: ClassVar[re.Pattern[str] | None] = BUSY_RE
+    # Skills: the terminal's own folder, listed in the per-terminal config's ``skills.paths`` (docs/skills.md).
+    native_skills: ClassVar[bool] = True
     env_passthrough: ClassVar[tuple[str, ...]] = ("OPENCODE_", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
                                                   "XDG_CACHE_HOME", "XDG_STATE_HOME")
     tested_versions: ClassVar[tuple[str, ...]] = ("1.18.33",)
@@ -129,6 +131,11 @@ class OpenCodeProvider(Provider):
             prompt_path = ctx.runtime_dir / "system_prompt.md"
             files[prompt_path] = prompt + "\n"
             config["instructions"] = [str(prompt_path)]
+        copies = {}
+        if ctx.skills:  # OpenCode's skills.paths: scanned for **/SKILL.md, beside the user's own skill folders
+            root = ctx.runtime_dir / "skills"
+            copies = {root / folder.name: folder for folder in ctx.skills}
+            config["skills"] = {"paths": [str(root)]}
         files[config_path] = json.dumps(config, indent=2) + "\n"
         agent = {"mode": "primary", "description": "An agent started by cao",
                  "permission": self.permission(ctx)}
@@ -138,7 +145,7 @@ class OpenCodeProvider(Provider):
         argv = [self.resolve_binary(), "--mini", "--agent", AGENT]
         if ctx.model:
             argv += ["-m", ctx.model]
-        return LaunchSpec(argv=argv, env=env, files=files, uses_cao_mcp=CAO_SERVER in servers)
+        return LaunchSpec(argv=argv, env=env, files=files, copies=copies, uses_cao_mcp=CAO_SERVER in servers)
 
     # --- the screen ---------------------------------------------------------------------------
 

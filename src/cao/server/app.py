@@ -17,7 +17,7 @@ from starlette.types import Scope
 
 from cao import __version__
 from cao.errors import CaoError
-from cao.mcp import memory_tools, tools  # noqa: F401  (importing memory_tools registers its tools)
+from cao.mcp import memory_tools, skill_tools, tools  # noqa: F401  (importing a tools module registers its tools)
 from cao.mcp.http import McpHttpApp
 from cao.plugins.host import PluginHost
 from cao.private_files import tighten, write_private
@@ -33,21 +33,25 @@ from cao.server.routes import (
     orchestration,
     plugins,
     sessions,
+    skills,
     teams,
     terminals,
     web,
 )
 from cao.server.security import LocalOnlyMiddleware, extra_allowed_hosts
+from cao.services import skills as skill_service
 from cao.services import terminals as terminal_service
 from cao.services.adoption import adopt_terminals
 from cao.services.identity import Identities, Principal, load_or_create_api_token
 from cao.services.memory import prompt as memory_prompt  # noqa: F401  (registers memory's prompt part)
 from cao.services.memory import service as memory_service
 from cao.services.runtime import Runtime
+from cao.services.skills import catalog
 from cao.settings import Settings
 from cao.teams import hooks as team_hooks
 
 log = logging.getLogger(__name__)
+SEAMS = (skill_tools, catalog)  # imported for what they register: load_skill, the skills catalog
 RECONCILE_INTERVAL_S = 3.0
 
 
@@ -65,6 +69,7 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
 
     settings.ensure_dirs()
     tighten(settings.home)
+    skill_service.seed(settings.home)  # built-in skills, never over a user's edits
     api_token = load_or_create_api_token(settings.api_token_file) if settings.auth else None
     identities = Identities(api_token)
 
@@ -118,7 +123,7 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
                   description="Local orchestrator for AI coding CLIs running in tmux.")
     app.state.api_token = api_token
     for module in (health, auth, sessions, terminals, orchestration, agents, flows, events, memory, plugins, web,
-                   teams):
+                   teams, skills):
         app.include_router(module.router)
     mcp = _mcp_endpoint(app)
     app.router.routes.append(Route(CAO_MCP_PATH, mcp, include_in_schema=False))

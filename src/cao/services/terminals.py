@@ -17,12 +17,13 @@ from cao import validation
 from cao.engine import TerminalMonitor
 from cao.errors import AgentTimeout, CaoError, Conflict, NotFound
 from cao.models import SessionRecord, Terminal, TerminalRecord, utcnow
-from cao.private_files import write_private
+from cao.private_files import copy_private, write_private
 from cao.profiles import load_profile, resolve_allowed_tools
 from cao.providers import DEFAULT_PROVIDER, LaunchContext, get_provider
 from cao.services import identity, prompt_parts, snapshots
 from cao.services.environment import agent_environment, env_argv
 from cao.services.runtime import Runtime
+from cao.services.skills import catalog as skill_catalog
 from cao.status import Status
 from cao.store import open_session
 from cao.teams import policy as team_policy
@@ -123,7 +124,8 @@ async def create_terminal(
                             profile=profile, model=model or profile.model, allowed_tools=tuple(tools),
                             yolo=yolo, api_url=rt.settings.api_url, mcp_token=token,
                             prompt_parts=prompt_parts.compose(prompt_parts.Starting(
-                                rt, terminal_id, session_name, profile, prov.name, cwd, caller_id)))
+                                rt, terminal_id, session_name, profile, prov.name, cwd, caller_id)),
+                            skills=skill_catalog.native_folders(rt.settings.home, profile, prov))
         spec = prov.build_launch(ctx)
         environment = agent_environment(
             terminal_id=terminal_id, api_url=rt.settings.api_url, term=rt.tmux.default_terminal(),
@@ -135,7 +137,7 @@ async def create_terminal(
         monitor = None
         try:
             rt.identities.add_terminal(terminal_id, token)
-            _write_files(runtime_dir, spec.files)
+            await asyncio.to_thread(_write_files, runtime_dir, spec.files, spec.copies)  # skills: many files
             monitor = rt.engine.open(terminal_id, prov, WINDOW_SIZE)
             monitor.needs_mcp = spec.uses_cao_mcp
             monitor.pane_id, pid = await asyncio.to_thread(
@@ -177,10 +179,12 @@ async def create_terminal(
     return record
 
 
-def _write_files(runtime_dir: Path, files: dict[Path, str]) -> None:
+def _write_files(runtime_dir: Path, files: dict[Path, str], copies: dict[Path, Path] | None = None) -> None:
     runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     for path, content in files.items():
         write_private(path, content)  # they may hold the terminal's token: never readable by others
+    for target, source in (copies or {}).items():
+        copy_private(source, target)
 
 
 async def _wait_until_started(rt: Runtime, monitor: TerminalMonitor) -> None:
