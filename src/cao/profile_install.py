@@ -166,7 +166,7 @@ def install_text(text: str, filename: str, home: Path) -> InstallResult:
     profile = parse_profile(text, source=filename, default_name=stem if NAME.fullmatch(stem) else None)
     path, replaced = _write_atomically(local_store_dir(home), profile.name, text)
     return InstallResult(name=profile.name, path=path, source_kind="upload", replaced=replaced,
-                         warnings=ignored_fields(profile.name, {"skills": profile.skills}))
+                         warnings=ignored_fields(profile.name, {"skills": profile.skills}, home))
 
 
 def install_profile(source: str, home: Path, *,
