@@ -75,7 +75,7 @@ def test_test_script_installs_the_clis_before_pytest_with_a_reason(fakes: dict[s
     assert all(p in npm[0] for p in PINNED)  # the pinned set together, then each extra version on its own
     assert [c.split()[-2] for c in npm[1:]] == list(EXTRA)
     assert [c.split()[-2] for c in calls(fakes) if c.startswith("uv tool install")] == [KIMI, HERMES]  # uv, PyPI
-    assert calls(fakes)[-1] == "uv run --frozen pytest -q require=1"
+    assert calls(fakes)[-1] == "uv run --frozen pytest -n 3 -q require=1"
     installed = run(fakes, "scripts/install-real-clis", "--check")
     assert installed.stdout.strip() == f"{fakes['CAO_REAL_CLIS_DIR']}/node_modules/.bin"
 
@@ -99,7 +99,7 @@ def test_test_script_skips_the_download_when_the_tier_is_not_selected(fakes: dic
     result = run(fakes, "scripts/test", "tests/unit", "tests/e2e/test_cli.py", "-x")
     assert result.returncode == 0, result.stderr
     assert not [c for c in calls(fakes) if c.startswith("npm")]
-    assert calls(fakes)[-1] == "uv run --frozen pytest tests/unit tests/e2e/test_cli.py -x require="
+    assert calls(fakes)[-1] == "uv run --frozen pytest -n 3 tests/unit tests/e2e/test_cli.py -x require="
 
 
 def test_real_cli_tier_skips_with_the_reason_or_fails_when_required(tmp_path: Path) -> None:
@@ -171,7 +171,7 @@ def test_test_script_installs_chromium_only_for_the_web_tier(fakes: dict[str, st
             in result.stderr)
     installs = [c for c in calls(env) if "apt-get install" in c]
     assert len(installs) == 1 and "install -y -qq chromium require=" in installs[0]
-    assert calls(env)[-1].startswith("uv run --frozen pytest tests/e2e_web/test_dashboard.py::test_x")
+    assert calls(env)[-1].startswith("uv run --frozen pytest -n 3 tests/e2e_web/test_dashboard.py::test_x")
 
 
 def test_test_script_installs_firefox_esr_when_missing_for_the_web_tier(fakes: dict[str, str], tmp_path: Path) -> None:
