@@ -11,6 +11,7 @@ import pytest
 from cao.errors import InvalidTeam
 from cao.teams import durations
 from cao.teams.loader import load_team, parse_team
+from cao.teams.members import profile
 from cao.teams.models import Team
 
 
@@ -198,7 +199,8 @@ WARN_CASES = [
              "agents.root.hooks.stop[0]: builtin hooks (e.g. redact_secrets) accepted but ignored"),
     WarnCase("hook-matcher", "hooks: {stop: [{command: ./x, matcher: y}]}",
              "agents.root.hooks.stop[0].matcher: accepted but ignored: only tool hooks have a matcher"),
-    WarnCase("skills", "skills: true", "agents.root.skills: accepted but ignored (not yet supported)"),
+    WarnCase("skills-source", "skills: [cao-flows, 'https://example.com/s']",
+             "agents.root.skills[1]: 'https://example.com/s' is a skill source: cao takes skills from its store only"),
     WarnCase("permissions", "permissions: {allow: [x]}", "agents.root.permissions: accepted but ignored"),
     WarnCase("rag", "rag: [docs]", "agents.root.rag: accepted but ignored (not applicable to CLI agents)"),
     WarnCase("add_description_parameter", "add_description_parameter: true",
@@ -225,6 +227,14 @@ WARN_CASES = [
 def test_accepted_fields_cao_ignores_warn_with_line_and_reason(case: WarnCase) -> None:
     team = parse(ROOT + f"    {case.yaml}\n")
     assert any(case.expected in w and w.startswith("team.yaml:5: ") for w in team.warnings), team.warnings
+
+
+@pytest.mark.parametrize(("yaml", "skills"), [("", None), ("skills: true\n", None), ("skills: false\n", []),
+                                              ("skills: [cao-*, notes]\n", ["cao-*", "notes"])])
+def test_skills_choose_from_the_store(yaml: str, skills: list[str] | None) -> None:
+    member = parse(ROOT + (f"    {yaml}" if yaml else "")).members["root"]
+    assert member.skills == skills
+    assert profile(parse(ROOT), member).skills == skills  # what the skills delivery reads
 
 
 def test_fallback_resolves_its_models() -> None:

@@ -36,7 +36,7 @@ AGENT_FIELDS: dict[str, Field] = {
     "fallback": Field("fallback", "mapped"),
     "hooks": Field("hooks", "mapped"),
     "redact_secrets": Field("bool", "mapped"),
-    "skills": Field("bool_or_str_list", "not_yet", "cao does not load skills yet"),
+    "skills": Field("bool_or_str_list", "mapped"),
     "permissions": Field("map", "not_yet", "cao does not map permissions to the CLI's allow/deny lists yet; "
                                            "use toolsets to restrict tools"),
     "rag": Field("str_list", "n/a", "cao has no retrieval tools of its own; give the agent an MCP server that "

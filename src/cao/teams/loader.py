@@ -160,7 +160,25 @@ def _member(check: Checker, name: str, raw: Any, models: dict[str, tuple[str, st
         allowed_tools=tools, structured_output=sections.structured(check, (*path, "structured_output"),
                                                            known.get("structured_output")), hooks=hooks,
         tool_hooks=tool_hooks, max_iterations=max(known.get("max_iterations", 0), 0),
-        redact_secrets=known.get("redact_secrets", False), fallback=fallback)
+        redact_secrets=known.get("redact_secrets", False), fallback=fallback,
+        skills=_skills(check, (*path, "skills"), known.get("skills", True)))
+
+
+def _skills(check: Checker, path: yamlsrc.Path, value: bool | list[str]) -> list[str] | None:
+    """cagent's ``skills``: true (every skill in cao's store), false (none), or names and sources to include;
+    a source (a URL or a folder) is not fetched: add it to the store with ``cao skills add`` and name it."""
+    if value is True:
+        return None
+    if value is False:
+        return []
+    names = []
+    for index, entry in enumerate(value):
+        if "://" in entry or "/" in entry:
+            check.warn((*path, index), f"{entry!r} is a skill source: cao takes skills from its store only; add it "
+                                       "with cao skills add FOLDER and name the skill here")
+        else:
+            names.append(entry)
+    return names
 
 
 def _prompt_files(check: Checker, path: yamlsrc.Path, names: list[str], base_dir: Path) -> list[tuple[str, str]]:

@@ -36,6 +36,7 @@ class Member:
     structured_output: StructuredOutput | None = None
     max_iterations: int = 0
     redact_secrets: bool = False
+    skills: list[str] | None = None  # the profile's skills: patterns; None: every skill, []: none
     # {"models": [[provider, model], ...], "retries": n, "cooldown": seconds}, or None
     fallback: dict[str, Any] | None = None
     # hook event → [{"argv": [...], "timeout": seconds, "env": {...}}] (events cao runs itself)
