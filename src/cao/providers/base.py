@@ -124,6 +124,9 @@ class Provider:
     exit_command: ClassVar[str] = "/exit"
     # The keys that stop a turn in this CLI, pressed one after the other (``POST /terminals/{id}/interrupt``).
     interrupt_keys: ClassVar[tuple[str, ...]] = ("Escape",)
+    # Shown once the interrupt keys reach the turn: a CLI that prepares a turn before it can be stopped
+    # ignores them until then (None: any working screen can be interrupted).
+    interruptible_cue: ClassVar[re.Pattern[str] | None] = None
     # Seconds between pasting a message and pressing Enter (CLIs that swallow a fast Enter).
     enter_delay: ClassVar[float] = 0.0
     bracketed_paste: ClassVar[bool] = True

@@ -75,6 +75,7 @@ class OpenCodeProvider(Provider):
     package_hint: ClassVar[str] = "npm install -g opencode-ai"
     exit_command: ClassVar[str] = "/exit"
     interrupt_keys: ClassVar[tuple[str, ...]] = ("Escape", "Escape")  # the first only asks "esc again to interrupt"
+    interruptible_cue: ClassVar[re.Pattern[str] | None] = BUSY_RE  # the task's echo comes before the spinner
     bracketed_paste: ClassVar[bool] = True
     busy_cue: ClassVar[re.Pattern[str] | None] = BUSY_RE
     # Skills: the terminal's own folder, listed in the per-terminal config's ``skills.paths`` (docs/skills.md).

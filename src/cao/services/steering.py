@@ -15,6 +15,7 @@ from cao.services.runtime import Runtime
 from cao.status import Status
 
 MAX_ANSWER_KEYS = 10
+INTERRUPTIBLE_WAIT_S = 10.0  # how long an interrupt waits for a turn being prepared to become stoppable
 
 
 async def interrupt(rt: Runtime, terminal_id: str) -> None:
@@ -23,6 +24,13 @@ async def interrupt(rt: Runtime, terminal_id: str) -> None:
     if monitor.status not in (Status.PROCESSING, Status.WAITING_USER_ANSWER):
         raise Conflict(f"terminal {terminal_id} is {monitor.status}: it has no turn to interrupt")
     monitor.interrupting = True
+    cue = monitor.provider.interruptible_cue
+    if cue is not None:
+        await rt.engine.wait(monitor, lambda m: m.status is not Status.PROCESSING
+                             or any(cue.search(row) for row in m.screen.rows()), INTERRUPTIBLE_WAIT_S)
+        if monitor.status not in (Status.PROCESSING, Status.WAITING_USER_ANSWER):
+            monitor.interrupting = False
+            raise Conflict(f"terminal {terminal_id} finished its turn ({monitor.status}) before it was interrupted")
     for key in monitor.provider.interrupt_keys:
         await terminals.send_key(rt, terminal_id, key, until_drawn=True)
 
