@@ -49,6 +49,11 @@ def send_and_wait(api: ApiClient, terminal_id: str, message: str, timeout: float
                        timeout=timeout + 5)
 
 
+def screen(api: ApiClient, terminal_id: str, rows: int = 40) -> str:
+    """The pane's last rows, for a failure's message."""
+    return "\n".join(api.get(f"/terminals/{terminal_id}/output", mode="full")["output"].splitlines()[-rows:])
+
+
 def last_reply(api: ApiClient, terminal_id: str) -> str:
     """The terminal's last reply, or "" while it has none."""
     try:

@@ -17,7 +17,7 @@ from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
 from tests.e2e_real.agent_processes import assert_token_only_in_its_config
 from tests.e2e_real.conftest import ModelServer, cli_version_fixture
-from tests.helpers import last_reply, send_and_wait
+from tests.helpers import last_reply, screen, send_and_wait
 
 pytestmark = pytest.mark.e2e_real
 REPLY = "The capital of France is Paris.\nSecond line of the reply: done."
@@ -108,13 +108,11 @@ def test_api_error_is_error_with_its_text(api: ApiClient, model: ModelServer, wo
     terminal = start(api, workdir)
     final = send_and_wait(api, terminal["id"], "break now", timeout=120)
     assert final["status"] == "error", final
-    assert last_reply(api, terminal["id"]) == "HTTP 400: scripted failure", \
-        api.get(f"/terminals/{terminal['id']}/output", mode="full")["output"][-2500:]
+    assert last_reply(api, terminal["id"]) == "HTTP 400: scripted failure", screen(api, terminal["id"])
     final = send_and_wait(api, terminal["id"], "and now?", timeout=120)
     assert final["status"] == "completed", final
-    full = api.get(f"/terminals/{terminal['id']}/output", mode="full")["output"]
-    asked = turns(model)[-1]
-    assert last_reply(api, terminal["id"]) == "OK: break now\n\nand now?", (asked, full[-2500:])  # task resent
+    assert last_reply(api, terminal["id"]) == "OK: break now\n\nand now?", (  # Hermes resends the failed task
+        turns(model)[-1], screen(api, terminal["id"]))
 
 
 @pytest.mark.parametrize("yolo", ["false", "true"])

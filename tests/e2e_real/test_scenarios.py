@@ -17,7 +17,7 @@ from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
 from tests.e2e_real.clis import Cli, every_version, put_first_on_path
 from tests.e2e_real.conftest import ModelServer
-from tests.helpers import last_reply, tmux
+from tests.helpers import last_reply, screen, tmux
 
 pytestmark = pytest.mark.e2e_real
 TURN_TIMEOUT = 90
@@ -59,11 +59,6 @@ def wait_turn(api: ApiClient, tid: str, turn: int) -> dict:
 
 def ask(api: ApiClient, tid: str, message: str) -> dict:
     return wait_turn(api, tid, start_turn(api, tid, message))
-
-
-def screen(api: ApiClient, tid: str) -> str:
-    """The pane's last rows, for a failure's message."""
-    return "\n".join(api.get(f"/terminals/{tid}/output", mode="full")["output"].splitlines()[-40:])
 
 
 def status(api: ApiClient, tid: str) -> str:

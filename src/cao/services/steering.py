@@ -15,20 +15,21 @@ from cao.services.runtime import Runtime
 from cao.status import Status
 
 MAX_ANSWER_KEYS = 10
+TURN_STATUSES = (Status.PROCESSING, Status.WAITING_USER_ANSWER)  # a turn is running
 INTERRUPTIBLE_WAIT_S = 10.0  # how long an interrupt waits for a turn being prepared to become stoppable
 
 
 async def interrupt(rt: Runtime, terminal_id: str) -> None:
     """Stop the agent's turn the way its CLI stops one (Esc for most; Esc twice for OpenCode)."""
     monitor = terminals.live_monitor(rt, terminal_id)
-    if monitor.status not in (Status.PROCESSING, Status.WAITING_USER_ANSWER):
+    if monitor.status not in TURN_STATUSES:
         raise Conflict(f"terminal {terminal_id} is {monitor.status}: it has no turn to interrupt")
     monitor.interrupting = True
     cue = monitor.provider.interruptible_cue
     if cue is not None:
         await rt.engine.wait(monitor, lambda m: m.status is not Status.PROCESSING
                              or any(cue.search(row) for row in m.screen.rows()), INTERRUPTIBLE_WAIT_S)
-        if monitor.status not in (Status.PROCESSING, Status.WAITING_USER_ANSWER):
+        if monitor.status not in TURN_STATUSES:
             monitor.interrupting = False
             raise Conflict(f"terminal {terminal_id} finished its turn ({monitor.status}) before it was interrupted")
     for key in monitor.provider.interrupt_keys:
