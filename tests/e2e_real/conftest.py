@@ -24,6 +24,18 @@ from tests.conftest import ServerProcess, free_port, retry_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# Third-party CLIs on a loaded two-core machine sometimes lose a key pressed at the very moment they
+# redraw (about 1 test in 500 per CI run, a different one each time). Each real-CLI test gets one more
+# try; the summary lists every rerun (``-r R``), and a test that fails twice fails the run.
+REAL_CLI_RERUNS = int(os.environ.get("CAO_REAL_CLI_RERUNS", "1"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if REAL_CLI_RERUNS and here in item.path.parents and not item.get_closest_marker("flaky"):
+            item.add_marker(pytest.mark.flaky(reruns=REAL_CLI_RERUNS))
+
 
 @pytest.fixture(scope="session")
 def real_clis_bin() -> Path:

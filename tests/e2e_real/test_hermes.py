@@ -101,8 +101,6 @@ def test_a_dangerous_command_is_waiting_and_nothing_is_typed_into_it(api: ApiCli
     assert not (workdir / "scratch").exists()
 
 
-@pytest.mark.xfail(strict=False, reason="intermittent under load: the error's box not yet read, or a blank row "
-                   "more between the resent task's paragraphs; being traced (screen in the message)")
 def test_api_error_is_error_with_its_text(api: ApiClient, model: ModelServer, workdir: Path) -> None:
     model.set_rules([{"match": "^break now$", "needs_tools": True, "error": 400, "message": "scripted failure"}])
     terminal = start(api, workdir)
