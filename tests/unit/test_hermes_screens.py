@@ -38,6 +38,8 @@ def screen(name: str) -> list[str]:
     ("completed_after_permission", Status.COMPLETED, "The tool ran."),
     ("error", Status.ERROR, "HTTP 400: scripted failure"),
     ("completed_after_error", Status.COMPLETED, MULTI),
+    # Hermes drew the paragraph's blank row twice (the model's text has one: "break now\n\nand now?")
+    ("completed_after_error_doubled_blank", Status.COMPLETED, "OK: break now\n\nand now?"),
     ("interrupted", Status.IDLE, None),  # Ctrl+C: "Interrupted during API call", no answer
 ])
 def test_recorded_screens(name: str, status: Status, reply: str | None) -> None:
