@@ -66,6 +66,9 @@ class AgentProfile(BaseModel):
     # timeout, env}]), set by cao/teams, never read from a profile file; providers with a hook system install
     # them (Claude Code). See docs/teams.md#hooks.
     hooks: dict[str, list[dict[str, Any]]] | None = None
+    # A team member's permissions ({"allow": [rule], "deny": [rule]}, cao/teams/permissions.py), set by
+    # cao/teams like hooks, never read from a profile file; Claude Code and Gemini CLI install them.
+    permissions: dict[str, list[dict[str, Any]]] | None = None
     prompt: str | None = None
     system_prompt: str = ""
 
@@ -111,9 +114,11 @@ def parse_profile(text: str, *, source: str, default_name: str | None = None) ->
     data, body = split(text, source)
     data = {str(key): value for key, value in data.items() if value is not None}
     data.pop("system_prompt", None)  # the body is the system prompt
-    # Hooks are commands: they come only from a team file the owner launches, never from a profile file
-    # (which may have been installed from a URL). Team members' profiles are built with them (cao/teams).
+    # Hooks are commands and permissions' allow runs tools unasked: they come only from a team file the owner
+    # launches, never from a profile file (which may have been installed from a URL). Team members' profiles
+    # are built with them (cao/teams).
     data.pop("hooks", None)
+    data.pop("permissions", None)
     if "name" not in data:
         if default_name is None:
             raise InvalidProfile(f"{source}: field 'name' is required")

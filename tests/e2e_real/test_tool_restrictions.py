@@ -108,6 +108,11 @@ def cli(request: pytest.FixtureRequest, real_home: Path, model: ModelServer, set
     store.mkdir(parents=True, exist_ok=True)
     (store / "no-shell.md").write_text(NO_SHELL)
     yield chosen
+    cli_processes_end(settings, real_home, model)
+
+
+def cli_processes_end(settings: Settings, real_home: Path, model: ModelServer) -> None:
+    """The test's tmux server and every process with its private HOME end (killed after 15 s)."""
     subprocess.run(["tmux", "-L", settings.tmux_socket or "", "kill-server"], capture_output=True, check=False)
     ours = {os.getpid(), model.process.pid}
     try:

@@ -110,6 +110,16 @@ def ungranted_tools(allowed: Sequence[str] | None, native: Mapping[str, Sequence
     return [tool for key, tools in native.items() if key not in names for tool in tools]
 
 
+def permission_tools(rule: Mapping[str, object], key: str, native: Mapping[str, Sequence[str]]) -> list[str]:
+    """The CLI's tools a team's permissions rule (cao/teams/permissions.py) is about: the shell's own tool
+    (its first) for a command or an allow, else every native tool of the cao tool (sub-agents and
+    background tasks with the shell: a deny of the shell leaves no way around it)."""
+    names = native[str(rule["tool"])]
+    if rule["tool"] == "execute_bash" and (rule["command"] is not None or key == "allow"):
+        return list(names[:1])
+    return list(names)
+
+
 def profile_mcp_servers(ctx: LaunchContext) -> dict[str, McpServerConfig]:
     """The profile's own MCP servers, without entries that are cao-mcp-server itself (``cao`` is that)."""
     servers = getattr(ctx.profile, "mcpServers", None) or {}

@@ -29,6 +29,7 @@ from cao.providers.base import (
     StartupDialog,
     cao_mcp_http,
     granted,
+    permission_tools,
     profile_mcp_servers,
     ungranted_tools,
 )
@@ -160,7 +161,11 @@ class ClaudeCodeProvider(Provider):
                 env["IS_SANDBOX"] = "1"  # Claude refuses the bypass flag as root otherwise
         if ctx.profile is not None and ctx.profile.hooks:
             settings["hooks"] = claude_hooks(ctx.profile.hooks)
-        if settings.get("hooks"):
+        if ctx.profile is not None and ctx.profile.permissions:
+            # Claude Code checks deny before allow and in every mode (bypassPermissions too)
+            settings["permissions"] = {key: [name for rule in rules for name in claude_rule(rule, key)]
+                                       for key, rules in ctx.profile.permissions.items()}
+        if settings.get("hooks") or settings.get("permissions"):
             settings_path = ctx.runtime_dir / "settings.json"
             files[settings_path] = json.dumps(settings, indent=2) + "\n"
             argv += ["--settings", str(settings_path)]
@@ -241,6 +246,14 @@ class ClaudeCodeProvider(Provider):
 
 
 CLAUDE_HOOK_EVENTS = {"pre_tool_use": "PreToolUse", "post_tool_use": "PostToolUse"}
+
+
+def claude_rule(rule: dict[str, Any], key: str) -> list[str]:
+    """A permissions rule (cao/teams/permissions.py) as Claude Code's rule strings: ``Bash(git status)``, or
+    ``Bash(git status:*)`` for the command and anything after it; a whole tool as its Claude tools."""
+    if rule["command"] is not None:
+        return [f"Bash({rule['command']}{':*' if rule['prefix'] else ''})"]
+    return permission_tools(rule, key, NATIVE_TOOLS)
 
 
 def claude_hooks(hooks: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:

@@ -27,6 +27,7 @@ from cao.providers.base import (
     LaunchSpec,
     Provider,
     cao_mcp_http,
+    permission_tools,
     profile_mcp_servers,
     ungranted_tools,
 )
@@ -52,6 +53,25 @@ NATIVE_TOOLS = {
     "fs_list": ("list_directory", "glob", "grep_search"),
     "web_fetch": ("web_fetch", "google_web_search"),
 }
+
+
+# A team's permissions in Gemini's policy engine: a deny outranks everything (yolo's allow-all too), an
+# allow outranks Gemini's questions but not the deny of the tools the toolsets withheld (900).
+PERMISSION_PRIORITY = {"deny": 950, "allow": 800}
+REGEX_SPECIAL = re.compile(r"([.^$*+?{}\[\]|/])")
+
+
+def policy_rule(rule: dict[str, Any], key: str) -> str:
+    """A permissions rule (cao/teams/permissions.py) as a Gemini CLI policy ``[[rule]]`` (TOML)."""
+    names, match = permission_tools(rule, key, NATIVE_TOOLS), ""
+    if rule["command"] is not None and rule["prefix"]:
+        match = f"commandPrefix = {json.dumps(rule['command'])}\n"  # the command as whole words, then anything
+    elif rule["command"] is not None:
+        # matched against '"command":"' + the command's JSON: the closing quote makes it exact
+        exact = REGEX_SPECIAL.sub(r"\\\1", rule["command"]) + '"'
+        match = f"commandRegex = {json.dumps(exact)}\n"
+    return (f"[[rule]]\ntoolName = {json.dumps(names)}\n{match}decision = \"{key}\"\n"
+            f"priority = {PERMISSION_PRIORITY[key]}\n")
 
 
 def _distrusted(trust_file: Path, folder: Path) -> bool:
@@ -139,6 +159,8 @@ class GeminiCliProvider(Provider):
         rules = []
         if blocked:
             rules.append(f"[[rule]]\ntoolName = {json.dumps(blocked)}\ndecision = \"deny\"\npriority = 900\n")
+        if ctx.profile is not None and ctx.profile.permissions:
+            rules += [policy_rule(rule, key) for key, entries in ctx.profile.permissions.items() for rule in entries]
         copies = {home / ".agents" / "skills" / folder.name: folder for folder in ctx.skills}
         if copies:
             # Activating a skill cao gave this terminal is not asked about (Gemini asks for any non-built-in one).

@@ -37,8 +37,7 @@ AGENT_FIELDS: dict[str, Field] = {
     "hooks": Field("hooks", "mapped"),
     "redact_secrets": Field("bool", "mapped"),
     "skills": Field("bool_or_str_list", "mapped"),
-    "permissions": Field("map", "not_yet", "cao does not map permissions to the CLI's allow/deny lists yet; "
-                                           "use toolsets to restrict tools"),
+    "permissions": Field("map", "mapped"),
     "rag": Field("str_list", "n/a", "cao has no retrieval tools of its own; give the agent an MCP server that "
                                     "searches your documents (toolsets: - type: mcp)"),
     "add_description_parameter": Field("bool", "n/a", "cao lists each sub-agent's description in the "

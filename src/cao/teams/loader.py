@@ -15,7 +15,7 @@ from cao import validation
 from cao.errors import InvalidTeam
 from cao.profile_files import find
 from cao.settings import Settings
-from cao.teams import durations, graph, modelref, sections, yamlsrc
+from cao.teams import durations, graph, modelref, permissions, sections, yamlsrc
 from cao.teams import fields as F
 from cao.teams.checks import Checker
 from cao.teams.models import DEFAULT_MAX_DEPTH, Member, Team
@@ -139,7 +139,9 @@ def _member(check: Checker, name: str, raw: Any, models: dict[str, tuple[str, st
     fallback = fallback_section(check, (*path, "fallback"), raw.get("fallback"), models)
     known = check.fields(raw, path, F.AGENT_FIELDS, "agent")
     resolved = _resolve_model(check, path, known, models)
-    hooks, tool_hooks = sections.hooks(check, (*path, "hooks"), raw.get("hooks"), resolved[0] if resolved else None)
+    provider = resolved[0] if resolved else None
+    hooks, tool_hooks = sections.hooks(check, (*path, "hooks"), raw.get("hooks"), provider)
+    rules = permissions.section(check, (*path, "permissions"), raw.get("permissions"), provider)
     if "instruction" not in known:
         check.error(path, "needs instruction: the agent's system prompt")
     commands = known.get("commands", {})
@@ -159,7 +161,7 @@ def _member(check: Checker, name: str, raw: Any, models: dict[str, tuple[str, st
         welcome_message=known.get("welcome_message"), commands=commands, mcp_servers=servers,
         allowed_tools=tools, structured_output=sections.structured(check, (*path, "structured_output"),
                                                            known.get("structured_output")), hooks=hooks,
-        tool_hooks=tool_hooks, max_iterations=max(known.get("max_iterations", 0), 0),
+        tool_hooks=tool_hooks, permissions=rules, max_iterations=max(known.get("max_iterations", 0), 0),
         redact_secrets=known.get("redact_secrets", False), fallback=fallback,
         skills=_skills(check, (*path, "skills"), known.get("skills", True)))
 

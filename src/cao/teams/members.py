@@ -18,7 +18,8 @@ def profile(team: Team, member: Member) -> AgentProfile:
         name=member.name, description=member.description, provider=member.provider, model=member.model,
         allowedTools=member.allowed_tools,
         mcpServers={name: McpServerConfig(**server) for name, server in member.mcp_servers.items()} or None,
-        hooks=member.tool_hooks or None, skills=member.skills, system_prompt=system_prompt(team, member))
+        hooks=member.tool_hooks or None, permissions=member.permissions, skills=member.skills,
+        system_prompt=system_prompt(team, member))
 
 
 def system_prompt(team: Team | None, member: Member) -> str:

@@ -43,6 +43,8 @@ class Member:
     hooks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # pre_tool_use/post_tool_use for the CLI's own hooks: [{"command", "args", "matcher", "timeout", "env"}]
     tool_hooks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # {"allow": [rule], "deny": [rule]} for the CLI's own allow/deny list (teams/permissions.py), or None
+    permissions: dict[str, list[dict[str, Any]]] | None = None
 
     @property
     def delegates(self) -> list[str]:

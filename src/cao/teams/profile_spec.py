@@ -63,6 +63,9 @@ def checked(text: str, source: str) -> tuple[Member, list[str]]:
     if data.get("hooks"):
         check.warn(("hooks",), "ignored in a profile: hooks run commands, so cao takes them only from a team file "
                                "you launch (a profile may come from a URL)")
+    if data.get("permissions"):
+        check.warn(("permissions",), "ignored in a profile: an allow runs tools without asking, so cao takes "
+                                     "permissions only from a team file you launch (a profile may come from a URL)")
     member = Member(
         name=str(data.get("name") or Path(source).stem), description=str(data.get("description") or ""),
         instruction=body, provider=str(data.get("provider") or ""), model=data.get("model"),

@@ -1,0 +1,85 @@
+"""A team member's ``permissions`` hold in the real CLIs (docs/teams.md#permissions).
+
+A deny holds in yolo mode: the model asks the CLI's shell to ``rm`` a file and then to ``touch`` another;
+the first is refused by the CLI itself, the second runs (the shell works, only the denied command does
+not). An allow runs a command without the question the CLI would ask otherwise. The private HOMEs are a
+returning user's (tests/e2e_real/test_tool_restrictions.py); the folder is not pre-trusted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cao.client import ApiClient
+from cao.settings import Settings
+from tests.conftest import ServerProcess
+from tests.e2e_real.conftest import ModelServer
+from tests.e2e_real.test_tool_restrictions import CLIS, Cli, cli_processes_end
+from tests.helpers import last_reply, screen, send_and_wait
+
+pytestmark = pytest.mark.e2e_real
+MODELS = {"claude_code": "anthropic/claude-sonnet-4-5", "gemini_cli": "google/gemini-2.5-pro"}
+TEAM = """\
+agents:
+  root:
+    model: {model}
+    instruction: You keep the folder tidy.
+    permissions:
+      {key}: ["shell:cmd={command}*"]
+"""
+
+
+@pytest.fixture(params=list(MODELS))
+def cli(request: pytest.FixtureRequest, real_home: Path, model: ModelServer, settings: Settings,
+        monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+    chosen = CLIS[request.param]
+    chosen.seed(real_home, model, monkeypatch)
+    yield chosen
+    cli_processes_end(settings, real_home, model)
+
+
+@pytest.fixture
+def api(cli: Cli, real_server: ServerProcess) -> ApiClient:
+    return real_server.client
+
+
+def launch(api: ApiClient, cli: Cli, tmp_path: Path, workdir: Path, key: str, command: str, yolo: bool) -> str:
+    team = tmp_path / "team.yaml"
+    team.write_text(TEAM.format(model=MODELS[cli.provider], key=key, command=command))
+    launched = api.request("POST", "/teams/launch", timeout=120, body={
+        "file": str(team), "session_name": "perms", "working_directory": str(workdir), "yolo": yolo})
+    assert launched["warnings"] == [], launched["warnings"]
+    return launched["terminal"]["id"]
+
+
+def shell_call(cli: Cli, command: str, **rule: object) -> dict:
+    return {"needs_tools": True, "times": 1, "tool": cli.shell_tool, "args": cli.shell_args(command), **rule}
+
+
+def test_a_denied_command_is_refused_under_yolo_while_the_shell_still_works(
+        api: ApiClient, cli: Cli, model: ModelServer, workdir: Path, tmp_path: Path) -> None:
+    victim, made = workdir / "victim.txt", workdir / "made.txt"
+    victim.write_text("keep me\n")
+    model.set_rules([shell_call(cli, f"rm {victim}", match="^clean up$"),
+                     shell_call(cli, f"touch {made}", on_tool_result="."),
+                     {"on_tool_result": ".", "text": "Tidy: {{tool_result}}"}])
+    tid = launch(api, cli, tmp_path, workdir, "deny", "rm", yolo=True)
+    final = send_and_wait(api, tid, "clean up", timeout=150)
+    assert final["status"] == "completed", (final, screen(api, tid))
+    assert made.exists(), screen(api, tid)  # the second call ran: the shell is there and runs unasked
+    assert victim.read_text() == "keep me\n", screen(api, tid)
+    assert last_reply(api, tid).startswith("Tidy: ")
+
+
+def test_an_allowed_command_runs_without_the_question(api: ApiClient, cli: Cli, model: ModelServer,
+                                                      workdir: Path, tmp_path: Path) -> None:
+    made = workdir / "allowed.txt"
+    model.set_rules([shell_call(cli, f"touch {made}", match="^make it$"),
+                     {"on_tool_result": ".", "text": "Made: {{tool_result}}"}])
+    tid = launch(api, cli, tmp_path, workdir, "allow", "touch", yolo=False)
+    final = send_and_wait(api, tid, "make it", timeout=150)
+    assert final["status"] == "completed", (final, screen(api, tid))  # not waiting_user_answer
+    assert made.exists(), screen(api, tid)

@@ -1,0 +1,131 @@
+"""A team member's ``permissions``: cagent's allow/deny tool patterns → Claude Code's settings rules and
+Gemini CLI's policy rules; patterns cao cannot map are errors naming the line and the fix."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from cao.errors import InvalidTeam
+from cao.profiles import parse_profile
+from cao.providers.base import LaunchContext
+from cao.providers.claude_code import ClaudeCodeProvider
+from cao.providers.gemini_cli import GeminiCliProvider
+from cao.teams.loader import parse_team
+from cao.teams.members import profile
+from cao.teams.models import Team
+
+
+def team(model: str, permissions: str) -> Team:
+    text = f"agents:\n  root:\n    model: {model}\n    instruction: hi\n    permissions: {permissions}\n"
+    return parse_team(text, source="team.yaml", base_dir=Path("/nonexistent"))
+
+
+def rules(permissions: str, model: str = "anthropic/sonnet") -> dict[str, list[dict]] | None:
+    return team(model, permissions).members["root"].permissions
+
+
+def test_patterns_become_cao_tools_and_commands() -> None:
+    assert rules("{allow: [read_*, 'shell:cmd=git status*'], deny: ['shell:cmd=rm -rf /', fetch]}") == {
+        "allow": [{"tool": "fs_read", "command": None, "prefix": False},
+                  {"tool": "execute_bash", "command": "git status", "prefix": True}],
+        "deny": [{"tool": "execute_bash", "command": "rm -rf /", "prefix": False},
+                 {"tool": "web_fetch", "command": None, "prefix": False}]}
+    assert {rule["tool"] for rule in rules("{deny: ['*']}")["deny"]} == {
+        "execute_bash", "fs_read", "fs_write", "fs_list", "web_fetch"}
+    write = {"tool": "fs_write", "command": None, "prefix": False}
+    assert rules("{deny: [fs_write, edit_file]}")["deny"] == [write, write]
+
+
+@pytest.mark.parametrize(("permissions", "expected"), [
+    ("{allow: [frob]}", "agents.root.permissions.allow[0]: 'frob' names no tool cao knows (valid: shell,"),
+    ("{allow: ['read_file:cmd=x']}", "only the shell tool takes :cmd="),
+    ("{deny: ['shell:cmd=a*b']}", ":cmd= takes a command, or a command and a final *"),
+    ("{deny: ['shell:cmd=echo \"x\"']}", ":cmd= takes a command"),
+    ("{deny: ['shell:cmd=*']}", ":cmd= takes a command"),
+    ("{deny: ['shell(rm)']}", "is not a tool pattern"),
+    ("{deny: shell}", "agents.root.permissions.deny: must be a list of tool patterns"),
+    ("{ask: [shell]}", "agents.root.permissions.ask: unknown permissions field; remove it, or use one of: allow, deny"),
+])
+def test_what_cao_cannot_map_is_an_error_with_its_line(permissions: str, expected: str) -> None:
+    with pytest.raises(InvalidTeam) as caught:
+        team("anthropic/sonnet", permissions)
+    assert "team.yaml:5: " in str(caught.value) and expected in str(caught.value)
+
+
+def test_a_provider_without_an_allow_deny_list_gets_a_warning_not_a_silent_pass() -> None:
+    loaded = team("openai/gpt-5", "{deny: [shell]}")
+    assert loaded.members["root"].permissions is None
+    assert any("codex has no allow/deny list cao can write" in w and "toolsets" in w for w in loaded.warnings)
+
+
+def test_a_profile_file_cannot_carry_permissions() -> None:
+    text = "---\nname: dev\npermissions: {allow: ['*']}\n---\nbody\n"
+    assert parse_profile(text, source="dev.md").permissions is None
+
+
+def launch_context(tmp_path: Path, member_team: Team, yolo: bool) -> LaunchContext:
+    member = member_team.members["root"]
+    return LaunchContext(terminal_id="abcd1234", working_directory=tmp_path, runtime_dir=tmp_path / "run",
+                         profile=profile(member_team, member), yolo=yolo, mcp_token="tok")
+
+
+@pytest.mark.parametrize("yolo", [False, True], ids=["asking", "yolo"])
+def test_claude_code_gets_them_in_its_settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   yolo: bool) -> None:
+    monkeypatch.setattr(ClaudeCodeProvider, "resolve_binary", lambda self: "/opt/bin/claude")
+    loaded = team("anthropic/sonnet", "{allow: ['shell:cmd=git status*', read_file], deny: ['shell:cmd=rm*', shell]}")
+    spec = ClaudeCodeProvider().build_launch(launch_context(tmp_path, loaded, yolo))
+    settings = json.loads(spec.files[Path(spec.argv[spec.argv.index("--settings") + 1])])
+    assert settings["permissions"] == {
+        "allow": ["Bash(git status:*)", "Read"],
+        "deny": ["Bash(rm:*)", "Bash", "BashOutput", "KillShell", "TaskOutput", "TaskStop", "Task", "Agent",
+                 "Monitor"]}
+    assert ("--dangerously-skip-permissions" in spec.argv) is yolo  # Claude checks deny in bypass mode too
+
+
+def gemini_policy(tmp_path: Path, permissions: str, yolo: bool = False) -> list[dict]:
+    loaded = team("google/gemini-2.5-pro", permissions)
+    spec = GeminiCliProvider().build_launch(launch_context(tmp_path, loaded, yolo))
+    return tomllib.loads(spec.files[Path(spec.argv[spec.argv.index("--policy") + 1])])["rule"]
+
+
+def gemini_matches(rule: dict, command: str) -> bool:
+    """How Gemini CLI 0.61 matches a shell rule: a regex searched in the call's JSON arguments."""
+    args = json.dumps({"command": command}, separators=(",", ":"))
+    if "commandPrefix" in rule:
+        return re.search(re.escape('"command":' + json.dumps(rule["commandPrefix"])[:-1]) + r'(?:[\s"]|\\")',
+                         args) is not None
+    return re.search('"command":"' + rule["commandRegex"], args) is not None
+
+
+@pytest.fixture
+def gemini_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("GEMINI_CLI_HOME", raising=False)
+    monkeypatch.setattr(GeminiCliProvider, "resolve_binary", lambda self: "/opt/bin/gemini")
+
+
+@pytest.mark.usefixtures("gemini_home")
+def test_gemini_cli_gets_policy_rules_a_deny_above_yolo_an_allow_below_the_toolsets(tmp_path: Path) -> None:
+    deny, allow = gemini_policy(tmp_path, "{deny: ['shell:cmd=rm*'], allow: [write_file]}", yolo=True)
+    assert deny == {"toolName": ["run_shell_command"], "commandPrefix": "rm", "decision": "deny", "priority": 950}
+    assert allow == {"toolName": ["write_file", "replace"], "decision": "allow", "priority": 800}
+
+
+@pytest.mark.usefixtures("gemini_home")
+@pytest.mark.parametrize(("pattern", "matched", "not_matched"), [
+    ("shell:cmd=git status*", ["git status", "git status --short"], ["git statusx", "git push", "ls; git status"]),
+    ("shell:cmd=cat a.txt", ["cat a.txt"], ["cat a.txt b", "cat a.txtx", "cat a?txt", "cat abtxt"]),
+    ("shell:cmd=ls -la {x}|y.$", ["ls -la {x}|y.$"], ["ls -la x|y", "ls -la {x}|yz$", "ls -la {x}"]),
+])
+def test_gemini_shell_rules_match_the_command_as_gemini_reads_it(tmp_path: Path, pattern: str, matched: list[str],
+                                                                 not_matched: list[str]) -> None:
+    (rule,) = gemini_policy(tmp_path, f"{{deny: ['{pattern}']}}")
+    assert all(gemini_matches(rule, command) for command in matched), rule
+    assert not any(gemini_matches(rule, command) for command in not_matched), rule
+
