@@ -14,6 +14,7 @@ import fnmatch
 import re
 from typing import Any
 
+from cao.profiles import TOOLS
 from cao.teams import yamlsrc
 from cao.teams.checks import Checker
 
@@ -23,7 +24,7 @@ CAGENT_TOOLS = {
     "edit_file": "fs_write", "list_directory": "fs_list", "directory_tree": "fs_list", "search_files": "fs_list",
     "fetch": "web_fetch",
 }
-CAO_TOOLS = ("execute_bash", "fs_read", "fs_write", "fs_list", "web_fetch")
+CAO_TOOLS = tuple(tool for tool in TOOLS if tool.isidentifier())  # the concrete ones: not *, fs_* or @builtin
 NAMES = {**CAGENT_TOOLS, **{tool: tool for tool in CAO_TOOLS}}
 PROVIDERS = ("claude_code", "gemini_cli")  # those whose CLI has an allow/deny list cao writes
 LISTS = ("allow", "deny")
