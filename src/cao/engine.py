@@ -255,8 +255,11 @@ class StatusEngine:
     def evaluate(self, monitor: TerminalMonitor) -> None:
         if monitor.exit_reason:
             return
+        rows = monitor.screen.rows()
         try:
-            status = monitor.provider.detect(monitor.screen.rows())
+            status = monitor.provider.detect(rows)
+            if status is Status.COMPLETED and monitor.interrupting and monitor.provider.took_turn_back(rows):
+                status = Status.IDLE  # back at the prompt, the message not answered: interrupted
         except Exception:  # a provider bug must not stop the engine
             log.exception("status detection failed", extra={"terminal_id": monitor.terminal_id})
             return

@@ -25,8 +25,8 @@ from tests.conftest import ServerProcess, free_port, retry_until
 ROOT = Path(__file__).resolve().parents[2]
 
 # Third-party CLIs on a loaded two-core machine sometimes lose a key pressed at the very moment they
-# redraw (a few tests per CI run, mostly a different one each time; Qwen Code's Esc mid-turn far more
-# often: that one is an open defect, issue 8, not noise).
+# redraw (a few tests per CI run, mostly a different one each time). A test that needs its reruns in
+# run after run is a defect, not noise: Qwen Code's Esc mid-turn was one (the turn it takes back).
 # Each real-CLI test gets two more tries; the summary lists every rerun (``-r R``), and a test that fails
 # three times fails the run.
 REAL_CLI_RERUNS = int(os.environ.get("CAO_REAL_CLI_RERUNS", "2"))

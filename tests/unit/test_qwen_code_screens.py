@@ -39,6 +39,9 @@ def screen(name: str) -> list[str]:
     ("error", Status.ERROR, "The file is made."),
     ("completed_after_error", Status.COMPLETED, MULTI),
     ("interrupted", Status.IDLE, None),  # Esc mid-turn: Qwen removes the task's echo, says so
+    # Esc before the model sent anything: the turn rewound, its message back in the box; alone, this
+    # screen is the previous turn's (see test_a_turn_taken_back_after_esc)
+    ("interrupted_turn_taken_back", Status.COMPLETED, "Hello."),
     ("trust_dialog", Status.WAITING_USER_ANSWER, None),
     ("auth_dialog", Status.WAITING_USER_ANSWER, None),
 ])
@@ -53,6 +56,16 @@ def test_a_reply_longer_than_the_screen() -> None:
     assert not any("Top of a long reply." in line or "  > long" in line for line in visible)  # scrolled off
     assert PROVIDER.detect(visible) is Status.COMPLETED
     assert PROVIDER.extract_last_reply(screen("completed_long_scrollback")) == LONG  # tmux history: whole
+
+
+@pytest.mark.parametrize(("name", "taken_back"), [
+    ("interrupted_turn_taken_back", True), ("idle_typed", True),
+    ("interrupted", False), ("completed_multiline", False), ("idle", False), ("idle_yolo", False),
+])
+def test_a_turn_taken_back_after_esc(name: str, taken_back: bool) -> None:
+    """The engine asks only after cao pressed Esc in this turn: then a message in the box is the
+    cancelled one Qwen put back, and the answer on screen belongs to the turn before."""
+    assert PROVIDER.took_turn_back(screen(name)) is taken_back
 
 
 def test_text_typed_by_a_person_is_not_an_answer() -> None:

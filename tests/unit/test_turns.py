@@ -141,3 +141,38 @@ def test_a_completed_screen_that_holds_is_the_answer(tmp_path: Path) -> None:
         assert not monitor.turn_interrupted
 
     run_async_with_monitor(tmp_path, scenario, FlashingProvider())
+
+
+class TakingBackProvider(MockProvider):
+    """A CLI that, on Esc before any answer, rewinds the turn: the previous answer on screen, the message
+    back in the input box (Qwen Code)."""
+
+    def detect(self, lines):  # type: ignore[no-untyped-def]
+        return Status.COMPLETED
+
+    def took_turn_back(self, lines):  # type: ignore[no-untyped-def]
+        return True
+
+
+def test_a_turn_taken_back_after_cao_pressed_esc_is_interrupted(tmp_path: Path) -> None:
+    async def scenario(engine: StatusEngine, monitor: TerminalMonitor) -> None:
+        turn = engine.begin_turn(monitor)
+        engine.set_status(monitor, Status.PROCESSING)
+        monitor.interrupting = True
+        engine.evaluate(monitor)
+        assert monitor.status is Status.IDLE
+        assert await engine.wait(monitor, lambda m: m.turns_finished >= turn, 5)
+        assert monitor.turn_interrupted
+
+    run_async_with_monitor(tmp_path, scenario, TakingBackProvider())
+
+
+def test_without_cao_s_interrupt_the_same_screen_is_an_answer(tmp_path: Path) -> None:
+    async def scenario(engine: StatusEngine, monitor: TerminalMonitor) -> None:
+        turn = engine.begin_turn(monitor)
+        engine.set_status(monitor, Status.PROCESSING)
+        engine.evaluate(monitor)  # a person's text in the box under a real answer
+        assert monitor.status is Status.COMPLETED and monitor.turns_finished == turn
+        assert not monitor.turn_interrupted
+
+    run_async_with_monitor(tmp_path, scenario, TakingBackProvider())

@@ -186,3 +186,8 @@ class Provider:
 
     def extract_last_reply(self, lines: Sequence[str]) -> str | None:
         raise NotImplementedError
+
+    def took_turn_back(self, lines: Sequence[str]) -> bool:
+        """After cao interrupted a turn: the CLI removed the turn and put its message back into the
+        input box, so the screen shows the previous turn's answer as a completed turn would."""
+        return False

@@ -36,6 +36,7 @@ from cao.status import Status
 
 RULE_RE = re.compile(r"^─{20,}$")
 INPUT_RE = re.compile(r"^[>*!] ")  # the input row under the box's top rule (> default, * yolo, ! shell)
+PLACEHOLDER_RE = re.compile(r"^[>*!]   Type your message")  # the input row of an empty box
 BUSY_RE = re.compile(r"\besc to cancel\)")
 ECHO_RE = re.compile(r"^  > \S")
 ANSWER_RE = re.compile(r"^  ◆\ufe0e? ")
@@ -193,6 +194,13 @@ class QwenCodeProvider(Provider):
         if CANCELLED_RE.match(last):
             return Status.IDLE
         return Status.ERROR if ERROR_RE.match(last) else Status.COMPLETED
+
+    def took_turn_back(self, lines: Sequence[str]) -> bool:
+        """Esc before the model sent anything: Qwen rewinds the turn (its echo and "Request cancelled."
+        go) and puts the message back into the box, which is not empty then."""
+        lines = [line.rstrip() for line in lines]
+        box = self._input_box(lines)
+        return box is not None and not PLACEHOLDER_RE.match(lines[box + 1])
 
     def extract_last_reply(self, lines: Sequence[str]) -> str | None:
         start = next((i for i in range(len(lines) - 1, -1, -1) if ANSWER_RE.match(lines[i])), None)
