@@ -258,7 +258,8 @@ class StatusEngine:
         rows = monitor.screen.rows()
         try:
             status = monitor.provider.detect(rows)
-            if status is Status.COMPLETED and monitor.interrupting and monitor.provider.took_turn_back(rows):
+            if status in (Status.COMPLETED, Status.PROCESSING) and monitor.interrupting \
+                    and monitor.provider.ended_unanswered(rows):
                 status = Status.IDLE  # back at the prompt, the message not answered: interrupted
         except Exception:  # a provider bug must not stop the engine
             log.exception("status detection failed", extra={"terminal_id": monitor.terminal_id})

@@ -46,6 +46,9 @@ def visible_tail(name: str) -> str:
     ("error", Status.ERROR, "400 scripted failure"),
     ("completed_after_error", Status.COMPLETED, MULTI),
     ("interrupted", Status.IDLE, None),  # Ctrl+C: "Operation cancelled by user", no answer
+    # Ctrl+C before the model sent anything, sometimes: the echo last and the footer idle, nothing said;
+    # alone it reads as a task just taken (see test_a_turn_ended_unanswered_after_ctrl_c)
+    ("interrupted_silently", Status.PROCESSING, None),
 ])
 def test_recorded_screens(name: str, status: Status, reply: str | None) -> None:
     lines = screen(name)
@@ -66,6 +69,15 @@ def test_the_scrollbar_column_is_not_part_of_the_reply() -> None:
     lines = screen("completed_long")
     assert any(line.rstrip().endswith("┃") for line in lines)  # the transcript is taller than its pane
     assert "┃" not in (PROVIDER.extract_last_reply(lines) or "x┃")
+
+
+@pytest.mark.parametrize(("name", "unanswered"), [
+    ("interrupted_silently", True),
+    ("processing", False), ("interrupted", False), ("completed_multiline", False), ("idle", False),
+])
+def test_a_turn_ended_unanswered_after_ctrl_c(name: str, unanswered: bool) -> None:
+    """Asked by the engine only after cao pressed Ctrl+C in this turn."""
+    assert PROVIDER.ended_unanswered(screen(name)) is unanswered
 
 
 def test_a_screen_before_the_input_box_is_not_ready() -> None:

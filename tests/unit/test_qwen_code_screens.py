@@ -65,7 +65,7 @@ def test_a_reply_longer_than_the_screen() -> None:
 def test_a_turn_taken_back_after_esc(name: str, taken_back: bool) -> None:
     """The engine asks only after cao pressed Esc in this turn: then a message in the box is the
     cancelled one Qwen put back, and the answer on screen belongs to the turn before."""
-    assert PROVIDER.took_turn_back(screen(name)) is taken_back
+    assert PROVIDER.ended_unanswered(screen(name)) is taken_back
 
 
 def test_text_typed_by_a_person_is_not_an_answer() -> None:

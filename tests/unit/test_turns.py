@@ -150,7 +150,7 @@ class TakingBackProvider(MockProvider):
     def detect(self, lines):  # type: ignore[no-untyped-def]
         return Status.COMPLETED
 
-    def took_turn_back(self, lines):  # type: ignore[no-untyped-def]
+    def ended_unanswered(self, lines):  # type: ignore[no-untyped-def]
         return True
 
 

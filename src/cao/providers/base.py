@@ -187,7 +187,8 @@ class Provider:
     def extract_last_reply(self, lines: Sequence[str]) -> str | None:
         raise NotImplementedError
 
-    def took_turn_back(self, lines: Sequence[str]) -> bool:
-        """After cao interrupted a turn: the CLI removed the turn and put its message back into the
-        input box, so the screen shows the previous turn's answer as a completed turn would."""
+    def ended_unanswered(self, lines: Sequence[str]) -> bool:
+        """Asked only once the CLI's interrupt keys were pressed in this turn: whether the screen shows
+        the turn stopped without an answer, though alone it reads otherwise (the previous answer, as a
+        completed turn; or the task taken, as one still being worked on)."""
         return False

@@ -155,6 +155,16 @@ class CopilotCliProvider(Provider):
         echo = max((i for i, line in enumerate(history) if ECHO_RE.match(line)), default=None)
         return (history if echo is None else history[echo + 1:]), echo is not None
 
+    @staticmethod
+    def _footer(lines: list[str], box: int) -> str:
+        return next((line for line in reversed(lines[box + 2:]) if line.strip()), "")
+
+    def _turn_rows(self, lines: list[str], box: int) -> tuple[list[str], bool]:
+        """The history rows after the last task echo (notices left out), and whether an echo was there."""
+        history = [line for line in lines[:box - 1] if line.strip()]  # without the working directory row
+        rows, echoed = self._items(history)
+        return [line for line in rows if not NOTICE_RE.match(line)], echoed  # notices may follow the echo
+
     def detect(self, lines: Sequence[str]) -> Status:
         lines = _clean(lines)
         text = "\n".join(lines)
@@ -164,14 +174,12 @@ class CopilotCliProvider(Provider):
             return Status.UNKNOWN if TRUST_RE.search(text) else Status.WAITING_USER_ANSWER
         if box is None:
             return Status.UNKNOWN  # starting: nothing typed now would reach the input
-        footer = next((line for line in reversed(lines[box + 2:]) if line.strip()), "")
+        footer = self._footer(lines, box)
         if BUSY_RE.search(footer):
             return Status.PROCESSING
         if not IDLE_FOOTER_RE.search(footer):
             return Status.UNKNOWN  # a frame drawn in parts: the footer is not there yet
-        history = [line for line in lines[:box - 1] if line.strip()]  # without the working directory row
-        rows, echoed = self._items(history)
-        rows = [line for line in rows if not NOTICE_RE.match(line)]  # may come after the echo, too
+        rows, echoed = self._turn_rows(lines, box)
         heads = [line for line in rows if HEAD_RE.match(line)]
         if not echoed and (not rows or any(BANNER_RE.search(line) for line in rows)):
             return Status.IDLE  # no turn yet
@@ -182,6 +190,16 @@ class CopilotCliProvider(Provider):
         if last == CANCELLED:
             return Status.IDLE  # interrupted: no answer
         return Status.ERROR if ERROR_RE.match(last) else Status.COMPLETED
+
+    def ended_unanswered(self, lines: Sequence[str]) -> bool:
+        """Ctrl+C before the model sent anything: sometimes Copilot ends the turn without its "Operation
+        cancelled by user": the task's echo last, nothing after it, the footer idle again."""
+        lines = _clean(lines)
+        box = self._input_box(lines)
+        if box is None or not IDLE_FOOTER_RE.search(self._footer(lines, box)):
+            return False
+        rows, echoed = self._turn_rows(lines, box)
+        return echoed and not rows
 
     def extract_last_reply(self, lines: Sequence[str]) -> str | None:
         lines = _clean(lines)

@@ -195,7 +195,7 @@ class QwenCodeProvider(Provider):
             return Status.IDLE
         return Status.ERROR if ERROR_RE.match(last) else Status.COMPLETED
 
-    def took_turn_back(self, lines: Sequence[str]) -> bool:
+    def ended_unanswered(self, lines: Sequence[str]) -> bool:
         """Esc before the model sent anything: Qwen rewinds the turn (its echo and "Request cancelled."
         go) and puts the message back into the box, which is not empty then."""
         lines = [line.rstrip() for line in lines]

@@ -314,6 +314,8 @@ async def send_key(rt: Runtime, terminal_id: str, key: str, *, until_drawn: bool
     after ``C-u`` must not see the redraw of the cleared box as its answer."""
     validation.key(key)
     monitor = live_monitor(rt, terminal_id)
+    if key in monitor.provider.interrupt_keys and monitor.status in (Status.PROCESSING, Status.WAITING_USER_ANSWER):
+        monitor.interrupting = True  # the CLI's own interrupt key, pressed by hand: read the turn's end so
     async with monitor.input_lock:
         pressed = rt.engine.loop.time()
         await asyncio.to_thread(rt.tmux.send_keys, monitor.pane_id, key)
