@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -58,6 +59,7 @@ class TerminalMonitor:
     # Pending: a turn's end seen but not yet taken, until the screen has held it long enough (below).
     settle: asyncio.TimerHandle | None = None
     settling: Status | None = None
+    completing: asyncio.TimerHandle | None = None  # a completed screen not shown yet (completed_settle_s)
     last_output: float = 0.0  # loop time of the last read from the pane
     # Whether the agent's MCP client must list cao's tools before it is given work, and whether it has.
     needs_mcp: bool = False
@@ -73,6 +75,11 @@ class TerminalMonitor:
         if self.settle is not None:
             self.settle.cancel()
             self.settle = self.settling = None
+
+    def cancel_completing(self) -> None:
+        if self.completing is not None:
+            self.completing.cancel()
+            self.completing = None
 
     def notify(self) -> None:
         self.changed.set()
@@ -217,6 +224,7 @@ class StatusEngine:
         if monitor.scheduled:
             monitor.scheduled.cancel()
         monitor.cancel_settle()
+        monitor.cancel_completing()
         self._unwatch_pid(monitor)
         for fd in (monitor.read_fd, monitor.keepalive_fd):
             if fd is not None:
@@ -266,9 +274,16 @@ class StatusEngine:
             return
         self.set_status(monitor, status)
 
-    def set_status(self, monitor: TerminalMonitor, status: Status) -> None:
+    def set_status(self, monitor: TerminalMonitor, status: Status, *, held: bool = False) -> None:
         if status is Status.UNKNOWN and monitor.status is not Status.UNKNOWN and not monitor.exit_reason:
             return  # a transient unreadable screen does not erase what we know
+        monitor.cancel_completing()
+        hold = monitor.provider.completed_settle_s
+        if status is Status.COMPLETED and hold and not held and monitor.status is not Status.COMPLETED:
+            # A CLI that draws its last frame in parts: completed only once the screen stopped changing.
+            shown = functools.partial(self.set_status, monitor, status, held=True)
+            monitor.completing = self.loop.call_later(hold, shown)
+            return
         if status in (Status.PROCESSING, Status.WAITING_USER_ANSWER):
             monitor.turn_started = True
         elif status in (Status.COMPLETED, Status.ERROR) and status is not monitor.status \
@@ -280,8 +295,8 @@ class StatusEngine:
         if status.settled and monitor.turn_started and monitor.turns_finished < monitor.turn:
             if status is Status.IDLE:
                 self._finish_once_held(monitor, status, IDLE_SETTLE_S)
-            elif status is Status.COMPLETED and (hold := self._completed_hold(monitor)):
-                self._finish_once_held(monitor, status, hold)
+            elif status is Status.COMPLETED and (rest := self._completed_hold(monitor) - (hold if held else 0)) > 0:
+                self._finish_once_held(monitor, status, rest)
             else:
                 self._finish_turn(monitor, interrupted=False)
         if status is monitor.status:

@@ -107,8 +107,9 @@ CLIS = [
         lambda command: {"tool": "run_shell_command", "args": {"command": command}}),
     Cli("opencode", "opencode-ai", _opencode,
         lambda command: {"tool": "bash", "args": {"command": command, "description": "run it"}}),
-    # Hermes and Copilot CLI run their own e2e_real files: their interrupt (Ctrl+C) and Hermes' Markdown
-    # rendering of single line breaks do not fit these scenarios yet.
+    Cli("hermes", "hermes-agent", _hermes, lambda command: {"tool": "terminal", "args": {"command": command}}),
+    Cli("copilot_cli", "@github/copilot", _copilot,
+        lambda command: {"tool": "bash", "args": {"command": command, "description": "run it"}}),
 ]
 
 

@@ -21,6 +21,7 @@ from tests.helpers import last_reply, screen, send_and_wait
 
 pytestmark = pytest.mark.e2e_real
 REPLY = "The capital of France is Paris.\nSecond line of the reply: done."
+WIDE = "First row.\n" + " ".join(f"word {n}" for n in range(1, 91))  # the second row wider than the window
 
 hermes_version = cli_version_fixture("hermes-agent")  # each version in the table
 
@@ -58,10 +59,11 @@ def turns(model: ModelServer) -> list[dict]:
     return [r for r in model.requests() if r["tools"]]  # Hermes' title request has no tools
 
 
-def test_launch_task_reply_two_in_a_row_and_exit(api: ApiClient, model: ModelServer, workdir: Path,
+def test_launch_task_reply_three_in_a_row_and_exit(api: ApiClient, model: ModelServer, workdir: Path,
                                                  hermes_dir: Path) -> None:
     config_before = (hermes_dir / "config.yaml").read_text()
-    model.set_rules([{"match": "capital of France", "needs_tools": True, "text": REPLY}],
+    model.set_rules([{"match": "capital of France", "needs_tools": True, "text": REPLY},
+                     {"match": "^a wide one$", "needs_tools": True, "text": WIDE}],
                     default={"text": "Answer to: {{text}}"})
     terminal = start(api, workdir)
     assert terminal["status"] == "idle", terminal
@@ -75,6 +77,10 @@ def test_launch_task_reply_two_in_a_row_and_exit(api: ApiClient, model: ModelSer
     final = send_and_wait(api, terminal["id"], "task number 2", timeout=120)
     assert final["status"] == "completed", final
     assert last_reply(api, terminal["id"]) == "Answer to: task number 2"
+    assert send_and_wait(api, terminal["id"], "a wide one", timeout=120)["status"] == "completed"
+    shown = screen(api, terminal["id"])
+    assert "    word 1 " in shown and " word 90" in shown and WIDE not in shown  # wrapped on screen
+    assert last_reply(api, terminal["id"]) == WIDE  # whole, from Hermes' session store
     api.request("POST", f"/terminals/{terminal['id']}/exit")
     assert retry_until(lambda: api.get(f"/terminals/{terminal['id']}")["exit_reason"], 30, 0.1,
                        message="hermes exits on /exit")

@@ -7,6 +7,7 @@ in a private tmux server against cao's scripted model server, ``capture-pane -p`
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,41 @@ def test_a_long_answer_still_streaming_in_is_processing() -> None:
     end = max(i for i, line in enumerate(lines) if line.startswith("╰"))
     row = next(i for i, line in enumerate(lines) if line.rstrip() == "❯")
     assert PROVIDER.detect(lines[:end - 10] + lines[row - 2:]) is Status.PROCESSING  # no bottom border yet
+
+
+def store(runtime_dir: Path, *messages: tuple[str, str, str]) -> None:
+    """Hermes' state.db with only the columns cao reads: (session, role, content) rows in order."""
+    home = runtime_dir / "hermes-home"
+    home.mkdir(parents=True)
+    with sqlite3.connect(home / "state.db") as con:
+        con.execute("CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT, role TEXT, "
+                    "content TEXT, active INTEGER NOT NULL DEFAULT 1)")
+        con.executemany("INSERT INTO messages (session_id, role, content) VALUES (?, ?, ?)", messages)
+
+
+SESSION = "20261207_021307_fafb61"  # the banner's in the recorded screens
+
+
+def test_the_reply_as_hermes_saved_it_when_the_screen_shows_the_same_words(tmp_path: Path) -> None:
+    lines = screen("completed_multiline")
+    wrapped = MULTI.replace("\n\n", "\n\n\n")  # a blank row drawn twice, or a long line wrapped: same words
+    store(tmp_path, (SESSION, "user", "the task"), (SESSION, "assistant", MULTI + "\n"))
+    assert PROVIDER.recorded_reply(tmp_path, lines, wrapped) == MULTI
+
+
+@pytest.mark.parametrize("messages", [
+    [(SESSION, "assistant", "the answer to the turn before")],  # this turn not saved yet
+    [(SESSION, "assistant", MULTI), (SESSION, "user", "a new task")],
+    [("20261207_999999_abcdef", "assistant", MULTI)],  # another terminal's session in a shared store
+    [],
+], ids=["stale", "user-last", "other-session", "empty"])
+def test_the_screen_stands_when_the_store_does_not_hold_this_reply(tmp_path: Path, messages: list) -> None:
+    store(tmp_path, *messages)
+    assert PROVIDER.recorded_reply(tmp_path, screen("completed_multiline"), MULTI) is None
+
+
+def test_without_a_store_or_a_session_the_screen_stands(tmp_path: Path) -> None:
+    assert PROVIDER.recorded_reply(tmp_path, screen("completed_multiline"), MULTI) is None  # no state.db
+    store(tmp_path, (SESSION, "assistant", MULTI))
+    no_banner = [line for line in screen("completed_multiline") if "Session:" not in line]
+    assert PROVIDER.recorded_reply(tmp_path, no_banner, MULTI) is None

@@ -176,3 +176,20 @@ def test_without_cao_s_interrupt_the_same_screen_is_an_answer(tmp_path: Path) ->
         assert not monitor.turn_interrupted
 
     run_async_with_monitor(tmp_path, scenario, TakingBackProvider())
+
+
+def test_a_completed_screen_shows_only_once_it_has_held(tmp_path: Path) -> None:
+    """For a CLI that draws its last frame in parts, a person's turn too (no cao turn counts it)."""
+    async def scenario(engine: StatusEngine, monitor: TerminalMonitor) -> None:
+        engine.set_status(monitor, Status.PROCESSING)
+        engine.set_status(monitor, Status.COMPLETED)  # the answer's first rows
+        assert monitor.status is Status.PROCESSING
+        engine.set_status(monitor, Status.COMPLETED)  # more of it: the hold starts again
+        assert await engine.wait(monitor, lambda m: m.status is Status.COMPLETED, 5)
+        engine.set_status(monitor, Status.PROCESSING)
+        engine.set_status(monitor, Status.COMPLETED)
+        engine.set_status(monitor, Status.PROCESSING)  # it was no answer: never shown
+        hold = FlashingProvider.completed_settle_s
+        assert not await engine.wait(monitor, lambda m: m.status is Status.COMPLETED, 3 * hold)
+
+    run_async_with_monitor(tmp_path, scenario, FlashingProvider())

@@ -187,6 +187,11 @@ class Provider:
     def extract_last_reply(self, lines: Sequence[str]) -> str | None:
         raise NotImplementedError
 
+    def recorded_reply(self, runtime_dir: Path, lines: Sequence[str], shown: str) -> str | None:
+        """The last reply as the CLI saved it, when its screen changes a reply's rows (wraps long lines,
+        draws a blank row twice); ``shown`` is the one read from ``lines``. None: the screen's stands."""
+        return None
+
     def ended_unanswered(self, lines: Sequence[str]) -> bool:
         """Asked only once the CLI's interrupt keys were pressed in this turn: whether the screen shows
         the turn stopped without an answer, though alone it reads otherwise (the previous answer, as a

@@ -21,9 +21,11 @@ and the input row reads ``⚠ ❯``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -55,6 +57,7 @@ ANSWER_TOP_RE = re.compile(r"^╭─ ⚕ Hermes ─")
 ANSWER_END_RE = re.compile(r"^╰─+╯$")
 ERROR_TOP_RE = re.compile(r"^ ─  ⚕ Hermes  ─")
 ERROR_END_RE = re.compile(r"^ ─{20,}$")
+SESSION_RE = re.compile(r"\bSession: (\d{8}_\d{6}_[0-9a-f]+)\b")  # in the banner
 INTERRUPTED_RE = re.compile(r"^⚡ Interrupted|^ {5}Operation interrupted")  # Ctrl+C mid-turn
 CAO_TOOL_TIMEOUT_S = 3900  # longer than the longest handoff (3600 s)
 # The prompt file goes in as one argument, read by the shell (tmux refuses commands over ~16 KB).
@@ -208,6 +211,25 @@ class HermesProvider(Provider):
         """The bottom of an answer box whose top scrolled off (not the banner's: its rows start with │)."""
         end = max((i for i, line in enumerate(rows) if ANSWER_END_RE.match(line)), default=None)
         return end is not None and end > 0 and rows[end - 1].startswith("    ")
+
+    def recorded_reply(self, runtime_dir: Path, lines: Sequence[str], shown: str) -> str | None:
+        """The session's last message in Hermes' own store (``state.db``, the banner names the session),
+        when it is the reply on screen word for word: the screen adds a blank row now and then and wraps
+        long lines, the store has the model's text."""
+        session = next((m.group(1) for line in reversed(lines) if (m := SESSION_RE.search(line))), None)
+        db = runtime_dir / "hermes-home" / "state.db"
+        if session is None or not db.exists():
+            return None
+        try:
+            with contextlib.closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=1)) as con:
+                row = con.execute("SELECT role, content FROM messages WHERE session_id = ? AND active = 1 "
+                                  "ORDER BY id DESC LIMIT 1", (session,)).fetchone()
+        except sqlite3.Error:
+            return None
+        if row is None or row[0] != "assistant" or not isinstance(row[1], str):
+            return None
+        text = row[1].strip("\n")
+        return text if text.split() == shown.split() else None  # else: not saved yet, or rendered otherwise
 
     def extract_last_reply(self, lines: Sequence[str]) -> str | None:
         lines = [line.rstrip() for line in lines]

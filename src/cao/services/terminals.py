@@ -339,10 +339,12 @@ async def get_output(rt: Runtime, terminal_id: str, mode: str) -> str:
         return text
     if monitor.turn_interrupted:  # the reply on screen, if any, answered an earlier turn
         raise NotFound(f"terminal {terminal_id} was interrupted in turn {monitor.turns_finished} before it replied")
-    reply = monitor.provider.extract_last_reply(text.splitlines())
+    lines = text.splitlines()
+    reply = monitor.provider.extract_last_reply(lines)
     if reply is None:
         raise NotFound(f"terminal {terminal_id} has not replied yet")
-    return reply
+    recorded = await asyncio.to_thread(monitor.provider.recorded_reply, rt.settings.run_dir / terminal_id, lines, reply)
+    return reply if recorded is None else recorded
 
 
 async def wait_terminal(rt: Runtime, terminal_id: str, *, turn: int | None, statuses: set[Status],
