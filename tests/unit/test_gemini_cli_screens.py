@@ -183,3 +183,21 @@ def test_build_launch_without_cao_server_does_not_wait_for_it(fake_home: Path, t
     assert settings["mcpServers"]["other"]["timeout"] == 5000
     assert not spec.uses_cao_mcp
     assert "GEMINI_SYSTEM_MD" not in spec.env  # no profile prompt: Gemini's own system prompt
+
+
+def test_a_profiles_tool_hooks_follow_the_users_own_in_gemini_settings(fake_home: Path, tmp_path: Path) -> None:
+    dot = fake_home / ".gemini"
+    mine = {"matcher": "write_file", "hooks": [{"type": "command", "command": "my-audit"}]}
+    dot.joinpath("settings.json").write_text(json.dumps({"hooks": {"BeforeTool": [mine]}}))
+    profile = load_profile("developer", tmp_path / "cao-home").model_copy(update={"hooks": {
+        "pre_tool_use": [{"command": "./check.sh", "args": ["a b"], "matcher": "run_shell_command", "timeout": 5,
+                          "env": {"LEVEL": "x y"}}],
+        "post_tool_use": [{"command": "log-tool"}]}})
+    ctx = context(tmp_path, profile=profile)
+    files = PROVIDER.build_launch(ctx).files
+    settings = json.loads(files[ctx.runtime_dir / "gemini-home" / ".gemini" / "settings.json"])
+    assert settings["hooks"] == {
+        "BeforeTool": [mine, {"matcher": "run_shell_command", "hooks": [
+            {"type": "command", "command": "env 'LEVEL=x y' ./check.sh 'a b'", "timeout": 5000}]}],
+        "AfterTool": [{"matcher": "", "hooks": [{"type": "command", "command": "log-tool"}]}]}
+    assert json.loads(dot.joinpath("settings.json").read_text()) == {"hooks": {"BeforeTool": [mine]}}  # untouched

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
@@ -118,6 +119,30 @@ def permission_tools(rule: Mapping[str, object], key: str, native: Mapping[str, 
     if rule["tool"] == "execute_bash" and (rule["command"] is not None or key == "allow"):
         return list(names[:1])
     return list(names)
+
+
+def tool_hook_groups(hooks: Mapping[str, list[dict[str, Any]]], events: Mapping[str, str],
+                     timeout_unit: float) -> dict[str, list[dict[str, Any]]]:
+    """A profile's tool hooks (cagent's shape) as a CLI's settings ``hooks`` (Claude Code's and Gemini
+    CLI's share it): per event, one matcher group per hook; ``timeout_unit`` per second (1000: ms).
+
+    The CLI runs a hook's ``command`` through a shell: it is the team file's own command line (never
+    agent text), its ``args`` and ``env`` are quoted here. The tool call's JSON arrives on its stdin.
+    """
+    out: dict[str, list[dict[str, Any]]] = {}
+    for event, entries in hooks.items():
+        name = events.get(event)
+        if name is None:
+            continue
+        for hook in entries:
+            env = [f"{key}={value}" for key, value in (hook.get("env") or {}).items()]
+            line = " ".join([*(["env", *map(shlex.quote, env)] if env else []), str(hook["command"]),
+                             *map(shlex.quote, hook.get("args") or [])])
+            entry: dict[str, Any] = {"type": "command", "command": line}
+            if hook.get("timeout"):
+                entry["timeout"] = max(1, round(float(hook["timeout"]) * timeout_unit))
+            out.setdefault(name, []).append({"matcher": hook.get("matcher") or "", "hooks": [entry]})
+    return out
 
 
 def profile_mcp_servers(ctx: LaunchContext) -> dict[str, McpServerConfig]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -31,6 +30,7 @@ from cao.providers.base import (
     granted,
     permission_tools,
     profile_mcp_servers,
+    tool_hook_groups,
     ungranted_tools,
 )
 from cao.status import Status
@@ -160,7 +160,7 @@ class ClaudeCodeProvider(Provider):
             if os.geteuid() == 0:
                 env["IS_SANDBOX"] = "1"  # Claude refuses the bypass flag as root otherwise
         if ctx.profile is not None and ctx.profile.hooks:
-            settings["hooks"] = claude_hooks(ctx.profile.hooks)
+            settings["hooks"] = tool_hook_groups(ctx.profile.hooks, CLAUDE_HOOK_EVENTS, 1)
         if ctx.profile is not None and ctx.profile.permissions:
             # Claude Code checks deny before allow and in every mode (bypassPermissions too)
             settings["permissions"] = {key: [name for rule in rules for name in claude_rule(rule, key)]
@@ -254,25 +254,3 @@ def claude_rule(rule: dict[str, Any], key: str) -> list[str]:
     if rule["command"] is not None:
         return [f"Bash({rule['command']}{':*' if rule['prefix'] else ''})"]
     return permission_tools(rule, key, NATIVE_TOOLS)
-
-
-def claude_hooks(hooks: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    """A profile's tool hooks (cagent's shape) as Claude Code settings ``hooks``: one matcher group per hook.
-
-    Claude Code runs a hook's ``command`` through a shell: it is the team file's own command line (never
-    agent text), its ``args`` and ``env`` are quoted here. The tool's JSON arrives on the hook's stdin.
-    """
-    out: dict[str, list[dict[str, Any]]] = {}
-    for event, entries in hooks.items():
-        name = CLAUDE_HOOK_EVENTS.get(event)
-        if name is None:
-            continue
-        for hook in entries:
-            env = [f"{key}={value}" for key, value in (hook.get("env") or {}).items()]
-            line = " ".join([*(["env", *map(shlex.quote, env)] if env else []), str(hook["command"]),
-                             *map(shlex.quote, hook.get("args") or [])])
-            entry: dict[str, Any] = {"type": "command", "command": line}
-            if hook.get("timeout"):
-                entry["timeout"] = max(1, round(float(hook["timeout"])))
-            out.setdefault(name, []).append({"matcher": hook.get("matcher") or "", "hooks": [entry]})
-    return out

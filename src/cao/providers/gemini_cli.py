@@ -29,6 +29,7 @@ from cao.providers.base import (
     cao_mcp_http,
     permission_tools,
     profile_mcp_servers,
+    tool_hook_groups,
     ungranted_tools,
 )
 from cao.status import Status
@@ -99,6 +100,9 @@ def _answer_scrolled_in(rows: Sequence[str]) -> bool:
     return bool(shown) and all(row.startswith("  ") and row[2] not in " ╭│╰▗▟▝▜" for row in shown)
 
 
+GEMINI_HOOK_EVENTS = {"pre_tool_use": "BeforeTool", "post_tool_use": "AfterTool"}
+
+
 class GeminiCliProvider(Provider):
     name: ClassVar[str] = "gemini_cli"
     binary: ClassVar[str] = "gemini"
@@ -142,6 +146,8 @@ class GeminiCliProvider(Provider):
         auth = security.setdefault("auth", {}) if isinstance(security, dict) else {}
         if isinstance(auth, dict) and not auth.get("selectedType") and os.environ.get("GEMINI_API_KEY"):
             auth["selectedType"] = "gemini-api-key"  # else the auth dialog asks, key detected or not
+        if ctx.profile is not None and ctx.profile.hooks:
+            settings["hooks"] = self.hooks(settings.get("hooks"), ctx.profile.hooks)
         files = {dot / "settings.json": json.dumps(settings, indent=2) + "\n"}
         env = {"GEMINI_CLI_HOME": str(home), "GEMINI_CLI_TRUSTED_FOLDERS_PATH": str(real_dot / "trustedFolders.json"),
                # The relaunching wrapper ignores SIGHUP/SIGTERM and outlives its tmux window: run gemini itself.
@@ -179,6 +185,16 @@ class GeminiCliProvider(Provider):
             env["GEMINI_SYSTEM_MD"] = str(path)
         self._link_user_dir(real_dot, dot)
         return LaunchSpec(argv=argv, env=env, files=files, copies=copies, uses_cao_mcp=CAO_SERVER in servers)
+
+    @staticmethod
+    def hooks(own: Any, tool_hooks: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+        """The user's hooks, and after them the member's tool hooks as ``BeforeTool``/``AfterTool`` (timeouts
+        in ms). Gemini runs hooks only in a trusted folder, as for any settings' hooks."""
+        merged = dict(own) if isinstance(own, dict) else {}
+        for event, groups in tool_hook_groups(tool_hooks, GEMINI_HOOK_EVENTS, 1000).items():
+            mine = merged.get(event)
+            merged[event] = [*(mine if isinstance(mine, list) else []), *groups]
+        return merged
 
     @staticmethod
     def _link_user_dir(real_dot: Path, dot: Path) -> None:

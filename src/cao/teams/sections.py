@@ -102,7 +102,7 @@ def hooks(check: Checker, path: yamlsrc.Path, raw: Any, provider: str | None
                                        f"{F.CLI_HOOK_EVENTS[event]}")
         elif event in F.TOOL_HOOK_EVENTS and provider is not None and provider not in F.TOOL_HOOK_PROVIDERS:
             check.warn((*path, event), f"accepted but ignored: cao installs tool hooks only in "
-                                       f"{', '.join(F.TOOL_HOOK_PROVIDERS)}'s own hook system, not in {provider}'s")
+                                       f"{' and '.join(F.TOOL_HOOK_PROVIDERS)}'s own hook systems, not in {provider}'s")
         for index, hook in enumerate(entries):
             where = (*path, event, index)
             parsed = _hook(check, where, hook)
