@@ -10,10 +10,12 @@ import threading
 from pathlib import Path
 
 from cao.client import ApiClient
-from tests.conftest import retry_until
+from tests.conftest import ServerProcess, retry_until
 from tests.helpers import send_and_wait
 
 HOOK = "import json, sys; open(sys.argv[1], 'a').write(json.dumps(json.load(sys.stdin)) + '\\n')"
+TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0" * 2  # a GitHub token's shape
+LEAKY = json.dumps({"command": sys.executable, "args": ["-c", f"print('token {TOKEN}'); raise SystemExit(3)"]})
 
 
 def team_yaml(out: Path, script: Path) -> str:
@@ -26,9 +28,9 @@ agents:
     model: mock/m
     instruction: You lead.
     hooks:
-      session_start: [{record("start.jsonl")}, {{command: /nonexistent/hook}}]
+      session_start: [{record("start.jsonl")}, {{command: /nonexistent/hook}}, {{command: /nonexistent/{TOKEN}}}]
       on_user_input: [{record("input.jsonl")}]
-      stop: [{record("stop.jsonl")}, {{command: "sleep 30", timeout: 1s}}]
+      stop: [{record("stop.jsonl")}, {{command: "sleep 30", timeout: 1s}}, {LEAKY}]
       session_end: [{record("end.jsonl")}]
 """
 
@@ -37,7 +39,8 @@ def lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_hooks_run_with_json_timeouts_and_reported_failures(api: ApiClient, workdir: Path, tmp_path: Path) -> None:
+def test_hooks_run_with_json_timeouts_and_reported_failures(api: ApiClient, server: ServerProcess, workdir: Path,
+                                                            tmp_path: Path) -> None:
     script = tmp_path / "hook.py"
     script.write_text(HOOK)
     out = tmp_path / "out"
@@ -73,6 +76,10 @@ def test_hooks_run_with_json_timeouts_and_reported_failures(api: ApiClient, work
     slow = reported(lambda d: d["command"] == ["sleep", "30"])
     assert not slow["ok"] and slow["error"] == "timed out after 1s and was killed"
     assert reported(lambda d: d["hook_event"] == "stop" and d["ok"])["exit_code"] == 0
+    leaky = reported(lambda d: d.get("exit_code") == 3)
+    assert leaky["output"] == "token [secret:github-token]\n"  # a hook's output is masked in the event
+    assert "cannot run /nonexistent/[secret:github-token]" in server.log.read_text()  # and in cao-server's log
+    assert TOKEN not in server.log.read_text()
 
     api.request("DELETE", "/sessions/cao-hooks", timeout=60)
     end = retry_until(lambda: lines(out / "end.jsonl"), 20, message="session_end hook ran")

@@ -41,6 +41,7 @@ def main(host: str | None, port: int | None, log_level: str) -> None:
     gc.disable()
     import uvicorn
 
+    from cao.server import log_redaction
     from cao.server.app import create_app
     from cao.server.serve import Server
 
@@ -63,6 +64,7 @@ def main(host: str | None, port: int | None, log_level: str) -> None:
     gc.enable()
     config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level=log_level,
                             access_log=log_level == "debug", http="httptools")
+    log_redaction.install()  # uvicorn.Config has set its handlers up
     Server(config).run()
 
 

@@ -19,6 +19,7 @@ import logging
 import os
 from typing import Any
 
+from cao import secrets
 from cao.events import Event
 from cao.services.runtime import Runtime
 from cao.teams import policy
@@ -102,7 +103,7 @@ async def run_hook(rt: Runtime, hook: dict[str, Any], payload: dict[str, Any]) -
             outcome["error"] = f"timed out after {timeout:g}s and was killed"
         else:
             text = out.decode(errors="replace")
-            outcome.update(exit_code=proc.returncode, ok=proc.returncode == 0, output=text[-OUTPUT_TAIL:])
+            outcome.update(exit_code=proc.returncode, ok=proc.returncode == 0, output=secrets.mask(text[-OUTPUT_TAIL:]))
             if proc.returncode != 0:
                 outcome["error"] = f"exited with code {proc.returncode}"
     if not outcome["ok"]:
