@@ -239,6 +239,7 @@ def test_a_person_typing_into_the_idle_pane(api: ApiClient, model: ModelServer, 
     tmux(settings, "send-keys", "-t", target, "Enter")
     retry_until(lambda: last_reply(api, tid) == "Hello, person.", 90, 0.1,
                 message="the person's turn is seen through to its end")
-    assert status(api, tid) == "completed"
+    retry_until(lambda: status(api, tid) == "completed", 10, 0.1,  # once the screen has held (0.6 s)
+                message="completed once held")
     assert send_and_wait(api, tid, "and now cao", timeout=90)["status"] == "completed"
     assert last_reply(api, tid) == "Hello, cao."
