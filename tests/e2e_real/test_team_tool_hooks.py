@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cao.client import ApiClient
-from cao.settings import Settings
 from tests.conftest import ServerProcess
 from tests.e2e_real.conftest import ModelServer
-from tests.e2e_real.test_tool_restrictions import CLIS, Cli, cli_processes_end
+from tests.e2e_real.test_tool_restrictions import Cli, returning_user_cli
 from tests.helpers import screen, send_and_wait
 
 pytestmark = pytest.mark.e2e_real
@@ -46,13 +44,7 @@ sys.exit(int(sys.argv[2]))
 """
 
 
-@pytest.fixture(params=list(MODELS))
-def cli(request: pytest.FixtureRequest, real_home: Path, model: ModelServer, settings: Settings,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
-    chosen = CLIS[request.param]
-    chosen.seed(real_home, model, monkeypatch)
-    yield chosen
-    cli_processes_end(settings, real_home, model)
+cli = returning_user_cli(MODELS)
 
 
 @pytest.fixture

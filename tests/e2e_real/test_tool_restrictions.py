@@ -17,7 +17,7 @@ import json
 import os
 import signal
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,6 +125,19 @@ def cli_processes_end(settings: Settings, real_home: Path, model: ModelServer) -
 @pytest.fixture
 def api(cli: Cli, real_server: ServerProcess) -> ApiClient:
     return real_server.client
+
+
+def returning_user_cli(providers: Iterable[str]) -> Callable[..., Iterator[Cli]]:
+    """A ``cli`` fixture over ``providers``: each set up as a returning user has it, its processes ended after."""
+    @pytest.fixture(params=list(providers))
+    def cli(request: pytest.FixtureRequest, real_home: Path, model: ModelServer, settings: Settings,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+        chosen = CLIS[request.param]
+        chosen.seed(real_home, model, monkeypatch)
+        yield chosen
+        cli_processes_end(settings, real_home, model)
+
+    return cli
 
 
 def start(api: ApiClient, cli: Cli, workdir: Path, profile: str, yolo: bool) -> dict:
