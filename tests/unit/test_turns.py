@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from cao.engine import StatusEngine, TerminalMonitor
+from cao.engine import StatusEngine
 from cao.events import EventBus
+from cao.monitor import TerminalMonitor
 from cao.providers.mock import MockProvider
 from cao.screen import VirtualScreen
 from cao.status import Status

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 
-from cao.engine import TerminalMonitor
 from cao.errors import CaoError
 from cao.models import TerminalRecord, utcnow
+from cao.monitor import TerminalMonitor
 from cao.providers import get_provider
 from cao.services import terminals
 from cao.services.runtime import Runtime

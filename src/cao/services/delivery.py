@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
-from cao.engine import TerminalMonitor
 from cao.errors import CaoError
+from cao.monitor import TerminalMonitor
 from cao.services import terminals
 from cao.services.runtime import Runtime
 

@@ -21,9 +21,9 @@ from datetime import timedelta
 from sqlmodel import select
 
 from cao import validation
-from cao.engine import TerminalMonitor
 from cao.errors import InvalidInput, NotFound
 from cao.models import InboxMessage, InboxMessageRecord, TerminalRecord, utcnow
+from cao.monitor import TerminalMonitor
 from cao.services import delivery, terminals
 from cao.services.runtime import Runtime
 from cao.status import Status

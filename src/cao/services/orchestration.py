@@ -7,9 +7,9 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable
 
-from cao.engine import TerminalMonitor
 from cao.errors import AgentTimeout, CaoError, InvalidInput
 from cao.models import InboxMessageRecord, TerminalRecord
+from cao.monitor import TerminalMonitor
 from cao.services import delivery, terminals
 from cao.services.inbox import SYSTEM_SENDER
 from cao.services.runtime import Runtime

@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from cao import validation
-from cao.engine import TerminalMonitor
 from cao.errors import AgentTimeout, CaoError, Conflict, NotFound
 from cao.models import SessionRecord, Terminal, TerminalRecord, utcnow
+from cao.monitor import TerminalMonitor
 from cao.private_files import copy_private, write_private
 from cao.profiles import load_profile, resolve_allowed_tools
 from cao.providers import DEFAULT_PROVIDER, LaunchContext, get_provider

@@ -12,9 +12,9 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 
-from cao.engine import TerminalMonitor
 from cao.errors import CaoError
 from cao.models import SessionRecord, TerminalRecord
+from cao.monitor import TerminalMonitor
 from cao.services import delivery, sessions, terminals
 from cao.services.flows import store, template
 from cao.services.flows.gate import run_gate
