@@ -69,6 +69,9 @@ class AgentProfile(BaseModel):
     # A team member's permissions ({"allow": [rule], "deny": [rule]}, cao/teams/permissions.py), set by
     # cao/teams like hooks, never read from a profile file; Claude Code and Gemini CLI install them.
     permissions: dict[str, list[dict[str, Any]]] | None = None
+    # A team member's model endpoint (a named model's base_url), set by cao/teams like hooks, never read from a
+    # profile file: one from a URL could send the CLI's key elsewhere. Provider.endpoint_url applies it.
+    base_url: str | None = None
     prompt: str | None = None
     system_prompt: str = ""
 
@@ -119,6 +122,7 @@ def parse_profile(text: str, *, source: str, default_name: str | None = None) ->
     # are built with them (cao/teams).
     data.pop("hooks", None)
     data.pop("permissions", None)
+    data.pop("base_url", None)
     if "name" not in data:
         if default_name is None:
             raise InvalidProfile(f"{source}: field 'name' is required")

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from cao.client import ApiClient
+from cao.errors import CaoError
 from tests.conftest import ServerProcess, retry_until
 from tests.helpers import last_reply, send_and_wait
 from tests.mcp_helpers import call_tool, run_as
@@ -320,6 +321,63 @@ def test_team_fields_in_installed_profiles_work_without_a_team_file(api: ApiClie
     assert not result.is_error and result.structured_content == {"ok": True}
     text, is_error = call_tool(api, lead["id"], "assign", {"agent_profile": "developer", "message": "hi"})
     assert is_error and "lead may not assign to 'developer': its profile lets it delegate to checker" in text
+
+
+HELPER = """\
+---
+name: helper
+provider: mock
+add_prompt_files: [helper-guide.md]
+welcome_message: Helper ready.
+commands:
+  fix: "fix ${env.TARGET || 'the build'}"
+toolsets:
+  - type: filesystem
+  - type: mcp
+    command: ./search-server
+    args: [--docs]
+    instruction: Search the docs first.
+---
+You help.
+"""
+
+
+def test_a_profiles_toolsets_prompt_files_commands_and_welcome_message(api: ApiClient, settings: Any,
+                                                                       workdir: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cao.cli import cli
+
+    store = settings.agent_store_dir
+    store.mkdir(parents=True, exist_ok=True)
+    (store / "helper.md").write_text(HELPER)
+    (store / "helper-guide.md").write_text("Follow the house style.\n")
+    helper = api.request("POST", "/sessions", timeout=60, params={
+        "agent_profile": "helper", "session_name": "t8", "working_directory": str(workdir)})
+    assert helper["allowed_tools"] == ["@cao-mcp-server", "fs_*", "@search-server"]  # not the developer defaults
+    servers = json.loads((settings.run_dir / helper["id"] / "mcp.json").read_text())["mcpServers"]
+    assert servers["search-server"] == {"command": "./search-server", "args": ["--docs"], "env": {}}
+    send_and_wait(api, helper["id"], "/system-prompt", timeout=30)
+    prompt = last_reply(api, helper["id"])
+    assert prompt.startswith("You help.") and "Follow the house style." in prompt
+    assert "Search the docs first." in prompt
+
+    script = tmp_path / "helper-script.json"
+    script.write_text(json.dumps({"rules": [{"agent": "helper", "steps": [{"reply": "got: {{task}}"}]}]}))
+    result = CliRunner().invoke(cli, [
+        "launch", "--agents", "helper", "/fix", "--rm", "--session-name", "t9", "--working-directory",
+        str(workdir), "--env", f"CAO_MOCK_SCRIPT={script}"], env={"TARGET": "the docs"})
+    assert result.exit_code == 0, result.output
+    assert "got: fix the docs" in result.stdout and "Helper ready." in result.stderr
+    result = CliRunner().invoke(cli, ["session", "send", "t8", "/nope"])
+    assert result.exit_code == 1 and "helper has no command /nope; its commands: /fix" in result.output
+    result = CliRunner().invoke(cli, ["team", "commands", str(store / "helper.md")])
+    assert result.exit_code == 0 and "/fix" in result.output and "fix ${env.TARGET" in result.output
+
+    (store / "helper.md").write_text(HELPER.replace("type: filesystem", "type: filesytem"))
+    with pytest.raises(CaoError, match=r"toolsets\[0\]\.type: unknown toolset type 'filesytem'"):
+        api.request("POST", "/sessions", timeout=60, params={  # never more tools than the toolsets meant
+            "agent_profile": "helper", "session_name": "t10", "working_directory": str(workdir)})
 
 
 def test_an_assigned_task_falls_back_too_and_the_caller_is_told(api: ApiClient, workdir: Path, tmp_path: Path) -> None:

@@ -24,9 +24,14 @@ from tests.screens.record_codex import seed_codex_home
 pytestmark = pytest.mark.e2e_real
 CODEX_KEY_VAR = "SCRIPTED_MODEL_KEY"
 TEAM = """\
+models:
+  lead:  # Claude Code finds the scripted model server through this base_url alone (no ANTHROPIC_BASE_URL)
+    provider: anthropic
+    model: claude-sonnet-4-5
+    base_url: MODEL_URL
 agents:
   root:
-    model: anthropic/claude-sonnet-4-5
+    model: lead
     description: Leads reviews
     instruction: You lead code reviews with cao's tools.
     sub_agents: [reviewer]
@@ -59,11 +64,11 @@ RULES = [
 @pytest.fixture
 def team_env(real_home: Path, model: ModelServer, workdir: Path, settings: Settings,
              monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    # A returning Claude Code user: onboarding done, the key approved; the project folder is new to it.
     (real_home / ".claude.json").write_text(json.dumps({
         "hasCompletedOnboarding": True, "theme": "dark", "numStartups": 5,
-        "customApiKeyResponses": {"approved": [CLAUDE_KEY[-20:]], "rejected": []},
-        "projects": {str(workdir): {"hasTrustDialogAccepted": True}}}))
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", model.url)
+        "customApiKeyResponses": {"approved": [CLAUDE_KEY[-20:]], "rejected": []}}))
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
     monkeypatch.setenv("ANTHROPIC_API_KEY", CLAUDE_KEY)
     seed_codex_home(real_home, model.url, key_var=CODEX_KEY_VAR)
     monkeypatch.setenv(CODEX_KEY_VAR, "sk-scripted")
@@ -84,7 +89,7 @@ def test_claude_root_gets_codex_structured_output_fixed_on_the_second_ask_and_ru
     hook = tmp_path / "hook.py"
     hook.write_text(f"import sys; open({str(seen)!r}, 'a').write(sys.stdin.read() + '\\n')")
     team_file = tmp_path / "team.yaml"
-    team_file.write_text(TEAM.replace("HOOK_COMMAND", f"{sys.executable} {hook}"))
+    team_file.write_text(TEAM.replace("HOOK_COMMAND", f"{sys.executable} {hook}").replace("MODEL_URL", model.url))
     root = api.request("POST", "/teams/launch", timeout=120, body={
         "file": str(team_file), "session_name": "team", "working_directory": str(workdir)})["terminal"]
     assert root["provider"] == "claude_code" and root["model"] == "claude-sonnet-4-5"

@@ -127,7 +127,7 @@ ERROR_CASES = [
     ErrorCase("toolset-without-type", ROOT + "    toolsets:\n      - command: x\n",
               "team.yaml:6: agents.root.toolsets[0]: needs type:"),
     ErrorCase("unknown-toolset-type", ROOT + "    toolsets:\n      - type: filesytem\n",
-              "agents.root.toolsets.filesytem: unknown toolset type field; did you mean 'filesystem'?"),
+              "agents.root.toolsets[0].type: unknown toolset type 'filesytem'; did you mean 'filesystem'?"),
     ErrorCase("unknown-toolset-key", ROOT + "    toolsets:\n      - type: shell\n        comand: x\n",
               "team.yaml:7: agents.root.toolsets[0].comand: unknown shell toolset field; did you mean 'command'?"),
     ErrorCase("mcp-without-command", ROOT + "    toolsets:\n      - type: mcp\n",

@@ -95,3 +95,48 @@ def test_cao_team_validate_checks_a_profile(tmp_path: Path) -> None:
     (tmp_path / "bad.md").write_text("---\nname: bad\nadd_date: sometimes\n---\nx\n")
     result = CliRunner().invoke(cli, ["team", "validate", str(tmp_path / "bad.md")])
     assert result.exit_code == 1 and "bad.md:3: add_date: must be true or false" in result.output
+
+
+def test_a_profiles_prompt_files_toolsets_commands_and_welcome_message(tmp_path: Path) -> None:
+    (tmp_path / "guide.md").write_text("Follow the guide.\n")
+    text = ("---\nname: helper\nadd_prompt_files: [guide.md]\nwelcome_message: Helper ready.\n"
+            "commands:\n  fix: \"fix ${env.TARGET || 'the build'}\"\n"
+            "toolsets:\n  - type: filesystem\n  - type: mcp\n    command: ./search-server\n    args: [--docs]\n"
+            "    instruction: Search the docs first.\n---\nYou help.\n")
+    member = profile_spec.parse(text, str(tmp_path / "helper.md"))
+    assert member.prompt_files == [(str(tmp_path / "guide.md"), "Follow the guide.\n"),
+                                   ("toolset 1", "Search the docs first.")]
+    assert member.welcome_message == "Helper ready." and member.commands == {"fix": "fix ${env.TARGET || 'the build'}"}
+    assert member.allowed_tools == ["@cao-mcp-server", "fs_*"]
+    assert member.mcp_servers == {"search-server": {"command": "./search-server", "args": ["--docs"], "env": {}}}
+
+
+@pytest.mark.parametrize(("frontmatter", "expected"), [
+    # A profile may come from a URL: it adds only files in its own folder to the prompt.
+    ("add_prompt_files: [../secret.txt]", "x.md:3: add_prompt_files[0]: {tmp}/secret.txt is outside the profile's "
+                                          "folder {tmp}/store"),
+    ("add_prompt_files: [missing.md]", "paths are relative to the profile"),
+    ("toolsets: [{type: shell}]\nallowedTools: [fs_read]", "x.md:3: toolsets: a profile gives its tools either as "
+                                                           "toolsets or as allowedTools/mcpServers"),
+    ("toolsets: [{type: nope}]", "x.md:3: toolsets[0].type: unknown toolset type 'nope'; remove it, or use"),
+    ("commands: {'bad name': x}", "x.md:3: commands.bad name: is not a valid command name"),
+])
+def test_errors_in_a_profiles_prompt_files_toolsets_and_commands(tmp_path: Path, frontmatter: str,
+                                                                 expected: str) -> None:
+    (tmp_path / "store").mkdir()
+    (tmp_path / "secret.txt").write_text("s3cret")
+    with pytest.raises(InvalidProfile) as caught:
+        profile_spec.parse(f"---\nname: x\n{frontmatter}\n---\nbody\n", str(tmp_path / "store" / "x.md"))
+    assert expected.format(tmp=tmp_path).replace("x.md", str(tmp_path / "store" / "x.md"), 1) in str(caught.value)
+
+
+def test_a_session_without_a_team_file_has_a_depth_limit(tmp_path: Path) -> None:
+    chain = [TerminalRecord(id=f"{i}0000000", session_name="cao-s", window_name="w", provider="mock",
+                            agent_profile="developer", working_directory="/", status="idle",
+                            caller_id=f"{i - 1}0000000" if i else None) for i in range(6)]
+    rt = SimpleNamespace(registry=SimpleNamespace(sessions={}, terminals={t.id: t for t in chain}),
+                         settings=SimpleNamespace(home=tmp_path))
+    policy.check_delegation(rt, chain[4], "developer", "handoff")  # the 5th level
+    with pytest.raises(PermissionDenied, match=r"would be 6 levels deep, and a session without a team file "
+                                               r"allows 5 \(a team file sets its own limit\)"):
+        policy.check_delegation(rt, chain[5], "developer", "handoff")

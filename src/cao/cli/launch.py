@@ -61,9 +61,11 @@ def launch(message: str | None, task: str | None, agent: str | None, provider: s
         validation.session_name(session_name)
     cwd = str(validation.working_directory(os.path.abspath(working_directory) if working_directory else None))
     settings = Settings.from_env()
+    welcome = None
     if team_file is None:
         for warning in launch_warnings(agent, settings.home):
             info(f"warning: {warning}")
+        message, welcome = _profile_message(agent, settings, message)
     else:
         message = _team_message(team_file, agent, message)
     client = make_client()
@@ -76,6 +78,8 @@ def launch(message: str | None, task: str | None, agent: str | None, provider: s
                               cwd=cwd, env=env, model=model, yolo=yolo)
     info(f"Session created: {terminal['session_name']}")
     info(f"Terminal created: {terminal['name']} (id {terminal['id']}, {terminal['provider']})")
+    if welcome:
+        info(welcome.rstrip())
     session = terminal["session_name"]
     if message:
         try:
@@ -106,6 +110,22 @@ def _team_message(team_file: str, agent: str | None, message: str | None) -> str
         info(f"warning: {warning}")
     member = team.pick(agent)
     return expand_command(member, message) if message else None
+
+
+def _profile_message(agent: str, settings: Settings, message: str | None) -> tuple[str | None, str | None]:
+    """(``/COMMAND`` expanded, the welcome message) for a profile whose frontmatter has team fields."""
+    from cao.teams.members import expand_command
+    from cao.teams.profile_spec import profile_member
+
+    try:
+        member = profile_member(agent, settings.home)
+    except CaoError:
+        return message, None  # the server names what is broken where it matters (delegations, toolsets)
+    if member is None:
+        return message, None
+    if message and member.commands:
+        message = expand_command(member, message)
+    return message, member.welcome_message
 
 
 def start_team(client: ApiClient, *, file: str, agent: str | None, provider: str | None, session_name: str | None,

@@ -13,6 +13,7 @@ from cao.cli.launch import remove_session, run_task
 from cao.cli.progress import Spinner
 from cao.client import ApiClient
 from cao.errors import AgentTimeout, CaoError, Conflict, NotFound
+from cao.settings import Settings
 
 
 @click.group()
@@ -103,14 +104,27 @@ def _team_command(client: ApiClient, session: str, agent: str | None, message: s
     """``/NAME`` → the team member's named command (docs/teams.md), when the session runs a team."""
     if not message.startswith("/") or " " in message.strip():
         return message
+    from cao.teams.members import expand
+
     try:
         team = client.get(f"/teams/sessions/{session}")
     except NotFound:
-        return message  # not a team: the CLI's own slash command
-    from cao.teams.members import expand
-
+        return _profile_command(agent, message)
     member = team["members"].get(agent or "")
     return expand(agent or "", member["commands"], message) if member else message
+
+
+def _profile_command(agent: str | None, message: str) -> str:
+    """``/NAME`` → the named command of the conductor's profile, when its frontmatter has ``commands``;
+    otherwise the CLI's own slash command."""
+    from cao.teams.members import expand_command
+    from cao.teams.profile_spec import profile_member
+
+    try:
+        member = profile_member(agent, Settings.from_env().home) if agent else None
+    except CaoError:
+        return message
+    return expand_command(member, message) if member is not None and member.commands else message
 
 
 @session.command(name="wait")

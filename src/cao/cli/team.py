@@ -8,6 +8,7 @@ import click
 
 from cao.cli.common import echo_json, info, table
 from cao.teams.loader import load_team
+from cao.teams.models import Team
 
 FILE = click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 
@@ -39,19 +40,32 @@ def team_validate(file: Path, strict: bool) -> None:
 
 
 def _validate_profile(file: Path) -> None:
-    from cao.errors import InvalidProfile
     from cao.teams.profile_spec import PROFILE_FIELDS, checked
 
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidProfile(f"{file}: cannot read the profile: {exc}") from None
-    member, warnings = checked(text, str(file))
+    member, warnings = checked(_profile_text(file), str(file))
     for warning in warnings:
         info(f"warning: {warning}")
-    fields = [f for f in PROFILE_FIELDS if getattr(member, f, None)]
+    attribute = {"add_prompt_files": "prompt_files", "toolsets": "allowed_tools"}
+    fields = [f for f in PROFILE_FIELDS if getattr(member, attribute.get(f, f), None)]
     click.echo(f"{file}: profile {member.name}: team fields valid"
                + (f" ({', '.join(fields)})" if fields else " (it has none)"))
+
+
+def _profile_as_team(file: Path) -> Team:
+    """A profile file as a team of one, for ``cao team commands lead.md``."""
+    from cao.teams.profile_spec import parse
+
+    member = parse(_profile_text(file), str(file))
+    return Team(source=str(file), members={member.name: member})
+
+
+def _profile_text(file: Path) -> str:
+    from cao.errors import InvalidProfile
+
+    try:
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidProfile(f"{file}: cannot read the profile: {exc}") from None
 
 
 @team.command(name="show")
@@ -75,8 +89,8 @@ def team_show(file: Path, as_json: bool) -> None:
 @FILE
 @click.option("--agent", help="Only this agent's commands (default: every agent's).")
 def team_commands(file: Path, agent: str | None) -> None:
-    """List FILE's named prompts; run one with: cao launch FILE /NAME."""
-    loaded = load_team(file)
+    """List FILE's named prompts; run one with: cao launch FILE /NAME (a profile's: cao launch --agents NAME /NAME)."""
+    loaded = _profile_as_team(file) if file.suffix == ".md" else load_team(file)
     rows = [[m.name, f"/{name}", prompt.splitlines()[0] if prompt else ""]
             for m in loaded.members.values() if agent in (None, m.name) for name, prompt in m.commands.items()]
     if agent is not None and agent not in loaded.members:

@@ -185,6 +185,15 @@ class Provider:
     # The CLI loads SKILL.md folders itself from a folder cao can give each terminal (``ctx.skills``).
     native_skills: ClassVar[bool] = False
 
+    @classmethod
+    def endpoint_url(cls, ctx: LaunchContext) -> str | None:
+        """The model endpoint a team file's named model gives this CLI (``base_url``), or None. Only for the
+        provider it was written for: a fallback to another CLI keeps that CLI's own endpoint."""
+        profile = ctx.profile
+        if profile is None or not profile.base_url or profile.provider != cls.name:
+            return None
+        return profile.base_url
+
     def resolve_binary(self) -> str:
         """The binary on PATH, else the pinned one from scripts/install-real-clis."""
         pinned = real_clis.bin_dir()

@@ -176,6 +176,8 @@ class ClaudeCodeProvider(Provider):
             argv += ["--allowedTools", f"mcp__{CAO_SERVER}"]  # handoff/assign/send_message run unasked
         if denied:
             argv += ["--disallowedTools", ",".join(denied)]
+        if endpoint := self.endpoint_url(ctx):
+            env["ANTHROPIC_BASE_URL"] = endpoint
         return LaunchSpec(argv=argv, env=env, files=files, copies=copies, uses_cao_mcp=True)
 
     # --- the screen ---------------------------------------------------------------------

@@ -185,6 +185,8 @@ class CodexProvider(Provider):
         servers = self.mcp_servers(ctx)
         overrides.update({f"mcp_servers.{n}": s for n, s in servers.items()})
         overrides.update(self.restriction_overrides(ctx))
+        if endpoint := self.endpoint_url(ctx):
+            overrides["openai_base_url"] = endpoint  # Codex's built-in openai provider (not a model_providers entry)
         argv = [codex, "--no-daemon", "--no-alt-screen"]
         for key, value in overrides.items():
             argv += ["-c", f"{key}={toml_value(value)}"]

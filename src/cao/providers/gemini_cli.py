@@ -183,6 +183,8 @@ class GeminiCliProvider(Provider):
             path = ctx.runtime_dir / "system.md"
             files[path] = f"{prompt}\n\n# Available tools\n\n${{AvailableTools}}\n\n${{AgentSkills}}\n"
             env["GEMINI_SYSTEM_MD"] = str(path)
+        if endpoint := self.endpoint_url(ctx):
+            env["GOOGLE_GEMINI_BASE_URL"] = endpoint
         self._link_user_dir(real_dot, dot)
         return LaunchSpec(argv=argv, env=env, files=files, copies=copies, uses_cao_mcp=CAO_SERVER in servers)
 

@@ -94,9 +94,15 @@ class Checker:
         return out
 
     def unknown(self, path: yamlsrc.Path, key: str, table: dict[str, Field] | tuple[str, ...], what: str) -> None:
-        close = difflib.get_close_matches(key, list(table), n=1)
-        fix = f"did you mean '{close[0]}'?" if close else f"remove it, or use one of: {', '.join(table)}"
-        self.error((*path, key), f"unknown {what} field; {fix}")
+        self.error((*path, key), f"unknown {what} field; {_fix(key, table)}")
+
+    def unknown_value(self, path: yamlsrc.Path, value: str, options: tuple[str, ...], what: str) -> None:
+        self.error(path, f"unknown {what} {value!r}; {_fix(value, options)}")
+
+
+def _fix(name: str, options: dict[str, Field] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return f"did you mean '{close[0]}'?" if close else f"remove it, or use one of: {', '.join(options)}"
 
 
 def _type(value: Any) -> str:

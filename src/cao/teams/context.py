@@ -18,8 +18,12 @@ def contribute(starting: prompt_parts.Starting) -> str | None:
     if found is None:
         return None
     team, member = found
-    # An installed profile with team fields: its body is the instruction; its team and output format come here.
-    parts = members.team_parts(None, member) if team is None else []
+    # An installed profile with team fields: its body is the instruction; its prompt files, toolset
+    # instructions, team and output format come here.
+    parts = []
+    if team is None:
+        parts += [text.strip() for _, text in member.prompt_files if text.strip()]
+        parts += members.team_parts(None, member)
     lines = []
     if member.add_date:
         lines.append(f"Today's date: {datetime.date.today().isoformat()}")

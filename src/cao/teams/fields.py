@@ -71,11 +71,14 @@ MODEL_FIELDS: dict[str, Field] = {
     "presence_penalty": Field("number", "n/a", "the CLI sets its own sampling parameters"),
     "parallel_tool_calls": Field("bool", "n/a", CLI_LOOP),
     "thinking_budget": Field("scalar", "n/a", "set the CLI's own thinking setting in its configuration"),
-    "base_url": Field("str", "not_yet", "cao does not point a CLI at another endpoint yet"),
+    "base_url": Field("str", "mapped"),  # for the CLIs in BASE_URL_PROVIDERS (a warning for the others)
     "token_key": Field("str", "n/a", "each CLI reads its own credentials"),
     "provider_opts": Field("map", "n/a", "the CLI has its own provider options"),
     "track_usage": Field("bool", "n/a", "the CLI reports its own usage"),
 }
+
+# The CLIs cao can point at another model endpoint (Provider.endpoint_url), each through its own setting.
+BASE_URL_PROVIDERS = ("claude_code", "codex", "gemini_cli")
 
 STRUCTURED_FIELDS: dict[str, Field] = {
     "name": Field("str", "mapped"), "schema": Field("map", "mapped"), "description": Field("str", "mapped"),

@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cao import validation
 from cao.errors import InvalidTeam
@@ -48,7 +49,7 @@ def parse_team(text: str, *, source: str, base_dir: Path,
     if not isinstance(data, dict):
         raise InvalidTeam(f"{source}: a team file is a YAML mapping with an 'agents:' section")
     top = check.fields(data, (), F.TOP_FIELDS, "top-level")
-    models = _models(check, top.get("models") or {})
+    models, base_urls = _models(check, top.get("models") or {})
     agents = top.get("agents")
     if not agents:
         check.error(("agents",), "is required: a mapping of agent names to their model and instruction")
@@ -56,6 +57,8 @@ def parse_team(text: str, *, source: str, base_dir: Path,
     members: dict[str, Member] = {}
     for name, raw in agents.items():
         member = _member(check, name, raw, models, base_dir)
+        if member is not None and isinstance(raw, dict) and raw.get("model") in base_urls:
+            member.base_url = _base_url(check, ("agents", name, "model"), base_urls[raw["model"]], member.provider)
         if member is not None:
             members[name] = member
     settings = check.fields(top.get("cao") or {}, ("cao",), F.CAO_FIELDS, "cao")
@@ -72,9 +75,9 @@ def parse_team(text: str, *, source: str, base_dir: Path,
     return Team(source=source, members=members, max_depth=depth, warnings=check.warnings)
 
 
-def _models(check: Checker, raw: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """Named models → (cao provider, model)."""
-    out = {}
+def _models(check: Checker, raw: dict[str, Any]) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """Named models → (cao provider, model), and the named models' ``base_url``s."""
+    out, base_urls = {}, {}
     for name, entry in raw.items():
         path = ("models", name)
         if not isinstance(entry, dict):
@@ -90,7 +93,22 @@ def _models(check: Checker, raw: dict[str, Any]) -> dict[str, tuple[str, str]]:
             check.error((*path, "provider"), modelref.unknown_vendor(vendor))
             continue
         out[name] = (provider, model)
-    return out
+        if "base_url" in known:
+            url = urlsplit(known["base_url"])
+            if url.scheme not in ("http", "https") or not url.hostname or url.username or url.password:
+                check.error((*path, "base_url"), "must be an http:// or https:// URL without user or password "
+                                                 "(e.g. http://127.0.0.1:4000); the CLI reads its key itself")
+            else:
+                base_urls[name] = known["base_url"]
+    return out, base_urls
+
+
+def _base_url(check: Checker, path: yamlsrc.Path, url: str, provider: str) -> str | None:
+    if provider in F.BASE_URL_PROVIDERS:
+        return url
+    check.warn(path, f"the model's base_url is not applied: cao points only {', '.join(F.BASE_URL_PROVIDERS)} at "
+                     f"another endpoint, not {provider}; set it in {provider}'s own configuration")
+    return None
 
 
 def _resolve_model(check: Checker, path: yamlsrc.Path, known: dict[str, Any],
@@ -144,10 +162,7 @@ def _member(check: Checker, name: str, raw: Any, models: dict[str, tuple[str, st
     rules = permissions.section(check, (*path, "permissions"), raw.get("permissions"), provider)
     if "instruction" not in known:
         check.error(path, "needs instruction: the agent's system prompt")
-    commands = known.get("commands", {})
-    for command in commands:
-        if not validation.NAME.fullmatch(command):
-            check.error((*path, "commands", command), "is not a valid command name (letters, digits, '_', '-')")
+    commands = command_names(check, (*path, "commands"), known.get("commands", {}))
     servers, tools, instructions = sections.toolsets(check, (*path, "toolsets"), known.get("toolsets"))
     if resolved is None or "instruction" not in known:
         return None
@@ -156,7 +171,7 @@ def _member(check: Checker, name: str, raw: Any, models: dict[str, tuple[str, st
         provider=resolved[0], model=resolved[1], sub_agents=known.get("sub_agents", []),
         handoffs=known.get("handoffs", []), add_date=known.get("add_date", False),
         add_environment_info=known.get("add_environment_info", False),
-        prompt_files=_prompt_files(check, (*path, "add_prompt_files"), known.get("add_prompt_files", []), base_dir)
+        prompt_files=prompt_files(check, (*path, "add_prompt_files"), known.get("add_prompt_files", []), base_dir)
         + [(f"toolset {i}", text) for i, text in instructions],
         welcome_message=known.get("welcome_message"), commands=commands, mcp_servers=servers,
         allowed_tools=tools, structured_output=sections.structured(check, (*path, "structured_output"),
@@ -183,10 +198,23 @@ def _skills(check: Checker, path: yamlsrc.Path, value: bool | list[str]) -> list
     return names
 
 
-def _prompt_files(check: Checker, path: yamlsrc.Path, names: list[str], base_dir: Path) -> list[tuple[str, str]]:
+def command_names(check: Checker, path: yamlsrc.Path, commands: dict[str, str]) -> dict[str, str]:
+    for command in commands:
+        if not validation.NAME.fullmatch(command):
+            check.error((*path, command), "is not a valid command name (letters, digits, '_', '-')")
+    return commands
+
+
+def prompt_files(check: Checker, path: yamlsrc.Path, names: list[str], base_dir: Path, *,
+                 inside: bool = False) -> list[tuple[str, str]]:
+    """(path, text) of each file, relative to ``base_dir``; with ``inside``, a file outside it is an error."""
     out = []
     for index, name in enumerate(names):
         file = (base_dir / Path(name).expanduser()).resolve()
+        if inside and not file.is_relative_to(base_dir.resolve()):
+            check.error((*path, index), f"{file} is outside the profile's folder {base_dir}: a profile (which "
+                                        "may come from a URL) adds only files next to it; move the file there")
+            continue
         try:
             if file.stat().st_size > MAX_PROMPT_FILE_BYTES:
                 check.error((*path, index), f"{file} is larger than {MAX_PROMPT_FILE_BYTES // 1024} KiB")
@@ -194,7 +222,8 @@ def _prompt_files(check: Checker, path: yamlsrc.Path, names: list[str], base_dir
             out.append((str(file), file.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-            check.error((*path, index), f"cannot read {file} ({reason}); paths are relative to the team file")
+            where = "the profile" if inside else "the team file"
+            check.error((*path, index), f"cannot read {file} ({reason}); paths are relative to {where}")
     return out
 
 

@@ -16,10 +16,17 @@ def profile(team: Team, member: Member) -> AgentProfile:
     """The member as an agent profile: its instruction, prompt files, team and output contract."""
     return AgentProfile(
         name=member.name, description=member.description, provider=member.provider, model=member.model,
+        base_url=member.base_url,
         allowedTools=member.allowed_tools,
         mcpServers={name: McpServerConfig(**server) for name, server in member.mcp_servers.items()} or None,
         hooks=member.tool_hooks or None, permissions=member.permissions, skills=member.skills,
         system_prompt=system_prompt(team, member))
+
+
+def with_toolsets(base: AgentProfile, member: Member) -> AgentProfile:
+    """An installed profile whose frontmatter has ``toolsets``: its tools and MCP servers are theirs."""
+    servers = {name: McpServerConfig(**server) for name, server in member.mcp_servers.items()}
+    return base.model_copy(update={"allowedTools": member.allowed_tools, "mcpServers": servers or None})
 
 
 def system_prompt(team: Team | None, member: Member) -> str:

@@ -24,6 +24,7 @@ class Member:
     instruction: str
     provider: str
     model: str | None = None
+    base_url: str | None = None  # the named model's endpoint, for the CLIs that can be pointed at one
     sub_agents: list[str] = field(default_factory=list)
     handoffs: list[str] = field(default_factory=list)
     add_date: bool = False

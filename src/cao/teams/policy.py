@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from cao import secrets
 from cao.errors import CaoError, PermissionDenied
 from cao.models import TerminalRecord
-from cao.profiles import AgentProfile
+from cao.profiles import AgentProfile, load_profile
 from cao.teams import members, profile_spec
-from cao.teams.models import Member, Team
+from cao.teams.models import DEFAULT_MAX_DEPTH, Member, Team
 
 if TYPE_CHECKING:
     from cao.services.runtime import Runtime
@@ -62,11 +62,20 @@ def member_of(rt: Runtime, session_name: str, name: str | None) -> tuple[Team | 
 
 
 def member_profile(rt: Runtime, session_name: str, name: str) -> AgentProfile | None:
-    """A team member's profile, when ``session_name`` runs a team with a member ``name``."""
+    """A team member's profile, when ``session_name`` runs a team with a member ``name``; an installed
+    profile with ``toolsets`` in its frontmatter, with the tools and MCP servers they give; else None."""
     team = team_of(rt, session_name)
-    if team is None or name not in team.members:
+    if team is not None and name in team.members:
+        return members.profile(team, team.members[name])
+    try:
+        member = profile_spec.profile_member(name, rt.settings.home)
+    except CaoError:
+        if profile_spec.declares(name, rt.settings.home, "toolsets"):
+            raise  # never start with more tools than the broken toolsets meant to give
         return None
-    return members.profile(team, team.members[name])
+    if member is None or member.allowed_tools is None:
+        return None
+    return members.with_toolsets(load_profile(name, rt.settings.home), member)
 
 
 def redact(rt: Runtime, session_name: str, text: str, *agents: str | None) -> str:
@@ -92,7 +101,7 @@ def depth(rt: Runtime, terminal_id: str) -> int:
 
 def check_delegation(rt: Runtime, caller: TerminalRecord, target: str, verb: str) -> None:
     """Refuse a handoff/assign from a team member to anyone outside its sub_agents/handoffs, and
-    any delegation deeper than the team's ``max_delegation_depth``."""
+    any delegation deeper than the team's ``max_delegation_depth`` (without a team: DEFAULT_MAX_DEPTH)."""
     team = team_of(rt, caller.session_name)
     if caller.agent_profile and (team is None or caller.agent_profile not in team.members):
         profile_spec.profile_member(caller.agent_profile, rt.settings.home)  # broken team fields: refuse (raises)
@@ -102,14 +111,14 @@ def check_delegation(rt: Runtime, caller: TerminalRecord, target: str, verb: str
         where = f"the team file {team.source}" if found[0] is not None and team else "its profile"
         raise PermissionDenied(f"{caller.agent_profile} may not {verb} to {target!r}: {where} lets it "
                                f"delegate to {allowed}")
-    if team is None:
-        return
+    limit = team.max_depth if team is not None else DEFAULT_MAX_DEPTH
     level = depth(rt, caller.id) + 1
-    if level > team.max_depth:
+    if level > limit:
         chain = _chain(rt, caller.id)
+        allows = (f"the team allows {limit} (cao: max_delegation_depth in the team file)" if team is not None
+                  else f"a session without a team file allows {limit} (a team file sets its own limit)")
         raise PermissionDenied(f"delegation depth limit reached: {' → '.join([*chain, target])} would be "
-                               f"{level} levels deep, and the team allows {team.max_depth} "
-                               "(cao: max_delegation_depth in the team file); finish the task at this level")
+                               f"{level} levels deep, and {allows}; finish the task at this level")
 
 
 def _chain(rt: Runtime, terminal_id: str) -> list[str]:

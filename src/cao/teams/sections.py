@@ -35,7 +35,7 @@ def toolsets(check: Checker, path: yamlsrc.Path, entries: list[dict[str, Any]] |
             check.warn(where, f"toolset type {kind!r} accepted but ignored: {F.TOOLSET_NA[kind]}")
             continue
         if kind not in F.TOOLSET_TOOLS:
-            check.unknown(path, kind, (*F.TOOLSET_TOOLS, *F.TOOLSET_NA), "toolset type")
+            check.unknown_value((*where, "type"), kind, (*F.TOOLSET_TOOLS, *F.TOOLSET_NA), "toolset type")
             continue
         known = check.fields(entry, where, F.TOOLSET_FIELDS, f"{kind} toolset")
         if "instruction" in known:
