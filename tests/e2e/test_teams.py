@@ -243,6 +243,15 @@ def test_redact_secrets_and_an_installed_profile_as_sub_agent(api: ApiClient, se
     # developer is an installed (built-in) profile, not defined in the file: the team mixes both.
     text, is_error = call_tool(api, root["id"], "handoff", {"agent_profile": "developer", "message": "hello dev"})
     assert not is_error and "hello dev" in text, text
+    # The keeper's output through cao's API (cao terminal output, flows' results) is masked too; its live pane
+    # is the CLI's own.
+    keeper = api.request("POST", "/teams/launch", timeout=60, body={
+        "file": str(tmp_path / "secret-team.yaml"), "agent": "keeper", "session_name": "t3k",
+        "working_directory": str(workdir), "env_vars": {"CAO_MOCK_SCRIPT": str(script)}})["terminal"]
+    send_and_wait(api, keeper["id"], f"keep token={TOKEN}", timeout=30)
+    full = api.get(f"/terminals/{keeper['id']}/output", mode="full")["output"]
+    assert "keep token=[secret:github-token]" in full and TOKEN not in full and "sk_live_" not in full
+    assert "my own key is [secret:stripe-key]" in last_reply(api, keeper["id"])
 
 
 FALLBACK_TEAM = """\

@@ -330,7 +330,15 @@ async def exit_terminal(rt: Runtime, terminal_id: str) -> None:
 
 
 async def get_output(rt: Runtime, terminal_id: str, mode: str) -> str:
+    """The pane's text (``full``) or the agent's last reply (``last``); secrets masked for a team member with
+    ``redact_secrets`` (the live pane itself is the CLI's)."""
     record = get_record(rt, terminal_id)
+    text = await _output(rt, record, mode)
+    return team_policy.redact(rt, record.session_name, text, record.agent_profile)
+
+
+async def _output(rt: Runtime, record: TerminalRecord, mode: str) -> str:
+    terminal_id = record.id
     monitor = rt.engine.monitors.get(terminal_id)
     if monitor is None or monitor.pane_id is None:
         raise Conflict(f"terminal {terminal_id} is not running ({record.exit_reason or 'not tracked'})")
