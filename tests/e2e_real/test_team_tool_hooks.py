@@ -87,3 +87,36 @@ def test_a_pre_tool_hook_that_exits_2_stops_the_call(api: ApiClient, cli: Cli, m
     made, events, shown = run_one_command(api, cli, model, workdir, tmp_path, 2)
     assert not made.exists(), shown
     assert [e["which"] for e in events] == ["pre"], shown
+
+
+REDACTING_TEAM = """\
+agents:
+  root:
+    model: {model}
+    instruction: You run what you are asked to.
+    redact_secrets: true
+"""
+LEAK = "ghp_" + "Zq7" * 12  # a GitHub token's shape
+
+
+def test_redact_secrets_stops_a_tool_call_that_carries_a_secret(api: ApiClient, cli: Cli, model: ModelServer,
+                                                                workdir: Path, tmp_path: Path) -> None:
+    made = workdir / "made.txt"
+    team = tmp_path / "team.yaml"
+    team.write_text(REDACTING_TEAM.format(model=MODELS[cli.provider][0]))
+    model.set_rules([
+        {"match": "^leak it$", "needs_tools": True, "times": 1, "tool": cli.shell_tool,
+         "args": cli.shell_args(f"echo token={LEAK} > {made}")},
+        {"match": "^harmless$", "needs_tools": True, "times": 1, "tool": cli.shell_tool,
+         "args": cli.shell_args(f"echo hello > {made}")},
+        {"on_tool_result": ".", "text": "Done: {{tool_result}}"}])
+    launched = api.request("POST", "/teams/launch", timeout=120, body={
+        "file": str(team), "session_name": "guard", "working_directory": str(workdir), "yolo": True})
+    tid = launched["terminal"]["id"]
+    final = send_and_wait(api, tid, "leak it", timeout=150)
+    assert final["status"] == "completed", (final, screen(api, tid))
+    assert not made.exists(), screen(api, tid)  # cao's guard stopped the call in the CLI's own hook system
+    told = [r["tool_result"] for r in model.requests() if "cao stopped this" in (r.get("tool_result") or "")]
+    assert told and "(github-token)" in told[-1] and LEAK not in told[-1], screen(api, tid)  # why, masked
+    final = send_and_wait(api, tid, "harmless", timeout=150)  # a call without a secret goes on
+    assert final["status"] == "completed" and made.read_text() == "hello\n", screen(api, tid)

@@ -196,7 +196,8 @@ WARN_CASES = [
     WarnCase("transform-hook", "hooks: {tool_response_transform: [{command: ./x}]}",
              "agents.root.hooks.tool_response_transform: accepted but ignored (not applicable to CLI agents)"),
     WarnCase("builtin-hook", "hooks: {stop: [{type: builtin, command: redact_secrets}]}",
-             "agents.root.hooks.stop[0]: builtin hooks (e.g. redact_secrets) accepted but ignored"),
+             "agents.root.hooks.stop[0]: the redact_secrets builtin on stop is accepted but ignored: the CLI does "
+             "not let a hook rewrite its model requests or tool results"),
     WarnCase("hook-matcher", "hooks: {stop: [{command: ./x, matcher: y}]}",
              "agents.root.hooks.stop[0].matcher: accepted but ignored: only tool hooks have a matcher"),
     WarnCase("skills-source", "skills: [cao-flows, 'https://example.com/s']",

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from cao import secret_guard
 from cao.errors import InvalidProfile, PermissionDenied
 from cao.models import TerminalRecord
 from cao.teams import policy, profile_spec
@@ -140,3 +141,15 @@ def test_a_session_without_a_team_file_has_a_depth_limit(tmp_path: Path) -> None
     with pytest.raises(PermissionDenied, match=r"would be 6 levels deep, and a session without a team file "
                                                r"allows 5 \(a team file sets its own limit\)"):
         policy.check_delegation(rt, chain[5], "developer", "handoff")
+
+
+def test_a_profile_with_redact_secrets_gets_the_secret_guard_but_never_its_own_hooks(tmp_path: Path) -> None:
+    store = tmp_path / "agent-store"
+    store.mkdir()
+    (store / "lead.md").write_text(LEAD)  # redact_secrets: true, and a hooks: section that must stay ignored
+    rt = SimpleNamespace(registry=SimpleNamespace(sessions={}, terminals={}), settings=SimpleNamespace(home=tmp_path))
+    lead = policy.member_profile(rt, "cao-s", "lead")
+    assert lead is not None and lead.system_prompt == "You lead."
+    assert lead.hooks == {"pre_tool_use": [secret_guard.tool_hook()]}
+    assert lead.allowedTools is None  # no toolsets: the profile's own tools
+    assert policy.member_profile(rt, "cao-s", "developer") is None  # a built-in profile without team fields

@@ -6,7 +6,9 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from typing import Any
 
+from cao import secret_guard
 from cao.errors import InvalidInput
 from cao.profiles import AgentProfile, McpServerConfig
 from cao.teams.models import Member, Team
@@ -19,14 +21,27 @@ def profile(team: Team, member: Member) -> AgentProfile:
         base_url=member.base_url,
         allowedTools=member.allowed_tools,
         mcpServers={name: McpServerConfig(**server) for name, server in member.mcp_servers.items()} or None,
-        hooks=member.tool_hooks or None, permissions=member.permissions, skills=member.skills,
+        hooks=tool_hooks(member), permissions=member.permissions, skills=member.skills,
         system_prompt=system_prompt(team, member))
 
 
-def with_toolsets(base: AgentProfile, member: Member) -> AgentProfile:
-    """An installed profile whose frontmatter has ``toolsets``: its tools and MCP servers are theirs."""
-    servers = {name: McpServerConfig(**server) for name, server in member.mcp_servers.items()}
-    return base.model_copy(update={"allowedTools": member.allowed_tools, "mcpServers": servers or None})
+def tool_hooks(member: Member) -> dict[str, list[dict[str, Any]]] | None:
+    """The member's tool hooks for its CLI; with ``redact_secrets``, cao's secret guard runs first (the CLIs
+    with a hook system, TOOL_HOOK_PROVIDERS, install them; the others have no such place)."""
+    hooks = dict(member.tool_hooks)
+    if member.redact_secrets:
+        hooks["pre_tool_use"] = [secret_guard.tool_hook(), *hooks.get("pre_tool_use", [])]
+    return hooks or None
+
+
+def with_profile_fields(base: AgentProfile, member: Member) -> AgentProfile:
+    """An installed profile with team fields in its frontmatter: the tools and MCP servers its ``toolsets``
+    give, and the secret guard for ``redact_secrets`` (never the profile's own hooks: see profile_spec)."""
+    update: dict[str, Any] = {"hooks": tool_hooks(member)}
+    if member.allowed_tools is not None:
+        servers = {name: McpServerConfig(**server) for name, server in member.mcp_servers.items()}
+        update.update(allowedTools=member.allowed_tools, mcpServers=servers or None)
+    return base.model_copy(update=update)
 
 
 def system_prompt(team: Team | None, member: Member) -> str:

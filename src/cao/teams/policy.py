@@ -63,7 +63,7 @@ def member_of(rt: Runtime, session_name: str, name: str | None) -> tuple[Team | 
 
 def member_profile(rt: Runtime, session_name: str, name: str) -> AgentProfile | None:
     """A team member's profile, when ``session_name`` runs a team with a member ``name``; an installed
-    profile with ``toolsets`` in its frontmatter, with the tools and MCP servers they give; else None."""
+    profile whose frontmatter has ``toolsets`` or ``redact_secrets`` (members.with_profile_fields); else None."""
     team = team_of(rt, session_name)
     if team is not None and name in team.members:
         return members.profile(team, team.members[name])
@@ -73,9 +73,9 @@ def member_profile(rt: Runtime, session_name: str, name: str) -> AgentProfile | 
         if profile_spec.declares(name, rt.settings.home, "toolsets"):
             raise  # never start with more tools than the broken toolsets meant to give
         return None
-    if member is None or member.allowed_tools is None:
+    if member is None or (member.allowed_tools is None and members.tool_hooks(member) is None):
         return None
-    return members.with_toolsets(load_profile(name, rt.settings.home), member)
+    return members.with_profile_fields(load_profile(name, rt.settings.home), member)
 
 
 def redact(rt: Runtime, session_name: str, text: str, *agents: str | None) -> str:

@@ -6,6 +6,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from cao import secret_guard
 from cao.teams import durations, yamlsrc
 from cao.teams import fields as F
 from cao.teams.checks import Checker
@@ -101,10 +102,12 @@ def hooks(check: Checker, path: yamlsrc.Path, raw: Any, provider: str | None
             check.warn((*path, event), f"accepted but ignored (not applicable to CLI agents): "
                                        f"{F.CLI_HOOK_EVENTS[event]}")
         elif event in F.TOOL_HOOK_EVENTS and provider is not None and provider not in F.TOOL_HOOK_PROVIDERS:
-            check.warn((*path, event), f"accepted but ignored: cao installs tool hooks only in "
-                                       f"{' and '.join(F.TOOL_HOOK_PROVIDERS)}'s own hook systems, not in {provider}'s")
+            _no_tool_hooks(check, (*path, event), provider)
         for index, hook in enumerate(entries):
             where = (*path, event, index)
+            if hook.get("type") == "builtin":
+                _builtin(check, where, hook, event, provider, tools)
+                continue
             parsed = _hook(check, where, hook)
             if parsed is None:
                 continue
@@ -119,12 +122,28 @@ def hooks(check: Checker, path: yamlsrc.Path, raw: Any, provider: str | None
     return out, tools
 
 
+def _builtin(check: Checker, path: yamlsrc.Path, hook: dict[str, Any], event: str, provider: str | None,
+             tools: dict[str, list[dict[str, Any]]]) -> None:
+    """cagent's ``type: builtin`` hooks: cao has ``redact_secrets``, as its secret guard before tool calls."""
+    known = check.fields(hook, path, F.HOOK_FIELDS, "hook")
+    if known.get("command") != "redact_secrets":
+        check.error((*path, "command"), "unknown builtin hook; cao has one: command: redact_secrets")
+    elif event != "pre_tool_use":
+        check.warn(path, f"the redact_secrets builtin on {event} is accepted but ignored: the CLI does not let a "
+                         "hook rewrite its model requests or tool results; cao stops a tool call that carries a "
+                         "secret (pre_tool_use), and masks messages between agents with redact_secrets: true")
+    elif provider in F.TOOL_HOOK_PROVIDERS:
+        tools.setdefault(event, []).append(secret_guard.tool_hook(known.get("matcher")))
+
+
+def _no_tool_hooks(check: Checker, path: yamlsrc.Path, provider: str) -> None:
+    check.warn(path, f"accepted but ignored: cao installs tool hooks only in "
+                     f"{' and '.join(F.TOOL_HOOK_PROVIDERS)}'s own hook systems, not in {provider}'s")
+
+
 def _hook(check: Checker, path: yamlsrc.Path, hook: dict[str, Any]) -> dict[str, Any] | None:
     known = check.fields(hook, path, F.HOOK_FIELDS, "hook")
     kind = known.get("type", "command")
-    if kind == "builtin":
-        check.warn(path, "builtin hooks (e.g. redact_secrets) accepted but ignored: cao has none yet")
-        return None
     if kind != "command":
         check.error((*path, "type"), f"unknown hook type {kind!r}; use command (or builtin)")
         return None
