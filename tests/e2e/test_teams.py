@@ -192,6 +192,33 @@ def test_cli_launches_a_team_file_and_runs_a_named_command(api: ApiClient, setti
     assert "Review team ready." in result.stderr
 
 
+PLACEHOLDER_TEAM = """\
+agents:
+  root:
+    model: mock/m
+    description: Reviews ${env.PROJECT || 'code'}
+    instruction: "You review ${env.PROJECT || 'something'} ${env.STRICT ? 'strictly' : 'gently'}."
+    welcome_message: Ready to review ${env.PROJECT}.
+"""
+
+
+def test_env_placeholders_take_the_launching_shells_values(api: ApiClient, tmp_path: Path, workdir: Path) -> None:
+    from click.testing import CliRunner
+
+    from cao.cli import cli
+
+    (tmp_path / "placeholders.yaml").write_text(PLACEHOLDER_TEAM)
+    result = CliRunner().invoke(cli, [
+        "launch", str(tmp_path / "placeholders.yaml"), "--headless", "--session-name", "t7",
+        "--working-directory", str(workdir)], env={"PROJECT": "the parser", "STRICT": "1"})
+    assert result.exit_code == 0, result.output
+    assert "Ready to review the parser." in result.stderr  # cao-server's own environment has no PROJECT
+    root = api.get("/sessions/cao-t7")["session"]["conductor_id"]
+    send_and_wait(api, root, "/system-prompt", timeout=30)
+    assert last_reply(api, root).startswith("You review the parser strictly.")
+    assert api.get("/teams/sessions/cao-t7")["members"]["root"]["description"] == "Reviews the parser"
+
+
 def test_session_send_runs_a_named_command_and_the_team_is_listed(api: ApiClient, root: dict) -> None:
     from click.testing import CliRunner
 

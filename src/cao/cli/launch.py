@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 
@@ -133,11 +134,22 @@ def start_team(client: ApiClient, *, file: str, agent: str | None, provider: str
     with Spinner(f"Starting team {os.path.basename(file)}"):
         result = client.request("POST", "/teams/launch", timeout=120, body={
             "file": file, "agent": agent, "session_name": session_name, "working_directory": cwd, "env_vars": env,
-            "provider": provider, "model": model, "yolo": yolo})
+            "provider": provider, "model": model, "yolo": yolo, "template_env": _template_env(file)})
     info(f"Team: {result['agent']} of {', '.join(result['agents'])}")
     if result.get("welcome_message"):
         info(result["welcome_message"].rstrip())
     return result["terminal"]
+
+
+def _template_env(file: str) -> dict[str, str]:
+    """This shell's values of the variables the team file's ``${env.X}`` placeholders name (only those)."""
+    from cao.teams.envtext import names
+
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}  # the server names what is wrong with the file
+    return {name: os.environ[name] for name in names([text]) if name in os.environ}
 
 
 def remove_session(client: ApiClient, session: str, terminal_id: str) -> None:

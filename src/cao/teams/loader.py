@@ -7,7 +7,7 @@ each names the file, the line, the key and the fix.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +16,7 @@ from cao import validation
 from cao.errors import InvalidTeam
 from cao.profile_files import find
 from cao.settings import Settings
-from cao.teams import durations, graph, modelref, permissions, sections, yamlsrc
+from cao.teams import durations, envtext, graph, modelref, permissions, sections, yamlsrc
 from cao.teams import fields as F
 from cao.teams.checks import Checker
 from cao.teams.models import DEFAULT_MAX_DEPTH, Member, Team
@@ -26,10 +26,11 @@ DEFAULT_RETRIES = 2  # cagent's defaults
 DEFAULT_COOLDOWN_S = 60.0
 
 
-def load_team(path: str | os.PathLike[str], home: Path | None = None) -> Team:
+def load_team(path: str | os.PathLike[str], home: Path | None = None, env: Mapping[str, str] | None = None) -> Team:
     """Load and check the team file at ``path``; raise ``InvalidTeam`` listing every problem.
 
-    ``sub_agents``/``handoffs`` may also name agent profiles installed in ``home`` (default: CAO_HOME)."""
+    ``sub_agents``/``handoffs`` may also name agent profiles installed in ``home`` (default: CAO_HOME);
+    ``${env.X}`` placeholders take their values from ``env`` (default: this process's environment)."""
     file = Path(path).expanduser().resolve()
     try:
         text = file.read_text(encoding="utf-8")
@@ -38,12 +39,12 @@ def load_team(path: str | os.PathLike[str], home: Path | None = None) -> Team:
     except OSError as exc:
         raise InvalidTeam(f"{file}: cannot read the team file: {exc.strerror or exc}") from None
     store = home if home is not None else Settings.from_env().home
-    return parse_team(text, source=str(file), base_dir=file.parent,
+    return parse_team(text, source=str(file), base_dir=file.parent, env=env,
                       installed=lambda name: bool(validation.NAME.fullmatch(name)) and find(name, store) is not None)
 
 
-def parse_team(text: str, *, source: str, base_dir: Path,
-               installed: Callable[[str], bool] = lambda _name: False) -> Team:
+def parse_team(text: str, *, source: str, base_dir: Path, installed: Callable[[str], bool] = lambda _name: False,
+               env: Mapping[str, str] | None = None) -> Team:
     data, lines = yamlsrc.load(text, source)
     check = Checker(source, lines)
     if not isinstance(data, dict):
@@ -60,7 +61,7 @@ def parse_team(text: str, *, source: str, base_dir: Path,
         if member is not None and isinstance(raw, dict) and raw.get("model") in base_urls:
             member.base_url = _base_url(check, ("agents", name, "model"), base_urls[raw["model"]], member.provider)
         if member is not None:
-            members[name] = member
+            members[name] = _expand_env(member, os.environ if env is None else env)
     settings = check.fields(top.get("cao") or {}, ("cao",), F.CAO_FIELDS, "cao")
     depth = settings.get("max_delegation_depth", DEFAULT_MAX_DEPTH)
     if depth < 1:
@@ -179,6 +180,18 @@ def _member(check: Checker, name: str, raw: Any, models: dict[str, tuple[str, st
         tool_hooks=tool_hooks, permissions=rules, max_iterations=max(known.get("max_iterations", 0), 0),
         redact_secrets=known.get("redact_secrets", False), fallback=fallback,
         skills=_skills(check, (*path, "skills"), known.get("skills", True)))
+
+
+def _expand_env(member: Member, env: Mapping[str, str]) -> Member:
+    """cagent expands ``${env.X}`` in instructions, toolset instructions, descriptions and welcome messages
+    (commands: when they are run)."""
+    member.instruction = envtext.expand(member.instruction, env)
+    member.description = envtext.expand(member.description, env)
+    if member.welcome_message is not None:
+        member.welcome_message = envtext.expand(member.welcome_message, env)
+    member.prompt_files = [(source, envtext.expand(text, env) if source.startswith("toolset ") else text)
+                           for source, text in member.prompt_files]
+    return member
 
 
 def _skills(check: Checker, path: yamlsrc.Path, value: bool | list[str]) -> list[str] | None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from cao import secret_guard
 from cao.errors import InvalidInput
 from cao.profiles import AgentProfile, McpServerConfig
+from cao.teams import envtext
 from cao.teams.models import Member, Team
 
 
@@ -78,12 +78,9 @@ def output_contract(member: Member) -> str:
             f"Schema:\n{json.dumps(so.schema, ensure_ascii=False)}")
 
 
-_ENV = re.compile(r"\$\{env\.([A-Za-z_][A-Za-z0-9_]*)(?:\s*\|\|\s*'([^']*)')?\}")
-
-
 def expand_command(member: Member, text: str, env: Mapping[str, str] | None = None) -> str:
-    """``/name`` → the member's named prompt with ``${env.X}`` and ``${env.X || 'default'}`` filled in
-    (an undefined variable is empty, as in cagent); any other text is returned as it is."""
+    """``/name`` → the member's named prompt with its ``${env.X}`` placeholders filled in (teams/envtext.py);
+    any other text is returned as it is."""
     return expand(member.name, member.commands, text, env)
 
 
@@ -95,5 +92,4 @@ def expand(agent: str, commands: Mapping[str, str], text: str, env: Mapping[str,
         known = ", ".join(f"/{c}" for c in commands) or "none"
         raise InvalidInput(f"{agent} has no command /{name}; its commands: {known} "
                            "(list them with: cao team commands FILE)")
-    values = os.environ if env is None else env
-    return _ENV.sub(lambda m: values.get(m.group(1)) or (m.group(2) or ""), commands[name])
+    return envtext.expand(commands[name], os.environ if env is None else env)

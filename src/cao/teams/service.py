@@ -35,8 +35,9 @@ class Launched:
 
 async def launch(rt: Runtime, *, file: str, agent: str | None = None, session_name: str | None = None,
                  working_directory: str | None = None, env: dict[str, str] | None = None, yolo: bool = False,
-                 provider: str | None = None, model: str | None = None) -> Launched:
-    team = await asyncio.to_thread(load_team, file, rt.settings.home)
+                 provider: str | None = None, model: str | None = None,
+                 template_env: dict[str, str] | None = None) -> Launched:
+    team = await asyncio.to_thread(load_team, file, rt.settings.home, template_env)
     member = team.pick(agent)
     session = validation.session_name(session_name or secrets.token_hex(4))
     held = policy.pending(rt)

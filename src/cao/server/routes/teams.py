@@ -23,6 +23,9 @@ class TeamLaunch(BaseModel):
     provider: str | None = Field(default=None, max_length=64, description="override the member's provider")
     model: str | None = Field(default=None, max_length=256, description="override the member's model")
     yolo: bool = False
+    template_env: dict[str, str] | None = Field(
+        default=None, description="values for the file's ${env.X} placeholders (cao launch sends the launching "
+                                  "shell's); default: cao-server's environment")
 
 
 class TeamLaunched(BaseModel):
@@ -40,7 +43,7 @@ async def launch_team(rt: RuntimeDep, body: TeamLaunch) -> TeamLaunched:
     launched = await service.launch(
         rt, file=body.file, agent=body.agent, session_name=body.session_name,
         working_directory=body.working_directory, env=body.env_vars, yolo=body.yolo, provider=body.provider,
-        model=body.model)
+        model=body.model, template_env=body.template_env)
     member = launched.member
     return TeamLaunched(terminal=terminals.to_public(rt, launched.record), agent=member.name,
                         agents=list(launched.team.members), welcome_message=member.welcome_message,
