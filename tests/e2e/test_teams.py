@@ -286,7 +286,7 @@ agents:
   root:
     model: mock/m
     instruction: You lead.
-    sub_agents: [writer, doomed]
+    sub_agents: [writer, doomed, limited]
   writer:
     model: mock/broken
     instruction: You write.
@@ -298,12 +298,18 @@ agents:
     model: mock/broken
     instruction: You fail.
     fallback: {models: [mock/also-broken], retries: 0}
+  limited:
+    model: mock/limited
+    instruction: You are rate limited.
+    fallback: {models: [mock/good], retries: 3}
 """
 FALLBACK_SCRIPT = {"rules": [
     {"agent": "root", "steps": [{"reply": "noted"}]},
     {"agent": "writer", "match": "(?s)Assigned by.*This is attempt 2", "steps": [
         {"reply": "done"}, {"tool": "send_message", "args": {"message": "assigned poem by {{model}}"}}]},
     {"agent": "writer", "match": "This is attempt 2|STICKY", "steps": [{"reply": "written by {{model}}: {{body}}"}]},
+    {"agent": "limited", "match": "This is attempt 2", "steps": [{"reply": "answered by {{model}}: {{body}}"}]},
+    {"agent": "limited", "steps": [{"fail": "API Error: 429 rate limit reached for requests"}]},
     {"steps": [{"fail": "API Error: 529 overloaded"}]},
 ]}
 
@@ -327,6 +333,10 @@ def test_fallback_retries_then_moves_to_the_next_model_and_sticks(api: ApiClient
     assert is_error
     assert re.search(r"^mock/broken: worker \w+ \(doomed.*reported an error; it is kept for inspection; "
                      r"mock/also-broken: worker \w+ \(doomed.*reported an error", text), text
+    # A rate limit is not retried (cagent: 429 moves on at once), though retries is 3.
+    text, is_error = call_tool(api, root["id"], "handoff", {"agent_profile": "limited", "message": "go"})
+    assert not is_error and text.startswith("answered by good"), text
+    assert re.search(r"mock/limited: worker \w+ \(limited.*hit a rate limit \(not retried\)", text), text
 
 
 def test_the_team_rules_hold_after_a_server_restart(api: ApiClient, server: ServerProcess, root: dict) -> None:

@@ -66,3 +66,17 @@ def test_max_iterations_caps_retries() -> None:
     rt = _rt()
     assert fallback.turn_limit(rt, "cao-s", "w") == 2 and fallback.turn_limit(rt, "cao-s", "root") == 0
     assert [fallback.capped(3, 2), fallback.capped(3, 0), fallback.capped(0, 1)] == [1, 3, 0]
+
+
+@pytest.mark.parametrize(("rows", "task", "expected"), [
+    (["> write a poem", "✗ Error: API Error: 429 rate limit reached"], "write a poem", True),
+    (["  ⎿  API Error: 429 {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\"}}"], "x", True),  # Claude Code
+    (["✕ [API Error: You exceeded your current quota (RESOURCE_EXHAUSTED)]"], "x", True),  # Gemini CLI
+    (["■ stream error: exceeded retry limit, last status: 429 Too Many Requests"], "x", True),  # Codex CLI
+    (["> add rate limiting to the API", "✗ Error: API Error: 500"], "add rate limiting to the API", False),
+    (["✗ Error: API Error: 529 overloaded"], "x", False),  # a server error: retried
+])
+def test_a_rate_limit_on_the_error_screen_is_not_retried(rows: list[str], task: str, expected: bool) -> None:
+    from cao.teams.fallback import rate_limited
+
+    assert rate_limited(rows, task) is expected

@@ -120,6 +120,8 @@ async def _run_handoff(rt: Runtime, caller: TerminalRecord, worker: TerminalReco
             raise CaoError(f"{_where(worker)} is waiting for an answer; answer it in tmux, it is kept")
         if monitor.status is not Status.ERROR:
             break
+        if retries and team_fallback.rate_limited(monitor.screen.rows(), task):
+            raise WorkerFailed(f"{_where(worker)} hit a rate limit (not retried); it is kept for inspection")
         if attempt == retries:
             raise WorkerFailed(f"{_where(worker)} reported an error"
                                + (f" {retries + 1} times" if retries else "") + "; it is kept for inspection")
@@ -259,11 +261,12 @@ async def _assigned_task(rt: Runtime, worker: TerminalRecord, task: str, retries
             return True
         if monitor.status is not Status.ERROR:
             return False
-        if retry < retries:  # typed in at once: the inbox waits for a ready agent, and an error is not one
-            try:
-                await delivery.deliver(rt, monitor, task, probe=task.splitlines()[0][:60])
-            except CaoError:
-                return True
+        if retry == retries or team_fallback.rate_limited(monitor.screen.rows(), task):
+            return True
+        try:  # typed in at once: the inbox waits for a ready agent, and an error is not one
+            await delivery.deliver(rt, monitor, task, probe=task.splitlines()[0][:60])
+        except CaoError:
+            return True
     return True
 
 

@@ -3,11 +3,13 @@
 The first attempt is the member's own model unless a fallback succeeded less than ``cooldown``
 seconds ago: then that fallback goes first (cagent's rule, so a rate-limited primary is not hit
 again at once). Each attempt re-sends the task ``retries`` times when the CLI reports an error
-before cao moves on to the next model; a CLI that exits moves on at once.
+before cao moves on to the next model; a CLI that exits, or whose error is a rate limit (cagent:
+429 is not retried), moves on at once.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -28,6 +30,20 @@ class Attempt:
     @property
     def label(self) -> str:
         return f"{self.provider}/{self.model or 'default'}" if self.provider else "its model"
+
+
+# How the CLIs show a rate limit or an exhausted quota in their error text (HTTP 429 and its names).
+RATE_LIMIT = re.compile(r"\b429\b|rate[ _-]?limit|too many requests|quota|resource[ _]exhausted", re.IGNORECASE)
+
+
+def rate_limited(rows: list[str], task: str) -> bool:
+    """Whether an error screen shows a rate limit: a row that says so and is not part of the task's own echo
+    (a task about "rate limiting" must not read as one)."""
+    for row in rows:
+        line = row.strip(" >│|❯*·•●✗✕⎿").strip()
+        if line and RATE_LIMIT.search(line) and line not in task:
+            return True
+    return False
 
 
 def _sticky(rt: Runtime) -> dict[tuple[str, str], tuple[int, float]]:
