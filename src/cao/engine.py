@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from cao import proctree
 from cao.errors import TmuxError
 from cao.events import EventBus
 from cao.monitor import TerminalMonitor
@@ -149,6 +150,7 @@ class StatusEngine:
 
         (tmux's pane-died hook was tried first: on tmux 3.3a it fired for only about half of the exits.)
         """
+        monitor.pid = pid
         try:
             monitor.pid_fd = os.pidfd_open(pid)
         except (AttributeError, OSError):
@@ -283,6 +285,10 @@ class StatusEngine:
         def settle() -> None:
             monitor.settle = monitor.settling = None
             if monitor.status is status and monitor.turn_started and monitor.turns_finished < monitor.turn:
+                if status is Status.IDLE and self._started_a_process(monitor):
+                    # A hook or a command runs behind the idle prompt: not interrupted; look again later.
+                    monitor.settling, monitor.settle = status, self.loop.call_later(hold_s, settle)
+                    return
                 self._finish_turn(monitor, interrupted=status is Status.IDLE)
                 monitor.notify()
 
@@ -297,8 +303,17 @@ class StatusEngine:
             return max(INTERRUPTED_COMPLETED_SETTLE_S, monitor.provider.completed_settle_s)
         return monitor.provider.completed_settle_s
 
+    @staticmethod
+    def _started_a_process(monitor: TerminalMonitor) -> bool:
+        """Whether the agent started a process during this turn that still runs (and cao did not press the
+        interrupt keys): an idle prompt then hides work, such as Gemini CLI's tool hooks."""
+        if monitor.interrupting or monitor.pid is None:
+            return False
+        return bool(proctree.descendants(monitor.pid) - monitor.processes_at_turn)
+
     def begin_turn(self, monitor: TerminalMonitor) -> int:
         monitor.cancel_settle()
+        monitor.processes_at_turn = proctree.descendants(monitor.pid) if monitor.pid is not None else frozenset()
         monitor.interrupting = False
         monitor.turn += 1
         monitor.turn_started = False

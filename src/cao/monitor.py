@@ -35,6 +35,8 @@ class TerminalMonitor:
     mcp_ready: bool = False
     read_fd: int | None = None
     pid_fd: int | None = None  # a pidfd of the agent process: readable the moment it exits
+    pid: int | None = None
+    processes_at_turn: frozenset[int] = frozenset()  # the agent's descendants when cao gave it this turn
     keepalive_fd: int | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     scheduled: asyncio.TimerHandle | None = None

@@ -33,6 +33,8 @@ def screen(name: str) -> list[str]:
     ("idle", Status.IDLE, None),
     ("idle_yolo", Status.IDLE, None),
     ("processing", Status.PROCESSING, MULTI),  # the previous answer is still the last one
+    # Its AfterTool hooks still run; the spinner's "(esc to cancel" is past the window's edge.
+    ("executing_hooks_after_the_answer", Status.PROCESSING, "Done: <untrusted_context"),
     ("completed_multiline", Status.COMPLETED, MULTI),
     ("completed_after_slow", Status.COMPLETED, "finally done"),
     ("permission_shell", Status.WAITING_USER_ANSWER, "finally done"),

@@ -194,3 +194,28 @@ def test_a_completed_screen_shows_only_once_it_has_held(tmp_path: Path) -> None:
         assert not await engine.wait(monitor, lambda m: m.status is Status.COMPLETED, 3 * hold)
 
     run_async_with_monitor(tmp_path, scenario, FlashingProvider())
+
+
+def test_an_idle_prompt_while_the_agent_runs_a_new_process_is_not_an_interruption(tmp_path: Path) -> None:
+    """Gemini CLI draws an idle prompt while its BeforeTool hook runs: the turn goes on."""
+    import os
+    import subprocess
+
+    from cao import proctree
+
+    async def scenario(engine: StatusEngine, monitor: TerminalMonitor) -> None:
+        monitor.pid = os.getpid()  # this test process stands in for the agent
+        turn = engine.begin_turn(monitor)
+        engine.set_status(monitor, Status.PROCESSING)
+        hook = subprocess.Popen(["sleep", "30"])  # started during the turn
+        try:
+            assert hook.pid in proctree.descendants(os.getpid())
+            engine.set_status(monitor, Status.IDLE)
+            assert not await engine.wait(monitor, lambda m: m.turns_finished >= turn, 1.5)  # held while it runs
+        finally:
+            hook.kill()
+            hook.wait()
+        assert await engine.wait(monitor, lambda m: m.turns_finished >= turn, 5)  # then: idle, no answer
+        assert monitor.turn_interrupted
+
+    run_async_with_monitor(tmp_path, scenario)

@@ -36,6 +36,9 @@ from cao.status import Status
 
 PLACEHOLDER_RE = re.compile(r"^ ?[>*!] +Type your message")
 BUSY_RE = re.compile(r"\(esc to cancel\b")
+# The spinner row itself: its "(esc to cancel…)" falls off a narrow window after a long label such as
+# "Executing Hooks: <each hook's command line>".
+SPINNER_RE = re.compile(r"^ ?[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] \S")
 RULE_RE = re.compile(r"^─{20,}\s*$")
 ECHO_RE = re.compile(r"^ [>!] \S")
 ANSWER_RE = re.compile(r"^✦ ")
@@ -218,7 +221,8 @@ class GeminiCliProvider(Provider):
         if prompt is None:
             return Status.PROCESSING if any(BUSY_RE.search(line) for line in lines) else Status.UNKNOWN
         rule = max((i for i in range(prompt) if RULE_RE.match(lines[i])), default=prompt)
-        if any(BUSY_RE.search(line) for line in lines[max(0, rule - 8):prompt]):  # the spinner sits on the rule
+        if any(BUSY_RE.search(line) or SPINNER_RE.match(line)  # the spinner sits on the rule
+               for line in lines[max(0, rule - 8):prompt]):
             return Status.PROCESSING
         if not any(line.strip() and not FOOTER_RE.match(line) and not NOTICE_RE.match(line) for line in lines[:rule]):
             return Status.UNKNOWN  # the input box is drawn before the banner; input is lost until then
