@@ -16,7 +16,7 @@ from cao.profiles import parse_profile
 from cao.providers.base import LaunchContext
 from cao.providers.claude_code import ClaudeCodeProvider
 from cao.providers.gemini_cli import GeminiCliProvider
-from cao.providers.qwen_code import QwenCodeProvider
+from cao.providers.qwen_code import QwenCodeProvider, qwen_rule
 from cao.teams.loader import parse_team
 from cao.teams.members import profile
 from cao.teams.models import Team
@@ -177,6 +177,13 @@ def test_qwen_code_cannot_allow_a_command_exactly_so_it_warns_instead() -> None:
     assert any(w.startswith("team.yaml:5: agents.root.permissions.allow[0]: not applied: qwen_code cannot allow a "
                             "command exactly") and "write shell:cmd=git push* to allow it" in w
                for w in loaded.warnings), loaded.warnings
+
+
+def test_qwen_code_writes_no_exact_allow_even_from_a_fallback() -> None:
+    """A member of another CLI (its exact allow applied there) that falls back to Qwen Code."""
+    exact = {"tool": "execute_bash", "command": "git push", "prefix": False}
+    assert qwen_rule(exact, "allow") == []
+    assert qwen_rule(exact, "deny") == ["run_shell_command(git push)"]
 
 
 def qwen_matches(rule: str, command: str) -> bool:

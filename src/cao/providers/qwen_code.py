@@ -91,9 +91,12 @@ def _merged(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 def qwen_rule(rule: dict[str, Any], key: str) -> list[str]:
     """A permissions rule (cao/teams/permissions.py) as Qwen Code's rule strings: ``run_shell_command(git status *)``
     for the command as whole words and anything after it, a whole tool as its Qwen tools. Qwen has no exact
-    command rule: ``run_shell_command(rm -rf build)`` is that command with any arguments after it too (so
-    permissions.py refuses an exact allow for Qwen; an exact deny denies a little more, which holds)."""
+    command rule: ``run_shell_command(rm -rf build)`` is that command with any arguments after it too. An exact
+    deny then denies a little more, which holds; an exact allow would allow more than written, so none is
+    written (the loader warns; a ``fallback`` from another CLI may still carry one)."""
     if rule["command"] is not None:
+        if key == "allow" and not rule["prefix"]:
+            return []
         return [f"run_shell_command({rule['command']}{' *' if rule['prefix'] else ''})"]
     return permission_tools(rule, key, NATIVE_TOOLS)
 
