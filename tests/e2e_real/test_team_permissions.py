@@ -2,8 +2,9 @@
 
 A deny holds in yolo mode: the model asks the CLI's shell to ``rm`` a file and then to ``touch`` another;
 the first is refused by the CLI itself, the second runs (the shell works, only the denied command does
-not). An allow runs a command without the question the CLI would ask otherwise. The private HOMEs are a
-returning user's (tests/e2e_real/test_tool_restrictions.py); the folder is not pre-trusted.
+not). Without yolo the denied ``rm`` is refused before the CLI would ask about it. An allow runs a
+command without the question the CLI would ask otherwise. The private HOMEs are a returning user's
+(tests/e2e_real/test_tool_restrictions.py); the folder is not pre-trusted.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from tests.e2e_real.test_tool_restrictions import Cli, returning_user_cli
 from tests.helpers import last_reply, screen, send_and_wait
 
 pytestmark = pytest.mark.e2e_real
-MODELS = {"claude_code": "anthropic/claude-sonnet-4-5", "gemini_cli": "google/gemini-2.5-pro"}
+MODELS = {"claude_code": "anthropic/claude-sonnet-4-5", "gemini_cli": "google/gemini-2.5-pro",
+          "qwen_code": "qwen_code/fake-model"}
 TEAM = """\
 agents:
   root:
@@ -64,6 +66,20 @@ def test_a_denied_command_is_refused_under_yolo_while_the_shell_still_works(
     assert made.exists(), screen(api, tid)  # the second call ran: the shell is there and runs unasked
     assert victim.read_text() == "keep me\n", screen(api, tid)
     assert last_reply(api, tid).startswith("Tidy: ")
+
+
+def test_a_denied_command_is_refused_without_a_question_when_not_in_yolo(
+        api: ApiClient, cli: Cli, model: ModelServer, workdir: Path, tmp_path: Path) -> None:
+    """Without yolo the CLI would ask about ``rm``; the deny refuses it before any question."""
+    victim = workdir / "victim.txt"
+    victim.write_text("keep me\n")
+    model.set_rules([shell_call(cli, f"rm {victim}", match="^clean up$"),
+                     {"on_tool_result": ".", "text": "Refused: {{tool_result}}"}])
+    tid = launch(api, cli, tmp_path, workdir, "deny", "rm", yolo=False)
+    final = send_and_wait(api, tid, "clean up", timeout=150)
+    assert final["status"] == "completed", (final, screen(api, tid))  # not waiting_user_answer
+    assert victim.read_text() == "keep me\n", screen(api, tid)
+    assert last_reply(api, tid).startswith("Refused: ")
 
 
 def test_an_allowed_command_runs_without_the_question(api: ApiClient, cli: Cli, model: ModelServer,

@@ -1,8 +1,9 @@
 """A team member's ``pre_tool_use``/``post_tool_use`` hooks run in the real CLI's own hook system
-(docs/teams.md#hooks): Claude Code's ``PreToolUse``/``PostToolUse``, Gemini CLI's ``BeforeTool``/
-``AfterTool``. The model runs one shell command; each hook appends the JSON it got on stdin to a file,
+(docs/teams.md#hooks): Claude Code's and Qwen Code's ``PreToolUse``/``PostToolUse``, Gemini CLI's
+``BeforeTool``/``AfterTool``. The model runs one shell command; each hook appends the JSON it got on stdin to a file,
 and a pre-tool hook that exits 2 stops the call. The folder is not pre-trusted (cao trusts the folder it
-was told to work in for the run, and Gemini runs hooks only in a trusted folder).
+was told to work in for the run, and Gemini runs hooks only in a trusted folder; Qwen runs cao's, which
+sit in its system-defaults layer, in any folder).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from tests.helpers import screen, send_and_wait
 
 pytestmark = pytest.mark.e2e_real
 MODELS = {"claude_code": ("anthropic/claude-sonnet-4-5", "PreToolUse", "PostToolUse"),
-          "gemini_cli": ("google/gemini-2.5-pro", "BeforeTool", "AfterTool")}
+          "gemini_cli": ("google/gemini-2.5-pro", "BeforeTool", "AfterTool"),
+          "qwen_code": ("qwen_code/fake-model", "PreToolUse", "PostToolUse")}
 TEAM = """\
 agents:
   root:

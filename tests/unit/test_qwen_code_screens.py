@@ -191,3 +191,25 @@ def test_without_cao_server_nothing_waits_for_it(fake_home: Path, tmp_path: Path
     assert not any(arg.startswith("--exclude-tools") for arg in spec.argv)
     spec = PROVIDER.build_launch(context(tmp_path, profile=profile, allowed_tools=("fs_read", "@other")))
     assert not spec.uses_cao_mcp
+
+
+def test_a_members_tool_hooks_follow_the_administrators_in_the_system_defaults(fake_home: Path, tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    admin = tmp_path / "system-defaults.json"
+    theirs = {"matcher": "write_file", "hooks": [{"type": "command", "command": "audit"}]}
+    admin.write_text(json.dumps({"hooks": {"PreToolUse": [theirs]}}))
+    monkeypatch.setenv("QWEN_CODE_SYSTEM_DEFAULTS_PATH", str(admin))
+    mine = {"hooks": {"PreToolUse": [{"matcher": "", "hooks": [{"type": "command", "command": "my-hook"}]}]}}
+    (fake_home / ".qwen" / "settings.json").write_text(json.dumps(mine))
+    profile = load_profile("developer", tmp_path / "cao-home").model_copy(update={"hooks": {
+        "pre_tool_use": [{"command": "./check.sh", "args": ["a b"], "matcher": "run_shell_command", "timeout": 5,
+                          "env": {"LEVEL": "x y"}}],
+        "post_tool_use": [{"command": "log-tool", "timeout": 1800}]}})
+    ctx = context(tmp_path, profile=profile)
+    defaults = json.loads(PROVIDER.build_launch(ctx).files[ctx.runtime_dir / "qwen-defaults.json"])
+    assert defaults["hooks"] == {
+        "PreToolUse": [theirs, {"matcher": "run_shell_command", "hooks": [
+            {"type": "command", "command": "env 'LEVEL=x y' ./check.sh 'a b'", "timeout": 5}]}],
+        # Qwen reads 1000 and more as milliseconds
+        "PostToolUse": [{"matcher": "", "hooks": [{"type": "command", "command": "log-tool", "timeout": 1_800_000}]}]}
+    assert json.loads((fake_home / ".qwen" / "settings.json").read_text()) == mine  # the user's own stay, untouched

@@ -1,5 +1,6 @@
-"""A team member's ``permissions``: cagent's allow/deny tool patterns → Claude Code's settings rules and
-Gemini CLI's policy rules; patterns cao cannot map are errors naming the line and the fix."""
+"""A team member's ``permissions``: cagent's allow/deny tool patterns → Claude Code's settings rules,
+Gemini CLI's policy rules and Qwen Code's settings rules; patterns cao cannot map are errors naming the
+line and the fix."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from cao.profiles import parse_profile
 from cao.providers.base import LaunchContext
 from cao.providers.claude_code import ClaudeCodeProvider
 from cao.providers.gemini_cli import GeminiCliProvider
+from cao.providers.qwen_code import QwenCodeProvider, qwen_rule
 from cao.teams.loader import parse_team
 from cao.teams.members import profile
 from cao.teams.models import Team
@@ -129,3 +131,77 @@ def test_gemini_shell_rules_match_the_command_as_gemini_reads_it(tmp_path: Path,
     assert all(gemini_matches(rule, command) for command in matched), rule
     assert not any(gemini_matches(rule, command) for command in not_matched), rule
 
+
+
+@pytest.fixture
+def qwen_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for name in ("QWEN_HOME", "QWEN_CODE_SYSTEM_DEFAULTS_PATH", "QWEN_CODE_TRUSTED_FOLDERS_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(QwenCodeProvider, "resolve_binary", lambda self: "/opt/bin/qwen")
+    return tmp_path / "home"
+
+
+def qwen_permissions(tmp_path: Path, permissions: str, yolo: bool = False) -> dict[str, list[str]]:
+    loaded = team("qwen_code/qwen3-coder", permissions)
+    ctx = launch_context(tmp_path, loaded, yolo)
+    spec = QwenCodeProvider().build_launch(ctx)
+    return json.loads(spec.files[Path(spec.env["QWEN_CODE_SYSTEM_DEFAULTS_PATH"])])["permissions"]
+
+
+@pytest.mark.usefixtures("qwen_home")
+@pytest.mark.parametrize("yolo", [False, True], ids=["asking", "yolo"])
+def test_qwen_code_gets_them_in_its_system_defaults_layer(tmp_path: Path, yolo: bool) -> None:
+    assert qwen_permissions(tmp_path, "{allow: ['shell:cmd=git status*', read_file], "
+                                      "deny: ['shell:cmd=rm*', 'shell:cmd=rm -rf /', shell]}", yolo) == {
+        "allow": ["run_shell_command(git status *)", "read_file", "zoom_image"],
+        "deny": ["run_shell_command(rm *)", "run_shell_command(rm -rf /)", "run_shell_command", "monitor", "task_stop",
+                 "agent"]}
+
+
+def test_qwen_code_keeps_the_administrators_rules(tmp_path: Path, qwen_home: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    admin = tmp_path / "system-defaults.json"
+    admin.write_text(json.dumps({"permissions": {"deny": ["web_fetch"], "ask": ["edit"]}}))
+    monkeypatch.setenv("QWEN_CODE_SYSTEM_DEFAULTS_PATH", str(admin))
+    assert qwen_permissions(tmp_path, "{deny: ['shell:cmd=rm*']}") == {
+        "deny": ["web_fetch", "run_shell_command(rm *)"], "ask": ["edit"]}
+
+
+def test_qwen_code_cannot_allow_a_command_exactly_so_it_warns_instead() -> None:
+    loaded = team("qwen_code/qwen3-coder", "{allow: ['shell:cmd=git push', 'shell:cmd=git status*'], "
+                                           "deny: ['shell:cmd=rm -rf /']}")
+    assert loaded.members["root"].permissions == {
+        "allow": [{"tool": "execute_bash", "command": "git status", "prefix": True}],
+        "deny": [{"tool": "execute_bash", "command": "rm -rf /", "prefix": False}]}
+    assert any(w.startswith("team.yaml:5: agents.root.permissions.allow[0]: not applied: qwen_code cannot allow a "
+                            "command exactly") and "write shell:cmd=git push* to allow it" in w
+               for w in loaded.warnings), loaded.warnings
+
+
+def test_qwen_code_writes_no_exact_allow_even_from_a_fallback() -> None:
+    """A member of another CLI (its exact allow applied there) that falls back to Qwen Code."""
+    exact = {"tool": "execute_bash", "command": "git push", "prefix": False}
+    assert qwen_rule(exact, "allow") == []
+    assert qwen_rule(exact, "deny") == ["run_shell_command(git push)"]
+
+
+def qwen_matches(rule: str, command: str) -> bool:
+    """How Qwen Code 0.24.4 matches a shell rule (``matchesCommandPattern``): without ``*`` the command or the
+    command and more words; ``X *`` is ``^X( .*)?$``."""
+    pattern = rule.removeprefix("run_shell_command(").removesuffix(")")
+    if "*" not in pattern:
+        return command == pattern or command.startswith(pattern + " ")
+    return re.fullmatch(re.escape(pattern.removesuffix(" *")) + "( .*)?", command, re.S) is not None
+
+
+@pytest.mark.usefixtures("qwen_home")
+@pytest.mark.parametrize(("pattern", "matched", "not_matched"), [
+    ("shell:cmd=git status*", ["git status", "git status --short"], ["git statusx", "git push", "xgit status"]),
+    ("shell:cmd=rm -rf build", ["rm -rf build", "rm -rf build extra"], ["rm -rf buildx", "rm -rf", "rm build"]),
+])
+def test_qwen_shell_rules_match_the_command_as_qwen_reads_it(tmp_path: Path, pattern: str, matched: list[str],
+                                                             not_matched: list[str]) -> None:
+    (rule,) = qwen_permissions(tmp_path, f"{{deny: ['{pattern}']}}")["deny"]
+    assert all(qwen_matches(rule, command) for command in matched), rule
+    assert not any(qwen_matches(rule, command) for command in not_matched), rule

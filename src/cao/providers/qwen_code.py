@@ -7,6 +7,9 @@ system-defaults layer (``QWEN_CODE_SYSTEM_DEFAULTS_PATH``: the lowest settings l
 own settings still win) that keeps the transcript in the normal screen (tmux scrollback holds whole
 replies) and turns off the self-update, the feedback survey and follow-up suggestions; and a copy of
 the user's trusted folders that trusts the working directory for this run (``QWEN_CODE_TRUSTED_FOLDERS_PATH``).
+A team member's tool hooks and permissions go into the system-defaults layer too: Qwen runs that layer's
+hooks as system hooks (in any folder, trusted or not, alongside the user's own) and unions every layer's
+``permissions`` lists, where a deny outranks any allow and holds in yolo mode.
 
 Screen cues (plain rows): input box ``>   Type your message`` (``*`` in YOLO mode) between two rules,
 on screen while Qwen works too; busy ``⠧ Counting electrons... (2s · esc to cancel)`` above it;
@@ -29,7 +32,9 @@ from cao.providers.base import (
     LaunchSpec,
     Provider,
     cao_mcp_http,
+    permission_tools,
     profile_mcp_servers,
+    tool_hook_groups,
     ungranted_tools,
 )
 from cao.status import Status
@@ -62,6 +67,8 @@ CAO_DEFAULTS: dict[str, Any] = {
     "general": {"enableAutoUpdate": False},
     "mcp": {"toolIdleTimeoutMs": CAO_TOOL_TIMEOUT_MS},  # a handoff may send nothing for a long time
 }
+QWEN_HOOK_EVENTS = {"pre_tool_use": "PreToolUse", "post_tool_use": "PostToolUse"}
+LEGACY_MS_TIMEOUT = 1000  # Qwen reads a hook timeout of 1000 or more as milliseconds, below it as seconds
 # The prompt file goes in as one argument, read by the shell (tmux refuses commands over ~16 KB).
 SH_APPEND_PROMPT = 'p=$(cat "$1"); shift; exec "$@" --append-system-prompt "$p"'
 
@@ -79,6 +86,28 @@ def _merged(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     for key, value in top.items():
         out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
+
+
+def qwen_rule(rule: dict[str, Any], key: str) -> list[str]:
+    """A permissions rule (cao/teams/permissions.py) as Qwen Code's rule strings: ``run_shell_command(git status *)``
+    for the command as whole words and anything after it, a whole tool as its Qwen tools. Qwen has no exact
+    command rule: ``run_shell_command(rm -rf build)`` is that command with any arguments after it too. An exact
+    deny then denies a little more, which holds; an exact allow would allow more than written, so none is
+    written (the loader warns; a ``fallback`` from another CLI may still carry one)."""
+    if rule["command"] is not None:
+        if key == "allow" and not rule["prefix"]:
+            return []
+        return [f"run_shell_command({rule['command']}{' *' if rule['prefix'] else ''})"]
+    return permission_tools(rule, key, NATIVE_TOOLS)
+
+
+def _appended(own: Any, extra: dict[str, list[Any]]) -> dict[str, Any]:
+    """``own`` (a settings object of lists, e.g. the administrator's ``hooks``) with ``extra``'s lists after its own."""
+    merged = dict(own) if isinstance(own, dict) else {}
+    for key, items in extra.items():
+        mine = merged.get(key)
+        merged[key] = [*(mine if isinstance(mine, list) else []), *items]
+    return merged
 
 
 def qwen_home() -> Path:
@@ -139,7 +168,14 @@ class QwenCodeProvider(Provider):
         defaults, trust = ctx.runtime_dir / "qwen-defaults.json", ctx.runtime_dir / "qwen-trusted-folders.json"
         mcp = ctx.runtime_dir / "qwen-mcp.json"
         servers = self.mcp_servers(ctx)
-        files = {defaults: json.dumps(_merged(_json_object(Path(system)), CAO_DEFAULTS), indent=2) + "\n",
+        layer = _merged(_json_object(Path(system)), CAO_DEFAULTS)
+        if ctx.profile is not None and ctx.profile.hooks:
+            layer["hooks"] = _appended(layer.get("hooks"), self.tool_hooks(ctx.profile.hooks))
+        if ctx.profile is not None and ctx.profile.permissions:
+            layer["permissions"] = _appended(layer.get("permissions"), {
+                key: [name for rule in rules for name in qwen_rule(rule, key)]
+                for key, rules in ctx.profile.permissions.items()})
+        files = {defaults: json.dumps(layer, indent=2) + "\n",
                  trust: json.dumps(self.trusted_folders(ctx), indent=2) + "\n",
                  mcp: json.dumps({"mcpServers": servers}, indent=2) + "\n"}
         env = {**self.provider_keys(), "QWEN_CODE_SYSTEM_DEFAULTS_PATH": str(defaults),
@@ -159,6 +195,15 @@ class QwenCodeProvider(Provider):
             files[path] = prompt + "\n"
             argv = ["/bin/sh", "-c", SH_APPEND_PROMPT, "cao-qwen", str(path), *argv]
         return LaunchSpec(argv=argv, env=env, files=files, uses_cao_mcp=CAO_SERVER in servers)
+
+    @staticmethod
+    def tool_hooks(hooks: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+        """A member's tool hooks as Qwen's ``PreToolUse``/``PostToolUse`` (Claude Code's shape, timeouts in s)."""
+        groups = tool_hook_groups(hooks, QWEN_HOOK_EVENTS, 1)
+        for entry in (hook for event in groups.values() for group in event for hook in group["hooks"]):
+            if entry.get("timeout", 0) >= LEGACY_MS_TIMEOUT:
+                entry["timeout"] *= 1000
+        return groups
 
     # --- the screen ---------------------------------------------------------------------------
 

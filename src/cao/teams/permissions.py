@@ -26,7 +26,10 @@ CAGENT_TOOLS = {
 }
 CAO_TOOLS = tuple(tool for tool in TOOLS if tool.isidentifier())  # the concrete ones: not *, fs_* or @builtin
 NAMES = {**CAGENT_TOOLS, **{tool: tool for tool in CAO_TOOLS}}
-PROVIDERS = ("claude_code", "gemini_cli")  # those whose CLI has an allow/deny list cao writes
+PROVIDERS = ("claude_code", "gemini_cli", "qwen_code")  # those whose CLI has an allow/deny list cao writes
+# Those whose shell rules cannot match a command exactly (a rule is the command with any arguments after it):
+# an exact allow would allow more than written, so it is not applied there.
+PREFIX_ONLY = ("qwen_code",)
 LISTS = ("allow", "deny")
 PATTERN = re.compile(r"^(?P<tools>[A-Za-z0-9_*?-]+)(?::cmd=(?P<command>.+))?$")
 # A command with these is refused: they change meaning inside the CLIs' own rule syntax (JSON, parentheses).
@@ -46,7 +49,13 @@ def section(check: Checker, path: yamlsrc.Path, raw: Any, provider: str | None) 
             check.error((*path, key), 'must be a list of tool patterns (e.g. - shell:cmd=git status*)')
             continue
         for index, pattern in enumerate(patterns):
-            rules.setdefault(key, []).extend(_rules(check, (*path, key, index), pattern))
+            found = _rules(check, (*path, key, index), pattern)
+            if key == "allow" and provider in PREFIX_ONLY and any(r["command"] and not r["prefix"] for r in found):
+                check.warn((*path, key, index), f"not applied: {provider} cannot allow a command exactly (its rule "
+                                                f"would allow any arguments after it too); write {pattern.strip()}* "
+                                                "to allow it with any arguments")
+                found = []
+            rules.setdefault(key, []).extend(found)
     if rules and provider is not None and provider not in PROVIDERS:
         check.warn(path, f"accepted but not applied: {provider} has no allow/deny list cao can write (cao does for "
                          f"{', '.join(PROVIDERS)}); restrict its tools with toolsets")

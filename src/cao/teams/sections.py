@@ -137,8 +137,8 @@ def _builtin(check: Checker, path: yamlsrc.Path, hook: dict[str, Any], event: st
 
 
 def _no_tool_hooks(check: Checker, path: yamlsrc.Path, provider: str) -> None:
-    check.warn(path, f"accepted but ignored: cao installs tool hooks only in "
-                     f"{' and '.join(F.TOOL_HOOK_PROVIDERS)}'s own hook systems, not in {provider}'s")
+    check.warn(path, f"accepted but ignored: cao installs tool hooks only in the CLIs' own hook systems of "
+                     f"{', '.join(F.TOOL_HOOK_PROVIDERS)}, not in {provider}'s")
 
 
 def _hook(check: Checker, path: yamlsrc.Path, hook: dict[str, Any]) -> dict[str, Any] | None:
