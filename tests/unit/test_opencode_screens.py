@@ -72,6 +72,15 @@ def test_a_shell_line_inside_the_answer_is_part_of_it() -> None:
         "\n".join(reply)
 
 
+def test_the_answer_after_a_refused_shell_command_and_the_next_one() -> None:
+    """As in tests/e2e_real/test_team_permissions.py: the refused call's end row, then the next call at once."""
+    lines = ["› clean up", "", "$ rm /w/victim.txt", "bash completed · 462ms", "$ touch /w/made.txt", "",
+             "(no output)", "", "Tidy: (no output)", "", "▣ Cao · Fake Model · 4.0s", "", "", "",
+             " BUILD    10.3K Fake Model · ctrl+p cmd"]
+    assert PROVIDER.detect(lines) is Status.COMPLETED
+    assert PROVIDER.extract_last_reply(lines) == "Tidy: (no output)"
+
+
 def test_the_answer_after_an_mcp_tool_without_its_result() -> None:
     """Captured from tests/e2e_real/test_opencode.py (the MCP call needs cao-server, not the recorder)."""
     lines = screen("completed_after_mcp_tool_scrollback")

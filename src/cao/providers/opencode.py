@@ -35,6 +35,7 @@ from cao.providers.base import (
     LaunchSpec,
     Provider,
     cao_mcp_http,
+    permission_tools,
     profile_mcp_servers,
     ungranted_tools,
 )
@@ -64,6 +65,27 @@ ASKS = ("bash", "edit", "webfetch", "websearch")  # without yolo: OpenCode's def
 ENV_REF_RE = re.compile(r"\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+def opencode_pattern(rule: dict[str, Any]) -> str:
+    """A team permissions rule's OpenCode pattern: the command exactly, ``git status *`` (OpenCode matches it
+    to ``git status`` too) for the command and anything after it, ``*`` for the whole tool."""
+    if rule["command"] is None:
+        return "*"
+    return rule["command"] + (" *" if rule["prefix"] else "")
+
+
+def _with_rule(current: str | dict[str, str] | None, pattern: str, action: str) -> str | dict[str, str]:
+    """A permission key's value with one more rule last: a string (the whole tool) or a map pattern → action."""
+    if current == "deny" or (pattern == "*" and action == "deny"):
+        return "deny"  # the whole tool: nothing after it could matter, and OpenCode then drops the tool
+    patterns = dict(current) if isinstance(current, dict) else ({"*": current} if current else {})
+    patterns.pop(pattern, None)  # "*" stays first: an allow of the whole tool replaces the ask in place
+    if pattern == "*":
+        patterns = {"*": action, **patterns}
+    else:
+        patterns[pattern] = action
+    return patterns["*"] if list(patterns) == ["*"] else patterns
+
+
 def opencode_config_dir() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME")
     return (Path(base).expanduser() if base else Path.home() / ".config") / "opencode"
@@ -84,12 +106,18 @@ class OpenCodeProvider(Provider):
                                                   "XDG_CACHE_HOME", "XDG_STATE_HOME")
     tested_versions: ClassVar[tuple[str, ...]] = ("1.18.33",)
 
-    def permission(self, ctx: LaunchContext) -> dict[str, str]:
-        """The agent's rules, in order (OpenCode applies the last matching one): yolo or the asks, then denies."""
-        rules = {"*": "allow"} if ctx.yolo else {}
+    def permission(self, ctx: LaunchContext) -> dict[str, Any]:
+        """The agent's rules, in order (OpenCode applies the last matching one): yolo or the asks, the team's
+        allows, its denies, then the tools the profile withholds (an allow never brings one back)."""
+        rules: dict[str, Any] = {"*": "allow"} if ctx.yolo else {}
         rules[f"{CAO_SERVER}_*"] = "allow"  # cao's own tools never ask, whatever the user's rules say
         if not ctx.yolo:
             rules.update(dict.fromkeys(ASKS, "ask"))
+        team = (ctx.profile.permissions if ctx.profile is not None else None) or {}
+        for key in ("allow", "deny"):
+            for rule in team.get(key, ()):
+                for tool in permission_tools(rule, key, NATIVE_TOOLS):
+                    rules[tool] = _with_rule(rules.get(tool), opencode_pattern(rule), key)
         for key in ungranted_tools(ctx.allowed_tools or None, NATIVE_TOOLS):
             rules.pop(key, None)  # re-inserted last, so that it comes after "*"
             rules[key] = "deny"
@@ -186,8 +214,10 @@ class OpenCodeProvider(Provider):
             return None
         start = next((i for i in range(done - 1, -1, -1) if ECHO_RE.match(lines[i])), -1) + 1
         body = lines[start:done]
-        tool = max((i for i, line in enumerate(body) if TOOL_RE.match(line) and (i == 0 or not body[i - 1])),
-                   default=None)  # a tool's block starts after a blank row, not inside a paragraph
+        # A tool's block starts after a blank row or another tool's end row (a refused call's), not inside a paragraph.
+        tool = max((i for i, line in enumerate(body)
+                    if TOOL_RE.match(line) and (i == 0 or not body[i - 1] or TOOL_END_RE.match(body[i - 1]))),
+                   default=None)
         if tool is not None:  # the answer follows the last tool's block: header, output, end row
             end = next((i + 1 for i in range(tool + 1, len(body)) if TOOL_END_RE.match(body[i])), tool + 1)
             if end == tool + 1 and body[tool].startswith("$ "):  # a shell command's output has no end row

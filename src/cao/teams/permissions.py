@@ -26,7 +26,7 @@ CAGENT_TOOLS = {
 }
 CAO_TOOLS = tuple(tool for tool in TOOLS if tool.isidentifier())  # the concrete ones: not *, fs_* or @builtin
 NAMES = {**CAGENT_TOOLS, **{tool: tool for tool in CAO_TOOLS}}
-PROVIDERS = ("claude_code", "gemini_cli")  # those whose CLI has an allow/deny list cao writes
+PROVIDERS = ("claude_code", "gemini_cli", "opencode")  # those whose CLI has an allow/deny list cao writes
 LISTS = ("allow", "deny")
 PATTERN = re.compile(r"^(?P<tools>[A-Za-z0-9_*?-]+)(?::cmd=(?P<command>.+))?$")
 # A command with these is refused: they change meaning inside the CLIs' own rule syntax (JSON, parentheses).
