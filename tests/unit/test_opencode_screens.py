@@ -200,3 +200,23 @@ def test_without_cao_server_nothing_waits_for_it(fake_home: Path, tmp_path: Path
     assert "instructions" not in config and list(spec.files) == [ctx.runtime_dir / "opencode.json"]
     spec = PROVIDER.build_launch(context(tmp_path, profile=profile, allowed_tools=("fs_read", "@other")))
     assert not spec.uses_cao_mcp
+
+
+def test_tool_hooks_are_a_plugin_of_the_terminal_with_argv_not_a_shell_line(fake_home: Path, tmp_path: Path) -> None:
+    profile = load_profile("developer", tmp_path / "cao-home").model_copy(update={"hooks": {
+        "pre_tool_use": [{"command": "./check.sh --strict", "args": ["a b; rm -rf /"], "matcher": "bash",
+                          "timeout": 5, "env": {"LEVEL": "x y"}}],
+        "post_tool_use": [{"command": "log-tool"}]}})
+    ctx = context(tmp_path, profile=profile)
+    spec = PROVIDER.build_launch(ctx)
+    config = json.loads(spec.files[ctx.runtime_dir / "opencode.json"])
+    plugin = ctx.runtime_dir / "cao-tool-hooks.js"
+    assert config["plugin"] == [plugin.as_uri()]  # beside the user's own plugins, which OpenCode keeps
+    text = spec.files[plugin]
+    hooks = json.loads(text[text.index("const HOOKS = ") + len("const HOOKS = "):text.index(";\n\nfunction run")])
+    assert hooks == {
+        "tool.execute.before": [{"argv": ["./check.sh", "--strict", "a b; rm -rf /"], "env": {"LEVEL": "x y"},
+                                 "matcher": "bash", "timeout_ms": 5000}],
+        "tool.execute.after": [{"argv": ["log-tool"], "env": {}, "matcher": "", "timeout_ms": 60000}]}
+    assert "spawn(hook.argv[0], hook.argv.slice(1)" in text and "shell" not in text  # no shell: an argv
+    assert "plugin" not in json.loads(PROVIDER.build_launch(context(tmp_path)).files[ctx.runtime_dir / "opencode.json"])

@@ -7,7 +7,8 @@ the terminal's token is), the profile's MCP servers and the profile prompt as an
 file. The agent cao runs, ``cao``, is defined in ``OPENCODE_CONFIG_CONTENT`` (no secret in it), which
 OpenCode merges after the project's own ``opencode.json``, so a project cannot loosen its
 permissions: an agent's ``permission`` overrides the top-level one, and OpenCode drops a denied tool
-from the tools it offers the model.
+from the tools it offers the model. A team member's permissions go into the same ``permission``, its tool
+hooks into a plugin of the terminal (cao/providers/opencode_hooks.py).
 
 OpenCode runs in its minimal interface (``--mini``): it prints the transcript into the terminal
 (tmux scrollback holds whole replies) with a footer pinned below; the default interface draws in
@@ -39,6 +40,7 @@ from cao.providers.base import (
     profile_mcp_servers,
     ungranted_tools,
 )
+from cao.providers.opencode_hooks import tool_hooks_plugin
 from cao.status import Status
 
 AGENT = "cao"  # the OpenCode agent cao defines and starts (``--agent cao``)
@@ -165,6 +167,11 @@ class OpenCodeProvider(Provider):
             root = ctx.runtime_dir / "skills"
             copies = {root / folder.name: folder for folder in ctx.skills}
             config["skills"] = {"paths": [str(root)]}
+        plugin = tool_hooks_plugin(ctx.profile.hooks) if ctx.profile is not None and ctx.profile.hooks else None
+        if plugin:  # the team's tool hooks, run by a plugin of this terminal (cao/providers/opencode_hooks.py)
+            plugin_path = ctx.runtime_dir / "cao-tool-hooks.js"
+            files[plugin_path] = plugin
+            config["plugin"] = [plugin_path.as_uri()]
         files[config_path] = json.dumps(config, indent=2) + "\n"
         agent = {"mode": "primary", "description": "An agent started by cao",
                  "permission": self.permission(ctx)}

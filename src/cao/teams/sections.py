@@ -101,8 +101,8 @@ def hooks(check: Checker, path: yamlsrc.Path, raw: Any, provider: str | None
             check.warn((*path, event), f"accepted but ignored (not applicable to CLI agents): "
                                        f"{F.CLI_HOOK_EVENTS[event]}")
         elif event in F.TOOL_HOOK_EVENTS and provider is not None and provider not in F.TOOL_HOOK_PROVIDERS:
-            check.warn((*path, event), f"accepted but ignored: cao installs tool hooks only in "
-                                       f"{' and '.join(F.TOOL_HOOK_PROVIDERS)}'s own hook systems, not in {provider}'s")
+            check.warn((*path, event), f"accepted but ignored: cao installs tool hooks only in the own hook systems "
+                                       f"of {', '.join(F.TOOL_HOOK_PROVIDERS)}, not in {provider}'s")
         for index, hook in enumerate(entries):
             where = (*path, event, index)
             parsed = _hook(check, where, hook)
