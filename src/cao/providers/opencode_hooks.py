@@ -43,9 +43,18 @@ function run(hook, event) {
   });
 }
 
+function matches(matcher, tool) {
+  if (!matcher || matcher === "*") return true;
+  try {
+    return new RegExp(matcher).test(tool);
+  } catch {
+    return matcher === tool;  // not a regex: the tool's name (a throw here would fail every call)
+  }
+}
+
 async function fire(name, input, fields) {
   for (const hook of HOOKS[name] ?? []) {
-    if (hook.matcher && hook.matcher !== "*" && !new RegExp(hook.matcher).test(input.tool)) continue;
+    if (!matches(hook.matcher, input.tool)) continue;
     const event = { hook_event_name: name, session_id: input.sessionID, call_id: input.callID,
                     tool_name: input.tool, ...fields };
     const { code, stderr } = await run(hook, event);
