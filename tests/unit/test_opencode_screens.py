@@ -134,7 +134,7 @@ def context(tmp_path: Path, **kwargs: object) -> LaunchContext:
 
 
 def agent_of(spec_env: dict[str, str]) -> dict:
-    return json.loads(spec_env["OPENCODE_CONFIG_CONTENT"])["agent"][AGENT]
+    return json.loads(spec_env["OPENCODE_CONFIG_CONTENT"])["agent"][f"{AGENT}-abcd1234"]
 
 
 def test_skills_are_a_folder_of_the_terminal_in_skills_paths(fake_home: Path, tmp_path: Path) -> None:
@@ -153,7 +153,7 @@ def test_build_launch_leaves_the_users_files_alone(fake_home: Path, tmp_path: Pa
     before = {p: p.read_bytes() for p in (fake_home / ".config" / "opencode").iterdir()}
     spec = PROVIDER.build_launch(ctx)
     run = ctx.runtime_dir
-    assert spec.argv == ["/opt/bin/opencode", "--mini", "--agent", AGENT, "-m", "fake/fake-model"]
+    assert spec.argv == ["/opt/bin/opencode", "--mini", "--agent", f"{AGENT}-abcd1234", "-m", "fake/fake-model"]
     assert spec.uses_cao_mcp
     config = json.loads(spec.files[run / "opencode.json"])
     assert config["mcp"] == {"cao": {"type": "remote", "url": "http://127.0.0.1:9/mcp",

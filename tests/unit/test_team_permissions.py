@@ -146,7 +146,7 @@ def opencode_permission(tmp_path: Path, permissions: str, yolo: bool = False,
     if allowed is not None:
         ctx = LaunchContext(**{**ctx.__dict__, "allowed_tools": allowed})
     spec = OpenCodeProvider().build_launch(ctx)
-    return json.loads(spec.env["OPENCODE_CONFIG_CONTENT"])["agent"][AGENT]["permission"]
+    return json.loads(spec.env["OPENCODE_CONFIG_CONTENT"])["agent"][f"{AGENT}-abcd1234"]["permission"]
 
 
 def opencode_wildcard(value: str, pattern: str) -> bool:

@@ -4,8 +4,8 @@ Nothing of the user's is written: ``~/.config/opencode`` (providers, keys, agent
 as usual. Per terminal, cao adds one 0600 file, ``OPENCODE_CONFIG`` (OpenCode's "additional explicit
 config", merged over the user's global one): cao's MCP endpoint over streamable HTTP (the only place
 the terminal's token is), the profile's MCP servers and the profile prompt as an ``instructions``
-file. The agent cao runs, ``cao``, is defined in ``OPENCODE_CONFIG_CONTENT`` (no secret in it), which
-OpenCode merges after the project's own ``opencode.json``, so a project cannot loosen its
+file. The agent cao runs, ``cao-<terminal id>``, is defined in ``OPENCODE_CONFIG_CONTENT`` (no secret
+in it), which OpenCode merges after the project's own ``opencode.json``, so a project cannot loosen its
 permissions: an agent's ``permission`` overrides the top-level one, and OpenCode drops a denied tool
 from the tools it offers the model. A team member's permissions go into the same ``permission``, its tool
 hooks into a plugin of the terminal (cao/providers/opencode_hooks.py).
@@ -16,7 +16,7 @@ the alternate screen, which has no history.
 
 Screen cues (plain rows): footer status row `` BUILD … ctrl+p cmd`` with ``⬝⬝■■ esc interrupt`` while
 working; the input row two rows above it (placeholder ``Ask anything...`` before the first task);
-task echo ``› task``; answer rows unindented; end of turn ``▣ Cao · Model default · 1.4s``; an API
+task echo ``› task``; answer rows unindented; end of turn ``▣ Cao-1a2b3c4d · Model default · 1.4s``; an API
 error is printed before that row and once more after it; ``Aborted`` before it after Esc;
 permission box ``△ Permission required`` … ``Allow once   Allow always   Reject``.
 """
@@ -43,12 +43,12 @@ from cao.providers.base import (
 from cao.providers.opencode_hooks import tool_hooks_plugin
 from cao.status import Status
 
-AGENT = "cao"  # the OpenCode agent cao defines and starts (``--agent cao``)
+AGENT = "cao"  # the OpenCode agent cao defines and starts is ``cao-<terminal id>`` (agent_name)
 STATUS_RE = re.compile(r"ctrl\+p cmd$")  # the footer's status row (idle and busy)
 BUSY_RE = re.compile(r"\besc (?:again to )?interrupt\b")
 QUESTION_RE = re.compile(r"△ Permission required|Allow once +Allow always +Reject|esc reject")
 ECHO_RE = re.compile(r"^› ")
-DONE_RE = re.compile(r"^▣ \S.* · \S.* · (?:\d+m ?)?[\d.]+m?s$")  # ▣ Cao · Model default · 1.4s
+DONE_RE = re.compile(r"^▣ \S.* · \S.* · (?:\d+m ?)?[\d.]+m?s$")  # ▣ Cao-1a2b3c4d · Model default · 1.4s
 # The first row of a tool's block: a shell command, and OpenCode's glyphs for its other tools.
 TOOL_RE = re.compile(r"^(?:\$ |[→←✱⚙%◇◈#~✓✗] )")  # ⚙ cao_send_message [receiver_id=…]
 # An MCP tool's block ends with "cao_send_message completed · 336ms".
@@ -86,6 +86,12 @@ def _with_rule(current: str | dict[str, str] | None, pattern: str, action: str) 
     else:
         patterns[pattern] = action
     return patterns["*"] if list(patterns) == ["*"] else patterns
+
+
+def agent_name(ctx: LaunchContext) -> str:
+    """The terminal's own agent name: OpenCode merges a project's ``opencode.json`` first and keeps its key
+    order, so a repository naming cao's agent could put its ``"*": "allow"`` after cao's denies."""
+    return f"{AGENT}-{ctx.terminal_id}"
 
 
 def opencode_config_dir() -> Path:
@@ -176,9 +182,9 @@ class OpenCodeProvider(Provider):
         agent = {"mode": "primary", "description": "An agent started by cao",
                  "permission": self.permission(ctx)}
         env = {**self.provider_keys(), "OPENCODE_CONFIG": str(config_path),
-               "OPENCODE_CONFIG_CONTENT": json.dumps({"agent": {AGENT: agent}}),
+               "OPENCODE_CONFIG_CONTENT": json.dumps({"agent": {agent_name(ctx): agent}}),
                "OPENCODE_DISABLE_AUTOUPDATE": "1"}
-        argv = [self.resolve_binary(), "--mini", "--agent", AGENT]
+        argv = [self.resolve_binary(), "--mini", "--agent", agent_name(ctx)]
         if ctx.model:
             argv += ["-m", ctx.model]
         return LaunchSpec(argv=argv, env=env, files=files, copies=copies, uses_cao_mcp=CAO_SERVER in servers)
