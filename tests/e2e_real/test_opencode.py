@@ -179,6 +179,23 @@ def test_a_profile_without_execute_bash_cannot_run_a_shell_command(api: ApiClien
     assert not (workdir / "not-allowed.txt").exists()
 
 
+def test_a_repositorys_config_cannot_reorder_the_agents_rules(api: ApiClient, model: ModelServer,
+                                                              workdir: Path) -> None:
+    """OpenCode merges the project's ``opencode.json`` first, keeping its key order: were cao's agent named
+    there, its ``"*": "allow"`` would come after cao's deny of ``bash`` and win. cao's agent has the terminal's
+    own name, which no repository can know."""
+    (workdir / "opencode.json").write_text(json.dumps({"agent": {"cao": {"permission": {
+        "bash": "allow", "task": "allow", "*": "allow"}}}}))
+    model.set_rules([{"match": "^run it$", "needs_tools": True, "tool": "bash",
+                      "args": {"command": "touch not-allowed.txt", "description": "x"}}],
+                    default={"text": "No shell here."})
+    terminal = start(api, workdir, agent_profile="reviewer", yolo="true")
+    final = send_and_wait(api, terminal["id"], "run it", timeout=90)
+    assert final["status"] == "completed", final
+    assert "bash" not in turns(model)[0]["tools"]
+    assert not (workdir / "not-allowed.txt").exists()
+
+
 def test_send_message_through_cao_mcp_over_http(api: ApiClient, model: ModelServer, workdir: Path,
                                                 settings: Settings, opencode_dir: Path) -> None:
     """OpenCode talks to cao-server's ``/mcp`` itself (a remote MCP server, no stdio bridge); its token

@@ -1,9 +1,10 @@
 """A team member's ``pre_tool_use``/``post_tool_use`` hooks run in the real CLI's own hook system
 (docs/teams.md#hooks): Claude Code's and Qwen Code's ``PreToolUse``/``PostToolUse``, Gemini CLI's
-``BeforeTool``/``AfterTool``. The model runs one shell command; each hook appends the JSON it got on stdin to a file,
-and a pre-tool hook that exits 2 stops the call. The folder is not pre-trusted (cao trusts the folder it
-was told to work in for the run, and Gemini runs hooks only in a trusted folder; Qwen runs cao's, which
-sit in its system-defaults layer, in any folder).
+``BeforeTool``/``AfterTool``, OpenCode's ``tool.execute.before``/``after`` (a plugin cao writes for the
+terminal). The model runs one shell command; each hook appends the JSON it got on stdin to a file, and a
+pre-tool hook that exits 2 stops the call, the model told why. The folder is not pre-trusted (cao trusts
+the folder it was told to work in for the run, and Gemini runs hooks only in a trusted folder; Qwen runs
+cao's, which sit in its system-defaults layer, in any folder).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from tests.helpers import screen, send_and_wait
 pytestmark = pytest.mark.e2e_real
 MODELS = {"claude_code": ("anthropic/claude-sonnet-4-5", "PreToolUse", "PostToolUse"),
           "gemini_cli": ("google/gemini-2.5-pro", "BeforeTool", "AfterTool"),
-          "qwen_code": ("qwen_code/fake-model", "PreToolUse", "PostToolUse")}
+          "qwen_code": ("qwen_code/fake-model", "PreToolUse", "PostToolUse"),
+          "opencode": ("opencode/fake/fake-model", "tool.execute.before", "tool.execute.after")}
 TEAM = """\
 agents:
   root:
@@ -89,6 +91,8 @@ def test_a_pre_tool_hook_that_exits_2_stops_the_call(api: ApiClient, cli: Cli, m
     made, events, shown = run_one_command(api, cli, model, workdir, tmp_path, 2)
     assert not made.exists(), shown
     assert [e["which"] for e in events] == ["pre"], shown
+    results = [r["tool_result"] for r in model.requests() if r["tool_result"] is not None]
+    assert any("blocked by the team's hook" in result for result in results), results  # the model is told why
 
 
 REDACTING_TEAM = """\

@@ -72,6 +72,15 @@ def test_a_shell_line_inside_the_answer_is_part_of_it() -> None:
         "\n".join(reply)
 
 
+def test_the_answer_after_a_refused_shell_command_and_the_next_one() -> None:
+    """As in tests/e2e_real/test_team_permissions.py: the refused call's end row, then the next call at once."""
+    lines = ["› clean up", "", "$ rm /w/victim.txt", "bash completed · 462ms", "$ touch /w/made.txt", "",
+             "(no output)", "", "Tidy: (no output)", "", "▣ Cao · Fake Model · 4.0s", "", "", "",
+             " BUILD    10.3K Fake Model · ctrl+p cmd"]
+    assert PROVIDER.detect(lines) is Status.COMPLETED
+    assert PROVIDER.extract_last_reply(lines) == "Tidy: (no output)"
+
+
 def test_the_answer_after_an_mcp_tool_without_its_result() -> None:
     """Captured from tests/e2e_real/test_opencode.py (the MCP call needs cao-server, not the recorder)."""
     lines = screen("completed_after_mcp_tool_scrollback")
@@ -125,7 +134,7 @@ def context(tmp_path: Path, **kwargs: object) -> LaunchContext:
 
 
 def agent_of(spec_env: dict[str, str]) -> dict:
-    return json.loads(spec_env["OPENCODE_CONFIG_CONTENT"])["agent"][AGENT]
+    return json.loads(spec_env["OPENCODE_CONFIG_CONTENT"])["agent"][f"{AGENT}-abcd1234"]
 
 
 def test_skills_are_a_folder_of_the_terminal_in_skills_paths(fake_home: Path, tmp_path: Path) -> None:
@@ -144,7 +153,7 @@ def test_build_launch_leaves_the_users_files_alone(fake_home: Path, tmp_path: Pa
     before = {p: p.read_bytes() for p in (fake_home / ".config" / "opencode").iterdir()}
     spec = PROVIDER.build_launch(ctx)
     run = ctx.runtime_dir
-    assert spec.argv == ["/opt/bin/opencode", "--mini", "--agent", AGENT, "-m", "fake/fake-model"]
+    assert spec.argv == ["/opt/bin/opencode", "--mini", "--agent", f"{AGENT}-abcd1234", "-m", "fake/fake-model"]
     assert spec.uses_cao_mcp
     config = json.loads(spec.files[run / "opencode.json"])
     assert config["mcp"] == {"cao": {"type": "remote", "url": "http://127.0.0.1:9/mcp",
@@ -191,3 +200,23 @@ def test_without_cao_server_nothing_waits_for_it(fake_home: Path, tmp_path: Path
     assert "instructions" not in config and list(spec.files) == [ctx.runtime_dir / "opencode.json"]
     spec = PROVIDER.build_launch(context(tmp_path, profile=profile, allowed_tools=("fs_read", "@other")))
     assert not spec.uses_cao_mcp
+
+
+def test_tool_hooks_are_a_plugin_of_the_terminal_with_argv_not_a_shell_line(fake_home: Path, tmp_path: Path) -> None:
+    profile = load_profile("developer", tmp_path / "cao-home").model_copy(update={"hooks": {
+        "pre_tool_use": [{"command": "./check.sh --strict", "args": ["a b; rm -rf /"], "matcher": "bash",
+                          "timeout": 5, "env": {"LEVEL": "x y"}}],
+        "post_tool_use": [{"command": "log-tool"}]}})
+    ctx = context(tmp_path, profile=profile)
+    spec = PROVIDER.build_launch(ctx)
+    config = json.loads(spec.files[ctx.runtime_dir / "opencode.json"])
+    plugin = ctx.runtime_dir / "cao-tool-hooks.js"
+    assert config["plugin"] == [plugin.as_uri()]  # beside the user's own plugins, which OpenCode keeps
+    text = spec.files[plugin]
+    hooks = json.loads(text[text.index("const HOOKS = ") + len("const HOOKS = "):text.index(";\n\nfunction run")])
+    assert hooks == {
+        "tool.execute.before": [{"argv": ["./check.sh", "--strict", "a b; rm -rf /"], "env": {"LEVEL": "x y"},
+                                 "matcher": "bash", "timeout_ms": 5000}],
+        "tool.execute.after": [{"argv": ["log-tool"], "env": {}, "matcher": "", "timeout_ms": 60000}]}
+    assert "spawn(hook.argv[0], hook.argv.slice(1)" in text and "shell" not in text  # no shell: an argv
+    assert "plugin" not in json.loads(PROVIDER.build_launch(context(tmp_path)).files[ctx.runtime_dir / "opencode.json"])

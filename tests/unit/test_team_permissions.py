@@ -1,6 +1,6 @@
 """A team member's ``permissions``: cagent's allow/deny tool patterns → Claude Code's settings rules,
-Gemini CLI's policy rules and Qwen Code's settings rules; patterns cao cannot map are errors naming the
-line and the fix."""
+Gemini CLI's policy rules, Qwen Code's settings rules and OpenCode's agent permission; patterns cao
+cannot map are errors naming the line and the fix."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from cao.profiles import parse_profile
 from cao.providers.base import LaunchContext
 from cao.providers.claude_code import ClaudeCodeProvider
 from cao.providers.gemini_cli import GeminiCliProvider
+from cao.providers.opencode import AGENT, OpenCodeProvider
 from cao.providers.qwen_code import QwenCodeProvider, qwen_rule
 from cao.teams.loader import parse_team
 from cao.teams.members import profile
@@ -205,3 +206,79 @@ def test_qwen_shell_rules_match_the_command_as_qwen_reads_it(tmp_path: Path, pat
     (rule,) = qwen_permissions(tmp_path, f"{{deny: ['{pattern}']}}")["deny"]
     assert all(qwen_matches(rule, command) for command in matched), rule
     assert not any(qwen_matches(rule, command) for command in not_matched), rule
+
+
+@pytest.fixture
+def opencode_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setattr(OpenCodeProvider, "resolve_binary", lambda self: "/opt/bin/opencode")
+
+
+def opencode_permission(tmp_path: Path, permissions: str, yolo: bool = False,
+                        allowed: tuple[str, ...] | None = None) -> dict:
+    ctx = launch_context(tmp_path, team("opencode/fake/model", permissions), yolo)
+    if allowed is not None:
+        ctx = LaunchContext(**{**ctx.__dict__, "allowed_tools": allowed})
+    spec = OpenCodeProvider().build_launch(ctx)
+    return json.loads(spec.env["OPENCODE_CONFIG_CONTENT"])["agent"][f"{AGENT}-abcd1234"]["permission"]
+
+
+def opencode_wildcard(value: str, pattern: str) -> bool:
+    """OpenCode 1.18.33's ``Wildcard.match``: ``*`` and ``?`` only, a final `` *`` also matches nothing."""
+    regex = "".join({"*": ".*", "?": "."}.get(c, re.escape(c) if c != " " else c) for c in pattern)
+    if regex.endswith(" .*"):
+        regex = regex[:-3] + "( .*)?"
+    return re.fullmatch(regex, value, re.S) is not None
+
+
+def opencode_rules(permission: dict) -> list[tuple[str, str, str]]:
+    """The agent's ``permission`` as OpenCode's ruleset (``Permission.fromConfig``): keys in order, a map in order."""
+    return [(key, pattern, action) for key, value in permission.items()
+            for pattern, action in ([("*", value)] if isinstance(value, str) else value.items())]
+
+
+def opencode_decision(permission: dict, tool: str, value: str) -> str:
+    """``Permission.evaluate``: the last matching rule's action (OpenCode's default: ask)."""
+    return next((action for key, pattern, action in reversed(opencode_rules(permission))
+                 if opencode_wildcard(tool, key) and opencode_wildcard(value, pattern)), "ask")
+
+
+def opencode_offered(permission: dict, tool: str) -> bool:
+    """``Permission.disabled``: a tool is not offered when the last rule about it denies it as a whole."""
+    tool = "edit" if tool in ("write", "apply_patch") else tool
+    last = next((rule for rule in reversed(opencode_rules(permission)) if opencode_wildcard(tool, rule[0])), None)
+    return last is None or last[1:] != ("*", "deny")
+
+
+@pytest.mark.usefixtures("opencode_home")
+@pytest.mark.parametrize("yolo", [False, True], ids=["asking", "yolo"])
+def test_opencode_gets_them_in_its_agents_permission_a_deny_after_the_allows(tmp_path: Path, yolo: bool) -> None:
+    permission = opencode_permission(
+        tmp_path, "{allow: ['shell:cmd=git *', 'shell:cmd=git status', read_file], "
+                  "deny: ['shell:cmd=git push*', 'shell:cmd=git status', fetch]}", yolo)
+    shell = {"git *": "allow", "git push *": "deny", "git status": "deny"}
+    if yolo:
+        assert permission == {"*": "allow", "cao_*": "allow", "bash": shell, "read": "allow",
+                              "webfetch": "deny", "websearch": "deny"}
+    else:
+        assert permission == {"cao_*": "allow", "bash": {"*": "ask", **shell}, "edit": "ask", "webfetch": "deny",
+                              "websearch": "deny", "read": "allow"}
+    decide = lambda command: opencode_decision(permission, "bash", command)  # noqa: E731
+    assert [decide(c) for c in ("git log", "git push origin", "git push", "git status")] == [
+        "allow", "deny", "deny", "deny"]
+    assert decide("git statusx") == "allow" and decide("ls") == ("allow" if yolo else "ask")
+    assert not opencode_offered(permission, "webfetch") and opencode_offered(permission, "bash")
+
+
+@pytest.mark.usefixtures("opencode_home")
+def test_opencode_a_whole_tool_deny_drops_the_tool_and_an_allow_never_brings_back_a_withheld_one(
+        tmp_path: Path) -> None:
+    permission = opencode_permission(tmp_path, "{allow: ['shell:cmd=touch*', shell, write_file], deny: [shell]}")
+    assert permission["bash"] == permission["task"] == "deny"  # the shell's subagents go with it
+    assert not opencode_offered(permission, "bash") and opencode_decision(permission, "bash", "touch x") == "deny"
+    withheld = opencode_permission(tmp_path, "{allow: ['shell:cmd=touch*', write_file]}", yolo=True,
+                                   allowed=("fs_read", "fs_list", "@cao-mcp-server"))
+    assert list(withheld)[-5:] == ["bash", "task", "edit", "webfetch", "websearch"]  # after every allow
+    assert not any(opencode_offered(withheld, tool) for tool in ("bash", "edit", "write"))
+    assert opencode_decision(withheld, "bash", "touch x") == "deny"
