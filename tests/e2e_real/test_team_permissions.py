@@ -22,7 +22,7 @@ from tests.helpers import last_reply, screen, send_and_wait
 pytestmark = pytest.mark.e2e_real
 MODELS = {"claude_code": "anthropic/claude-sonnet-4-5", "gemini_cli": "google/gemini-2.5-pro",
           "qwen_code": "qwen_code/fake-model",
-          "opencode": "opencode/fake/fake-model"}
+          "opencode": "opencode/fake/fake-model", "copilot_cli": "copilot_cli/gpt-4o"}
 TEAM = """\
 agents:
   root:
@@ -68,7 +68,7 @@ def test_a_denied_command_is_refused_under_yolo_while_the_shell_still_works(
     assert final["status"] == "completed", (final, screen(api, tid))
     assert made.exists(), screen(api, tid)  # the second call ran: the shell is there and runs unasked
     assert victim.read_text() == "keep me\n", screen(api, tid)
-    assert last_reply(api, tid).startswith("Tidy: "), screen(api, tid)
+    assert last_reply(api, tid).startswith("Tidy:"), screen(api, tid)
 
 
 def test_a_denied_command_is_refused_without_yolo_and_never_asked_about(
@@ -84,7 +84,7 @@ def test_a_denied_command_is_refused_without_yolo_and_never_asked_about(
     assert final["status"] == "completed", (final, screen(api, tid))
     assert made.exists(), screen(api, tid)
     assert victim.read_text() == "keep me\n", screen(api, tid)
-    assert last_reply(api, tid).startswith("Tidy: "), screen(api, tid)
+    assert last_reply(api, tid).startswith("Tidy:"), screen(api, tid)
 
 
 def test_an_allowed_command_runs_without_the_question(api: ApiClient, cli: Cli, model: ModelServer,

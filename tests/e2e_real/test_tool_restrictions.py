@@ -26,6 +26,7 @@ import pytest
 from cao.client import ApiClient
 from cao.settings import Settings
 from tests.conftest import ServerProcess, retry_until
+from tests.e2e_real.clis import _copilot as seed_copilot
 from tests.e2e_real.clis import _opencode as seed_opencode
 from tests.e2e_real.conftest import ModelServer
 from tests.helpers import last_reply, send_and_wait
@@ -86,6 +87,8 @@ CLIS = {cli.provider: cli for cli in (
     Cli("qwen_code", seed_qwen, "run_shell_command", lambda cmd: {"command": cmd}, "matching deny rule"),
     Cli("opencode", seed_opencode, "bash", lambda cmd: {"command": cmd, "description": "run it"},
         "unavailable tool"),
+    Cli("copilot_cli", seed_copilot, "bash", lambda cmd: {"command": cmd, "description": "run it"},
+        "not available"),
 )}
 
 
@@ -103,7 +106,7 @@ def _pids_with_home(home: Path, ignore: set[int]) -> list[int]:
 
 # OpenCode's restrictions are tested in test_opencode.py: its refusal of a tool it did not offer is printed
 # as a plain paragraph before the answer, and cao reads that paragraph as the reply (not fixed yet).
-@pytest.fixture(params=[name for name in CLIS if name != "opencode"])
+@pytest.fixture(params=[name for name in CLIS if name not in ("opencode", "copilot_cli")])
 def cli(request: pytest.FixtureRequest, real_home: Path, model: ModelServer, settings: Settings,
         monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
     """The CLI's returning-user HOME, seeded before cao-server starts; no agent process outlives the test."""

@@ -68,6 +68,21 @@ NATIVE_TOOLS = {
 }
 # And Copilot's permission kinds, denied as well (passed with --allow-all too).
 DENY_KINDS = {"execute_bash": "shell", "fs_write": "write"}
+# The kinds a team's whole-tool allow becomes (Copilot has no kind for listing: it asks for paths outside the folder).
+ALLOW_KINDS = {**DENY_KINDS, "fs_read": "read", "web_fetch": "url"}
+
+
+def copilot_rule(rule: dict[str, Any], key: str) -> list[str]:
+    """A permissions rule as Copilot's rule values. Copilot matches a shell rule against each command's
+    identifier (its name, for git and gh also the subcommand), never its arguments: ``shell(touch)`` is
+    ``touch`` with any arguments, ``shell(git:*)`` any git command. An exact allow cannot be written (the
+    loader warns, PREFIX_ONLY); a whole-tool deny also takes the tools away (--excluded-tools)."""
+    if rule["command"] is not None:
+        if key == "allow" and not rule["prefix"]:
+            return []
+        return [f"shell({rule['command']}:*)"]
+    kind = (DENY_KINDS if key == "deny" else ALLOW_KINDS).get(rule["tool"])
+    return [kind] if kind else []
 
 
 def _clean(lines: Sequence[str]) -> list[str]:
@@ -109,12 +124,24 @@ class CopilotCliProvider(Provider):
 
     @staticmethod
     def restriction_args(ctx: LaunchContext) -> list[str]:
-        """--deny-tool for each permission kind not granted, then --excluded-tools (variadic, so last)."""
+        """--deny-tool for each permission kind not granted, then --excluded-tools (variadic, so last): the tools
+        not granted and those a team's permissions deny whole."""
         allowed = ctx.allowed_tools or None
         args = [arg for kind in ungranted_tools(allowed, {k: (v,) for k, v in DENY_KINDS.items()})
                 for arg in ("--deny-tool", kind)]
         excluded = ungranted_tools(allowed, NATIVE_TOOLS)
+        rules = ctx.profile.permissions if ctx.profile is not None else None
+        excluded += [tool for rule in (rules or {}).get("deny", ()) if rule["command"] is None
+                     for tool in NATIVE_TOOLS[rule["tool"]] if tool not in excluded]
         return [*args, "--excluded-tools", *excluded] if excluded else args
+
+    @staticmethod
+    def permission_args(ctx: LaunchContext) -> list[str]:
+        """A team member's permissions (cao/teams/permissions.py) as --allow-tool/--deny-tool: Copilot's denies
+        outrank its allows and --allow-all, and an allow never shows a tool --excluded-tools took away."""
+        rules = ctx.profile.permissions if ctx.profile is not None else None
+        return [arg for key in ("allow", "deny") for rule in (rules or {}).get(key, ())
+                for value in copilot_rule(rule, key) for arg in (f"--{key}-tool", value)]
 
     def build_launch(self, ctx: LaunchContext) -> LaunchSpec:
         mcp = ctx.runtime_dir / "copilot-mcp.json"
@@ -135,6 +162,7 @@ class CopilotCliProvider(Provider):
         argv += ["--allow-all"] if ctx.yolo else ["--mode", "interactive"]
         if ctx.model:
             argv += ["--model", ctx.model]
+        argv += self.permission_args(ctx)
         argv += self.restriction_args(ctx)
         return LaunchSpec(argv=argv, env=env, files=files, uses_cao_mcp=CAO_SERVER in servers)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 VENDORS = {"anthropic": "claude_code", "openai": "codex", "google": "gemini_cli", "gemini": "gemini_cli",
            "mock": "mock"}
-CAO_PROVIDERS = ("claude_code", "codex", "gemini_cli", "qwen_code", "opencode", "mock")
+CAO_PROVIDERS = ("claude_code", "codex", "gemini_cli", "qwen_code", "opencode", "copilot_cli", "mock")
 NO_CLI = {"dmr": "Docker Model Runner has no coding CLI cao can drive",
           "amazon-bedrock": "no coding CLI cao drives talks to Bedrock directly",
           "mistral": "no coding CLI cao drives talks to Mistral", "xai": "no coding CLI cao drives talks to xAI",
