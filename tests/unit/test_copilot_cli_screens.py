@@ -176,3 +176,26 @@ def test_unrestricted_and_without_cao_server(fake_binary: None, tmp_path: Path) 
     assert INSTRUCTIONS not in spec.env and list(spec.files) == [ctx.runtime_dir / "copilot-mcp.json"]
     spec = PROVIDER.build_launch(context(tmp_path, profile=profile, allowed_tools=("fs_read", "@other")))
     assert not spec.uses_cao_mcp and "--allow-tool" not in spec.argv
+
+
+@pytest.mark.parametrize("yolo", [False, True], ids=["asking", "yolo"])
+def test_team_permissions_become_allow_and_deny_tool(fake_binary: None, tmp_path: Path, yolo: bool) -> None:
+    rules = {"allow": [{"tool": "execute_bash", "command": "git status", "prefix": True},
+                       {"tool": "execute_bash", "command": "rm -rf build", "prefix": False},
+                       {"tool": "fs_read", "command": None, "prefix": False}],
+             "deny": [{"tool": "execute_bash", "command": "rm -rf build", "prefix": False},
+                      {"tool": "web_fetch", "command": None, "prefix": False}]}
+    profile = load_profile("developer", tmp_path / "cao-home").model_copy(update={"permissions": rules})
+    argv = PROVIDER.build_launch(context(tmp_path, yolo=yolo, profile=profile)).argv
+    at = argv.index("--allow-tool", argv.index("cao") + 1)
+    assert argv[at:] == ["--allow-tool", "shell(git status:*)", "--allow-tool", "read",  # no exact allow
+                         "--deny-tool", "shell(rm -rf build:*)", "--excluded-tools", "web_fetch", "web_search"]
+
+
+def test_an_allow_never_brings_back_a_withheld_tool(fake_binary: None, tmp_path: Path) -> None:
+    rules = {"allow": [{"tool": "execute_bash", "command": None, "prefix": False}]}
+    profile = load_profile("developer", tmp_path / "cao-home").model_copy(update={"permissions": rules})
+    argv = PROVIDER.build_launch(context(tmp_path, profile=profile, allowed_tools=("@cao-mcp-server", "fs_read"))).argv
+    pairs = list(zip(argv, argv[1:]))
+    assert ("--allow-tool", "shell") in pairs and ("--deny-tool", "shell") in pairs  # Copilot: a deny outranks
+    assert "bash" in argv[argv.index("--excluded-tools"):]
