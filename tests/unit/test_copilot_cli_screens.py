@@ -6,6 +6,7 @@ The screens under tests/screens/copilot_cli/ come from tests/screens/record_copi
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -196,6 +197,6 @@ def test_an_allow_never_brings_back_a_withheld_tool(fake_binary: None, tmp_path:
     rules = {"allow": [{"tool": "execute_bash", "command": None, "prefix": False}]}
     profile = load_profile("developer", tmp_path / "cao-home").model_copy(update={"permissions": rules})
     argv = PROVIDER.build_launch(context(tmp_path, profile=profile, allowed_tools=("@cao-mcp-server", "fs_read"))).argv
-    pairs = list(zip(argv, argv[1:]))
+    pairs = list(itertools.pairwise(argv))
     assert ("--allow-tool", "shell") in pairs and ("--deny-tool", "shell") in pairs  # Copilot: a deny outranks
     assert "bash" in argv[argv.index("--excluded-tools"):]
