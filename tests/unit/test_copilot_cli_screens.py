@@ -183,13 +183,15 @@ def test_unrestricted_and_without_cao_server(fake_binary: None, tmp_path: Path) 
 def test_team_permissions_become_allow_and_deny_tool(fake_binary: None, tmp_path: Path, yolo: bool) -> None:
     rules = {"allow": [{"tool": "execute_bash", "command": "git status", "prefix": True},
                        {"tool": "execute_bash", "command": "rm -rf build", "prefix": False},
+                       # Copilot matches a command's name only: this would allow every npm command.
+                       {"tool": "execute_bash", "command": "npm test", "prefix": True},
                        {"tool": "fs_read", "command": None, "prefix": False}],
              "deny": [{"tool": "execute_bash", "command": "rm -rf build", "prefix": False},
                       {"tool": "web_fetch", "command": None, "prefix": False}]}
     profile = load_profile("developer", tmp_path / "cao-home").model_copy(update={"permissions": rules})
     argv = PROVIDER.build_launch(context(tmp_path, yolo=yolo, profile=profile)).argv
     at = argv.index("--allow-tool", argv.index("cao") + 1)
-    assert argv[at:] == ["--allow-tool", "shell(git status:*)", "--allow-tool", "read",  # no exact allow
+    assert argv[at:] == ["--allow-tool", "shell(git status:*)", "--allow-tool", "read",  # no exact or npm allow
                          "--deny-tool", "shell(rm -rf build:*)", "--excluded-tools", "web_fetch", "web_search"]
 
 

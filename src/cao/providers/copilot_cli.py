@@ -78,11 +78,18 @@ def copilot_rule(rule: dict[str, Any], key: str) -> list[str]:
     ``touch`` with any arguments, ``shell(git:*)`` any git command. An exact allow cannot be written (the
     loader warns, PREFIX_ONLY); a whole-tool deny also takes the tools away (--excluded-tools)."""
     if rule["command"] is not None:
-        if key == "allow" and not rule["prefix"]:
-            return []
+        if key == "allow" and (not rule["prefix"] or not _identifier_only(rule["command"])):
+            return []  # it would allow more than written: Copilot asks instead
         return [f"shell({rule['command']}:*)"]
     kind = (DENY_KINDS if key == "deny" else ALLOW_KINDS).get(rule["tool"])
     return [kind] if kind else []
+
+
+def _identifier_only(command: str) -> bool:
+    """Whether ``command`` is no more than what Copilot matches a shell rule on: the command's name (for git
+    and gh, with the subcommand). An allow of ``npm test*`` would allow every npm command."""
+    words = command.split()
+    return len(words) == 1 or (len(words) == 2 and words[0] in ("git", "gh"))
 
 
 def _clean(lines: Sequence[str]) -> list[str]:
