@@ -2,7 +2,8 @@
 
 ``anthropic/claude-sonnet-4-0`` → Claude Code, ``openai/gpt-5`` → Codex CLI, ``google/gemini-2.5-pro``
 → Gemini CLI, ``mock/anything`` → cao's mock agent. A cao provider name works as the vendor too
-(``codex/gpt-5``, ``qwen_code/qwen3-coder``, ``copilot_cli/gpt-5``), and so does a named model of the ``models:`` section.
+(``codex/gpt-5``, ``qwen_code/qwen3-coder``, ``copilot_cli/gpt-5``), and so does a named model of
+the ``models:`` section.
 """
 
 from __future__ import annotations
