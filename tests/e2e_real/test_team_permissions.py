@@ -21,7 +21,7 @@ from tests.helpers import last_reply, screen, send_and_wait
 
 pytestmark = pytest.mark.e2e_real
 MODELS = {"claude_code": "anthropic/claude-sonnet-4-5", "gemini_cli": "google/gemini-2.5-pro",
-          "qwen_code": "qwen_code/fake-model",
+          "codex": "openai/gpt-5.1-codex", "qwen_code": "qwen_code/fake-model",
           "opencode": "opencode/fake/fake-model", "copilot_cli": "copilot_cli/gpt-4o"}
 TEAM = """\
 agents:

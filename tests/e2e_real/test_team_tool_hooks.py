@@ -25,7 +25,9 @@ pytestmark = pytest.mark.e2e_real
 MODELS = {"claude_code": ("anthropic/claude-sonnet-4-5", "PreToolUse", "PostToolUse"),
           "gemini_cli": ("google/gemini-2.5-pro", "BeforeTool", "AfterTool"),
           "qwen_code": ("qwen_code/fake-model", "PreToolUse", "PostToolUse"),
-          "opencode": ("opencode/fake/fake-model", "tool.execute.before", "tool.execute.after")}
+          "opencode": ("opencode/fake/fake-model", "tool.execute.before", "tool.execute.after"),
+          "codex": ("openai/gpt-5.1-codex", "PreToolUse", "PostToolUse")}
+HOOK_TOOL = {"codex": "Bash"}  # the shell tool's name in the hook's JSON, where it is not the model's
 TEAM = """\
 agents:
   root:
@@ -62,7 +64,8 @@ def run_one_command(api: ApiClient, cli: Cli, model: ModelServer, workdir: Path,
     hook.write_text(HOOK)
     team = tmp_path / "team.yaml"
     team.write_text(TEAM.format(model=MODELS[cli.provider][0], python=sys.executable, hook=hook,
-                                exit=exit_code, seen=seen, tool=cli.shell_tool))
+                                exit=exit_code, seen=seen,
+                                tool=HOOK_TOOL.get(cli.provider, cli.shell_tool)))
     model.set_rules([{"match": "^make it$", "needs_tools": True, "times": 1, "tool": cli.shell_tool,
                       "args": cli.shell_args(f"touch {made}")},
                      {"on_tool_result": ".", "text": "Done: {{tool_result}}"}])
@@ -81,8 +84,9 @@ def test_the_hooks_run_around_the_tool_call_with_its_json(api: ApiClient, cli: C
     made, events, shown = run_one_command(api, cli, model, workdir, tmp_path, 0)
     assert made.exists(), shown
     _, pre_name, post_name = MODELS[cli.provider]
+    tool = HOOK_TOOL.get(cli.provider, cli.shell_tool)
     assert [(e["which"], e["hook_event_name"], e["tool_name"]) for e in events] == [
-        ("pre", pre_name, cli.shell_tool), ("post", post_name, cli.shell_tool)], shown
+        ("pre", pre_name, tool), ("post", post_name, tool)], shown
     assert all(f"touch {made}" in json.dumps(e["tool_input"]) for e in events)
 
 
@@ -123,6 +127,8 @@ def test_redact_secrets_stops_a_tool_call_that_carries_a_secret(api: ApiClient, 
     assert final["status"] == "completed", (final, screen(api, tid))
     assert not made.exists(), screen(api, tid)  # cao's guard stopped the call in the CLI's own hook system
     told = [r["tool_result"] for r in model.requests() if "cao stopped this" in (r.get("tool_result") or "")]
-    assert told and "(github-token)" in told[-1] and LEAK not in told[-1], screen(api, tid)  # why, masked
+    assert told, screen(api, tid)
+    why = told[-1][told[-1].index("cao stopped this"):].split("file that holds it.")[0]
+    assert "(github-token)" in why and LEAK not in why, told  # why, masked (Codex adds the model's own command)
     final = send_and_wait(api, tid, "harmless", timeout=150)  # a call without a secret goes on
     assert final["status"] == "completed" and made.read_text() == "hello\n", screen(api, tid)

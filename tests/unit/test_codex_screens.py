@@ -91,6 +91,8 @@ def recorded_detect_cases(version: str | None) -> list[DetectCase]:
 
 DETECT_CASES = [
     *(case for version in VERSIONS for case in recorded_detect_cases(version)),
+    # A hook of the user's or the repository's not reviewed yet: theirs to answer (recorded on 0.169.0).
+    DetectCase("hooks_review_is_a_question", screen("hooks_review"), Status.WAITING_USER_ANSWER),
     DetectCase("blank_screen", [""] * 40, Status.UNKNOWN),
     DetectCase("no_lines", [], Status.UNKNOWN),
     # Half-drawn frames seen in the stream (the TUI repaints row by row).

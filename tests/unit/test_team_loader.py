@@ -192,7 +192,7 @@ class WarnCase(NamedTuple):
 WARN_CASES = [
     WarnCase("tool-hooks", "hooks: {pre_tool_use: [{type: command, command: ./check.sh, matcher: shell}]}",
              "agents.root.hooks.pre_tool_use: accepted but ignored: cao installs tool hooks only in the CLIs' own hook "
-             "systems of claude_code, gemini_cli, qwen_code, opencode, not in mock's"),
+             "systems of claude_code, codex, gemini_cli, qwen_code, opencode, not in mock's"),
     WarnCase("transform-hook", "hooks: {tool_response_transform: [{command: ./x}]}",
              "agents.root.hooks.tool_response_transform: accepted but ignored (not applicable to CLI agents)"),
     WarnCase("builtin-hook", "hooks: {stop: [{type: builtin, command: redact_secrets}]}",

@@ -61,9 +61,9 @@ def test_what_cao_cannot_map_is_an_error_with_its_line(permissions: str, expecte
 
 
 def test_a_provider_without_an_allow_deny_list_gets_a_warning_not_a_silent_pass() -> None:
-    loaded = team("openai/gpt-5", "{deny: [shell]}")
+    loaded = team("mock/echo", "{deny: [shell]}")
     assert loaded.members["root"].permissions is None
-    assert any("codex has no allow/deny list cao can write" in w and "toolsets" in w for w in loaded.warnings)
+    assert any("mock has no allow/deny list cao can write" in w and "toolsets" in w for w in loaded.warnings)
 
 
 def test_a_profile_file_cannot_carry_permissions() -> None:

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
+from cao.providers import codex_hooks
 from cao.providers.base import (
     CAO_SERVER,
     LaunchContext,
@@ -30,7 +31,6 @@ from cao.providers.base import (
     cao_mcp_http,
     granted,
     profile_mcp_servers,
-    ungranted_tools,
 )
 from cao.status import Status
 
@@ -38,7 +38,7 @@ COMPOSER_RE = re.compile(r"^› ")
 # Below the composer: the model/cwd line (``gpt-5.1-codex default · /work``), drawn once the session
 # is configured (the first frames show ``? for shortcuts`` under a ``loading`` header: not ready yet).
 FOOTER_RE = re.compile(r"^  \S.* · [/~]")
-MENU_FOOTER_RE = re.compile(r"Press enter to confirm|enter to submit|enter to confirm|enter continue")
+MENU_FOOTER_RE = re.compile(r"Press enter to confirm|enter to submit|enter to confirm|enter confirm|enter continue")
 MENU_OPTION_RE = re.compile(r"^\s*› \d+\. ")
 SPINNER_RE = re.compile(r"^[•◦] .*\((?:\d+[hms] ?)+• esc to interrupt\)")
 DONE_RE = re.compile(r"^  Worked for (?:<1s|(?:\d+[hms] ?)+)")
@@ -150,19 +150,27 @@ class CodexProvider(Provider):
         return {k: os.environ[k] for k in keys if isinstance(k, str) and os.environ.get(k)}
 
     @staticmethod
-    def restriction_overrides(ctx: LaunchContext) -> dict[str, object]:
-        """The ``-c`` overrides that take away what the profile does not grant (yolo or not)."""
+    def withheld(ctx: LaunchContext) -> set[str]:
+        """cao's tools this terminal goes without: those its toolsets leave out, those its team denies whole."""
+        tools = {tool for tool in (*NATIVE_FEATURES, "fs_write", "web_fetch") if _withheld(ctx.allowed_tools, tool)}
+        rules = ctx.profile.permissions if ctx.profile is not None else None
+        return tools | {rule["tool"] for rule in (rules or {}).get("deny", ()) if rule["command"] is None}
+
+    @classmethod
+    def restriction_overrides(cls, ctx: LaunchContext) -> dict[str, object]:
+        """The ``-c`` overrides that take away what the terminal goes without (yolo or not)."""
+        withheld = cls.withheld(ctx)
         overrides: dict[str, object] = {
-            f"features.{name}": False for name in ungranted_tools(ctx.allowed_tools, NATIVE_FEATURES)}
-        if _withheld(ctx.allowed_tools, "web_fetch"):
+            f"features.{name}": False for tool in NATIVE_FEATURES if tool in withheld for name in NATIVE_FEATURES[tool]}
+        if "web_fetch" in withheld:
             overrides["web_search"] = "disabled"
         return overrides
 
-    @staticmethod
-    def approval_args(ctx: LaunchContext) -> list[str]:
+    @classmethod
+    def approval_args(cls, ctx: LaunchContext) -> list[str]:
         """Approval policy and sandbox: without fs_write the sandbox is read-only, and yolo keeps it (the bypass
         flag would drop the sandbox; ``never`` also refuses the TUI's approval-gated tools, e.g. create_worktree)."""
-        read_only = _withheld(ctx.allowed_tools, "fs_write")
+        read_only = "fs_write" in cls.withheld(ctx)
         if not ctx.yolo:
             return ["--ask-for-approval", "on-request", *(["--sandbox", "read-only"] if read_only else [])]
         if read_only:
@@ -185,6 +193,7 @@ class CodexProvider(Provider):
         servers = self.mcp_servers(ctx)
         overrides.update({f"mcp_servers.{n}": s for n, s in servers.items()})
         overrides.update(self.restriction_overrides(ctx))
+        overrides.update(codex_hooks.overrides(ctx))
         if endpoint := self.endpoint_url(ctx):
             overrides["openai_base_url"] = endpoint  # Codex's built-in openai provider (not a model_providers entry)
         argv = [codex, "--no-daemon", "--no-alt-screen"]

@@ -91,7 +91,7 @@ FALLBACK_FIELDS: dict[str, Field] = {
 CAO_HOOK_EVENTS = ("session_start", "session_end", "on_user_input", "stop", "notification")
 # Tool hooks go into the CLI's own hook system: cao writes them for these providers (event → their name).
 TOOL_HOOK_EVENTS = ("pre_tool_use", "post_tool_use")
-TOOL_HOOK_PROVIDERS = ("claude_code", "gemini_cli", "qwen_code", "opencode")  # their own hook systems
+TOOL_HOOK_PROVIDERS = ("claude_code", "codex", "gemini_cli", "qwen_code", "opencode")  # their own hook systems
 CLI_HOOK_EVENTS = {
     "tool_response_transform": "the CLI does not let a hook rewrite a tool's result",
     "before_llm_call": "the CLI does not let a hook rewrite its model requests",

@@ -27,7 +27,7 @@ CAGENT_TOOLS = {
 CAO_TOOLS = tuple(tool for tool in TOOLS if tool.isidentifier())  # the concrete ones: not *, fs_* or @builtin
 NAMES = {**CAGENT_TOOLS, **{tool: tool for tool in CAO_TOOLS}}
 # those whose CLI has an allow/deny list cao writes
-PROVIDERS = ("claude_code", "gemini_cli", "qwen_code", "opencode", "copilot_cli")
+PROVIDERS = ("claude_code", "codex", "gemini_cli", "qwen_code", "opencode", "copilot_cli")
 # Those whose shell rules cannot match a command exactly (a rule is the command with any arguments after it):
 # an exact allow would allow more than written, so it is not applied there.
 PREFIX_ONLY = ("qwen_code", "copilot_cli")
