@@ -1,9 +1,10 @@
 """``python -m cao.secret_guard``: a CLI's pre-tool hook for a team member with ``redact_secrets``.
 
-Claude Code and Gemini CLI run it before each tool call with the call's JSON on stdin. When the call's
-arguments hold something that looks like a secret (cao's one masker, ``cao/secrets.py``), it exits 2,
-which stops the call in both CLIs; what it prints on stderr goes back to the model, secrets masked.
-Otherwise it exits 0 and the call goes on. cagent rewrites such arguments instead; these CLIs' hooks
+The CLIs with a hook system cao writes (Claude Code, Codex CLI, Gemini CLI, Qwen Code; OpenCode through
+cao's plugin) run it before each tool call with the call's JSON on stdin. When the call's arguments hold
+something that looks like a secret (cao's one masker, ``cao/secrets.py``), it exits 2, which stops the
+call; what it prints on stderr goes back to the model, secrets masked. Otherwise it exits 0 and the call
+goes on. cagent rewrites such arguments instead; these CLIs' hooks
 can only let a call through or stop it, so the secret never reaches the tool either way.
 """
 

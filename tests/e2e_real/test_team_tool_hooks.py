@@ -1,10 +1,11 @@
 """A team member's ``pre_tool_use``/``post_tool_use`` hooks run in the real CLI's own hook system
-(docs/teams.md#hooks): Claude Code's and Qwen Code's ``PreToolUse``/``PostToolUse``, Gemini CLI's
-``BeforeTool``/``AfterTool``, OpenCode's ``tool.execute.before``/``after`` (a plugin cao writes for the
-terminal). The model runs one shell command; each hook appends the JSON it got on stdin to a file, and a
-pre-tool hook that exits 2 stops the call, the model told why. The folder is not pre-trusted (cao trusts
-the folder it was told to work in for the run, and Gemini runs hooks only in a trusted folder; Qwen runs
-cao's, which sit in its system-defaults layer, in any folder).
+(docs/teams.md#hooks): Claude Code's, Qwen Code's and Codex CLI's ``PreToolUse``/``PostToolUse`` (Codex's
+trusted for the run by cao, else it stops at "Hooks need review"), Gemini CLI's ``BeforeTool``/``AfterTool``,
+OpenCode's ``tool.execute.before``/``after`` (a plugin cao writes for the terminal). The model runs one
+shell command; each hook appends the JSON it got on stdin to a file, and a pre-tool hook that exits 2
+stops the call, the model told why. The folder is not pre-trusted (cao trusts the folder it was told to
+work in for the run, and Gemini runs hooks only in a trusted folder; Qwen runs cao's, which sit in its
+system-defaults layer, in any folder).
 """
 
 from __future__ import annotations
