@@ -21,8 +21,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from cao.model_server.app import handle, pace, read_object
 from cao.model_server.rules import Exchange, Reply
+from cao.model_server.vendor_common import handle, pace, read_object
 
 router = APIRouter()
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",

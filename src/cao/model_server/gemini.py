@@ -28,8 +28,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from cao.model_server.app import handle, pace, read_object
 from cao.model_server.rules import Exchange, Reply
+from cao.model_server.vendor_common import handle, pace, read_object
 
 router = APIRouter()
 CONTEXT_RE = re.compile(r"<session_context>.*?</session_context>", re.DOTALL)

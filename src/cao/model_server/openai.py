@@ -25,8 +25,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from cao.model_server.app import handle, pace, read_object
 from cao.model_server.rules import Exchange, Reply
+from cao.model_server.vendor_common import handle, pace, read_object
 
 router = APIRouter()
 CHUNK = 24  # characters per streamed text delta

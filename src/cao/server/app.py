@@ -42,7 +42,9 @@ from cao.server.security import LocalOnlyMiddleware, extra_allowed_hosts
 from cao.services import skills as skill_service
 from cao.services import terminals as terminal_service
 from cao.services.adoption import adopt_terminals
+from cao.services.flows.service import Flows
 from cao.services.identity import Identities, Principal, load_or_create_api_token
+from cao.services.inbox import Inbox
 from cao.services.memory import prompt as memory_prompt  # noqa: F401  (registers memory's prompt part)
 from cao.services.memory import service as memory_service
 from cao.services.runtime import Runtime
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None, pid_file: Path | None = None) -
             log.warning("CAO_AUTH=off: any local user or program can use cao-server's API and type into your agents")
         begun = time.perf_counter()
         rt = Runtime.start(settings, identities)
+        rt.inbox, rt.flows = Inbox(rt), Flows(rt)
         app.state.plugins = plugin_host = PluginHost()  # each plugin imports and runs on its own thread
         plugin_host.start(rt.bus, settings.home, select=os.environ.get("CAO_PLUGINS"),
                           session_of=lambda event: events.session_of(rt, event))

@@ -18,6 +18,7 @@ from cao.errors import TmuxError
 from cao.events import EventBus
 from cao.private_files import precreate_private
 from cao.services.identity import Identities
+from cao.services.registry import Registry
 from cao.settings import Settings
 from cao.store import make_engine
 from cao.tmux import TmuxBackend
@@ -25,7 +26,6 @@ from cao.tmux import TmuxBackend
 if TYPE_CHECKING:
     from cao.services.flows.service import Flows
     from cao.services.inbox import Inbox
-    from cao.services.registry import Registry
 
 log = logging.getLogger(__name__)
 TMUX_THREADS = 64
@@ -42,20 +42,16 @@ class Runtime:
     create_lock: asyncio.Lock
     identities: Identities
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    inbox: Inbox = field(init=False)
     registry: Registry = field(init=False)  # the store's sessions and terminals, in memory
+    # The services built on the runtime, set by whoever assembles them (cao/server/app.py): they import
+    # this module, so it must not import them.
+    inbox: Inbox = field(init=False)
     flows: Flows = field(init=False)
 
     def __post_init__(self) -> None:
-        from cao.services.flows.service import Flows
-        from cao.services.inbox import Inbox
-        from cao.services.registry import Registry
-
         self.registry = Registry(self.db)
         self.engine.observers.append(self.registry)
         self.engine.listeners.append(self.registry.invalidate)
-        self.inbox = Inbox(self)
-        self.flows = Flows(self)
 
     def background(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run ``coro`` in the background, keeping a reference until it ends; log its failure."""
