@@ -1,13 +1,18 @@
-"""``python -m cao.permission_guard RULES``: a team's shell denies as a CLI's pre-tool hook.
+"""``python -m cao.permission_guard deny|allow RULES``: a team's shell rules as a CLI's hooks.
 
 For a CLI whose own rules cao cannot write per terminal (Codex CLI loads its ``.rules`` files only from
-``$CODEX_HOME`` and the repository), cao installs this guard as the first ``pre_tool_use`` hook of the
-member. ``RULES`` is a JSON list of cao's deny rules (``{"command": "rm", "prefix": true}``, from
-cao/teams/permissions.py). The CLI runs it before each shell call with the call's JSON on stdin; when a
-simple command of the line (split at ``;``, ``&&``, ``||``, ``|``, ``&``, parentheses and backquotes, leading
-``VAR=value`` words skipped) is a denied one, it exits 2, which stops the call, and tells the model why
-on stderr. A line it cannot split (an unclosed quote) is stopped too. Like the CLIs' own rules it reads
-the line as written: ``sh -c 'rm x'``, ``xargs rm`` or ``find . -delete`` are not seen as ``rm``.
+``$CODEX_HOME`` and the repository), cao installs this guard in the CLI's hook system. ``RULES`` is a
+JSON list of cao's shell rules (``{"command": "rm", "prefix": true}``, from cao/teams/permissions.py).
+The CLI runs it with the call's JSON on stdin; a line is read as its simple commands (split at ``;``,
+``&&``, ``||``, ``|``, ``&``, parentheses and backquotes, leading ``VAR=value`` words skipped).
+
+* ``deny``, a ``pre_tool_use`` hook: when any simple command is a denied one it exits 2, which stops the
+  call, and tells the model why on stderr. A line it cannot split (an unclosed quote) is stopped too.
+* ``allow``, Codex's ``PermissionRequest`` hook (before the CLI asks the person): when every simple
+  command is an allowed one it answers allow on stdout; otherwise it says nothing and the person is asked.
+
+Like the CLIs' own rules it reads the line as written: ``sh -c 'rm x'``, ``xargs rm`` or
+``find . -delete`` are not seen as ``rm``.
 """
 
 from __future__ import annotations
@@ -24,10 +29,14 @@ OPERATORS = re.compile(r"^[;&|()]+$")  # shlex's punctuation tokens: ; & && | ||
 ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 
-def tool_hook(rules: Sequence[dict[str, Any]], matcher: str) -> dict[str, Any]:
-    """This guard as a member's ``pre_tool_use`` tool hook over the shell tool ``matcher`` names."""
+MODES = ("deny", "allow")
+ALLOW = {"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": {"behavior": "allow"}}}
+
+
+def tool_hook(mode: str, rules: Sequence[dict[str, Any]], matcher: str) -> dict[str, Any]:
+    """This guard as a member's tool hook (``deny``: pre-tool; ``allow``: permission request) on ``matcher``."""
     wanted = [{"command": r["command"], "prefix": bool(r["prefix"])} for r in rules]
-    return {"command": shlex.quote(sys.executable), "args": ["-m", "cao.permission_guard", json.dumps(wanted)],
+    return {"command": shlex.quote(sys.executable), "args": ["-m", "cao.permission_guard", mode, json.dumps(wanted)],
             "matcher": matcher, "timeout": 10.0, "env": {}}
 
 
@@ -62,7 +71,7 @@ def command_of(event: dict[str, Any]) -> str | None:
 
 
 def verdict(event: dict[str, Any], rules: Sequence[dict[str, Any]]) -> str | None:
-    """Why the call must stop, or None to let it run."""
+    """Why the call must stop (a simple command is denied), or None to let it run."""
     line = command_of(event)
     if line is None:
         return None
@@ -79,14 +88,32 @@ def verdict(event: dict[str, Any], rules: Sequence[dict[str, Any]]) -> str | Non
     return None
 
 
+def allowed(event: dict[str, Any], rules: Sequence[dict[str, Any]]) -> bool:
+    """Whether every simple command of the call's line is an allowed one (so nobody needs to be asked)."""
+    line = command_of(event)
+    try:
+        commands = list(simple_commands(line)) if line is not None else []
+    except ValueError:
+        return False
+    return bool(commands) and all(any(matches(words, rule) for rule in rules) for words in commands)
+
+
 def main(argv: Sequence[str]) -> int:
     try:
-        rules = json.loads(argv[0])
+        mode, rules = argv[0], json.loads(argv[1])
         event = json.load(sys.stdin)
     except (IndexError, ValueError, UnicodeDecodeError):
         print("cao permission guard: its rules or the hook input are not JSON; the call was stopped", file=sys.stderr)
         return BLOCK
-    reason = verdict(event if isinstance(event, dict) else {}, rules)
+    if mode not in MODES:
+        print(f"cao permission guard: unknown mode {mode!r} (deny or allow); the call was stopped", file=sys.stderr)
+        return BLOCK
+    event = event if isinstance(event, dict) else {}
+    if mode == "allow":
+        if allowed(event, rules):
+            print(json.dumps(ALLOW))
+        return 0
+    reason = verdict(event, rules)
     if reason is None:
         return 0
     print(reason, file=sys.stderr)

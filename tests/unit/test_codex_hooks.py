@@ -60,7 +60,7 @@ def test_no_hooks_no_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 @pytest.mark.parametrize("yolo", [False, True], ids=["asking", "yolo"])
-def test_shell_denies_become_the_permission_guard_before_the_teams_own_hooks(
+def test_shell_rules_become_the_permission_guard_before_the_teams_own_hooks(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yolo: bool) -> None:
     got = launch_overrides(tmp_path, monkeypatch, "    permissions: {allow: ['shell:cmd=git status*'], "
                            "deny: ['shell:cmd=rm*', 'shell:cmd=git push']}\n"
@@ -70,8 +70,13 @@ def test_shell_denies_become_the_permission_guard_before_the_teams_own_hooks(
     assert json.dumps([{"command": "rm", "prefix": True}, {"command": "git push", "prefix": False}]) in \
         guard["hooks"][0]["command"].replace("'", "")
     assert own["hooks"][0]["command"] == "./check.sh"
-    assert len(got["hooks.state"]) == 2
     assert "features.shell_tool" not in got  # the shell stays: only the denied commands are stopped
+    if yolo:  # nothing is asked: no permission request to answer
+        assert "hooks.PermissionRequest" not in got and len(got["hooks.state"]) == 2
+    else:
+        (allow,) = got["hooks.PermissionRequest"]
+        assert "-m cao.permission_guard allow" in allow["hooks"][0]["command"]
+        assert "/<session-flags>/config.toml:permission_request:0:0" in got["hooks.state"]
 
 
 def test_whole_tool_denies_take_the_tools_away(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

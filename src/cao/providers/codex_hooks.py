@@ -7,8 +7,9 @@ table with the user's own, so the trust they gave their hooks stays, and a hook 
 that they have not reviewed still asks (cao reports that dialog as ``waiting_user_answer``, never answers it).
 The trust hash is Codex's (checked on 0.169.0 and 0.171.0, ``tests/e2e_real/test_team_tool_hooks.py``).
 
-A team's shell denies have no per-terminal home in Codex (its ``.rules`` files are read from ``$CODEX_HOME``
-and the repository only), so they become cao's permission guard, the member's first ``PreToolUse`` hook.
+A team's shell rules have no per-terminal home in Codex (its ``.rules`` files are read from ``$CODEX_HOME``
+and the repository only), so they become cao's permission guard: the denies the member's first
+``PreToolUse`` hook, the allows its ``PermissionRequest`` hook (which answers before Codex asks the person).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Any
 from cao import permission_guard
 from cao.providers.base import LaunchContext, tool_hook_groups
 
-EVENTS = {"pre_tool_use": "PreToolUse", "post_tool_use": "PostToolUse"}
+EVENTS = {"pre_tool_use": "PreToolUse", "post_tool_use": "PostToolUse",
+          "permission_request": "PermissionRequest"}  # the last only ever cao's guard (not a team event)
 SOURCE = "/<session-flags>/config.toml"  # what Codex calls the ``-c`` layer in a hook's trust key
 SHELL_TOOL = "Bash"  # the name Codex gives its shell tool (exec_command) in a hook's JSON and matcher
 DEFAULT_TIMEOUT_S = 600  # Codex's, part of the hash when a hook sets none
@@ -36,13 +38,17 @@ def trust_hash(event: str, matcher: str, handler: dict[str, Any]) -> str:
 
 
 def member_hooks(ctx: LaunchContext) -> dict[str, list[dict[str, Any]]]:
-    """The profile's tool hooks, with the permission guard first when its team denies shell commands."""
+    """The profile's tool hooks, with the permission guard first for its team's shell rules: its denies
+    before each call, its allows when Codex would ask the person (a command that leaves the sandbox)."""
     profile = ctx.profile
     hooks = dict(profile.hooks or {}) if profile is not None else {}
     rules = (profile.permissions or {}) if profile is not None else {}
-    denies = [rule for rule in rules.get("deny", ()) if rule["command"] is not None]
+    denies, allows = ([rule for rule in rules.get(key, ()) if rule["command"] is not None] for key in ("deny", "allow"))
     if denies:
-        hooks["pre_tool_use"] = [permission_guard.tool_hook(denies, SHELL_TOOL), *hooks.get("pre_tool_use", [])]
+        hooks["pre_tool_use"] = [permission_guard.tool_hook("deny", denies, SHELL_TOOL),
+                                 *hooks.get("pre_tool_use", [])]
+    if allows and not ctx.yolo:  # yolo asks nothing
+        hooks["permission_request"] = [permission_guard.tool_hook("allow", allows, SHELL_TOOL)]
     return hooks
 
 
