@@ -49,7 +49,10 @@ def launch(api: ApiClient, cli: Cli, tmp_path: Path, workdir: Path, yolo: bool, 
     launched = api.request("POST", "/teams/launch", timeout=120, body={
         "file": str(team), "session_name": "perms", "working_directory": str(workdir), "yolo": yolo})
     assert launched["warnings"] == [], launched["warnings"]
-    return launched["terminal"]["id"]
+    tid = launched["terminal"]["id"]
+    # The CLI took the rules as written (Gemini draws a rule it rejects as "✕ … Policy file error").
+    assert "Policy file error" not in screen(api, tid), screen(api, tid)
+    return tid
 
 
 def shell_call(cli: Cli, command: str, **rule: object) -> dict:
@@ -72,13 +75,8 @@ def test_a_denied_command_is_refused_under_yolo_while_the_shell_still_works(
 
 
 def test_a_denied_command_is_refused_without_yolo_and_never_asked_about(
-        api: ApiClient, cli: Cli, model: ModelServer, workdir: Path, tmp_path: Path,
-        request: pytest.FixtureRequest) -> None:
+        api: ApiClient, cli: Cli, model: ModelServer, workdir: Path, tmp_path: Path) -> None:
     """Without yolo too: no question for the denied command (nobody could allow it), the allowed one runs."""
-    if cli.provider == "gemini_cli":  # a known open defect, not a passing claim: see the issue 12 notes
-        request.applymarker(pytest.mark.xfail(strict=False, reason=(
-            "under full-CI load Gemini's turn stays 'error' after the policy refusal and never finishes "
-            "(4 of 4 tries in one CI run; passes alone); untraced")))
     victim, made = workdir / "victim.txt", workdir / "made.txt"
     victim.write_text("keep me\n")
     model.set_rules([shell_call(cli, f"rm {victim}", match="^clean up$"),

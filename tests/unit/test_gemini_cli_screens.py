@@ -32,6 +32,7 @@ def screen(name: str) -> list[str]:
     ("starting", Status.UNKNOWN, None),  # input box drawn, banner not yet: typed text can be lost
     ("idle", Status.IDLE, None),
     ("idle_yolo", Status.IDLE, None),
+    ("idle_policy_error", Status.IDLE, None),  # "✕ [USER] Policy file error in …" at startup: no turn failed
     ("processing", Status.PROCESSING, MULTI),  # the previous answer is still the last one
     # Its AfterTool hooks still run; the spinner's "(esc to cancel" is past the window's edge.
     ("executing_hooks_after_the_answer", Status.PROCESSING, "Done: <untrusted_context"),

@@ -43,6 +43,8 @@ RULE_RE = re.compile(r"^─{20,}\s*$")
 ECHO_RE = re.compile(r"^ [>!] \S")
 ANSWER_RE = re.compile(r"^✦ ")
 ERROR_RE = re.compile(r"^✕ ")
+# A policy file Gemini could not take whole (yours or cao's), reported at startup: not a turn's error.
+POLICY_NOTICE_RE = re.compile(r"^✕ \[[A-Z]+\] Policy file (?:error|warning) in ")
 QUESTION_RE = re.compile(r"Allow execution of|Action Required|Do you trust the files in this folder\?|"
                          r"How would you like to authenticate|Enter Gemini API Key|Waiting for user confirmation|"
                          r"Apply this change\?|Allow (?:edit|write)")
@@ -74,7 +76,10 @@ def policy_rule(rule: dict[str, Any], key: str) -> str:
         # matched against '"command":"' + the command's JSON: the closing quote makes it exact
         exact = REGEX_SPECIAL.sub(r"\\\1", rule["command"]) + '"'
         match = f"commandRegex = {json.dumps(exact)}\n"
-    return (f"[[rule]]\ntoolName = {json.dumps(names)}\n{match}decision = \"{key}\"\n"
+    # Gemini takes commandPrefix/commandRegex only with toolName = "run_shell_command" as one string (an array
+    # is reported as a policy file error, drawn as ``✕`` rows on the start screen).
+    tools = json.dumps(names[0] if match else names)
+    return (f"[[rule]]\ntoolName = {tools}\n{match}decision = \"{key}\"\n"
             f"priority = {PERMISSION_PRIORITY[key]}\n")
 
 
@@ -228,7 +233,7 @@ class GeminiCliProvider(Provider):
             return Status.UNKNOWN  # the input box is drawn before the banner; input is lost until then
         echo = max((i for i in range(rule) if ECHO_RE.match(lines[i])), default=-1)
         last = next((line for line in reversed(lines[echo + 1:rule]) if ANSWER_RE.match(line) or
-                     ERROR_RE.match(line)), None)
+                     (ERROR_RE.match(line) and not POLICY_NOTICE_RE.match(line))), None)
         if last is None:
             return Status.COMPLETED if echo < 0 and _answer_scrolled_in(lines[:rule]) else Status.IDLE
         return Status.ERROR if ERROR_RE.match(last) else Status.COMPLETED
