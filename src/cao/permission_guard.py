@@ -27,8 +27,6 @@ from typing import Any
 BLOCK = 2  # the exit status that stops the call
 OPERATORS = re.compile(r"^[;&|()]+$")  # shlex's punctuation tokens: ; & && | || ( )
 ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-
-
 MODES = ("deny", "allow")
 ALLOW = {"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": {"behavior": "allow"}}}
 
@@ -70,13 +68,16 @@ def command_of(event: dict[str, Any]) -> str | None:
     return command if isinstance(command, str) else None
 
 
+def commands_of(event: dict[str, Any]) -> list[list[str]]:
+    """The simple commands of the call's shell line, none for a call without one (ValueError: unsplittable)."""
+    line = command_of(event)
+    return list(simple_commands(line)) if line is not None else []
+
+
 def verdict(event: dict[str, Any], rules: Sequence[dict[str, Any]]) -> str | None:
     """Why the call must stop (a simple command is denied), or None to let it run."""
-    line = command_of(event)
-    if line is None:
-        return None
     try:
-        commands = list(simple_commands(line))
+        commands = commands_of(event)
     except ValueError:
         return "cao stopped this command: it cannot be read as shell words (an unclosed quote?); write it plainly"
     for words in commands:
@@ -90,9 +91,8 @@ def verdict(event: dict[str, Any], rules: Sequence[dict[str, Any]]) -> str | Non
 
 def allowed(event: dict[str, Any], rules: Sequence[dict[str, Any]]) -> bool:
     """Whether every simple command of the call's line is an allowed one (so nobody needs to be asked)."""
-    line = command_of(event)
     try:
-        commands = list(simple_commands(line)) if line is not None else []
+        commands = commands_of(event)
     except ValueError:
         return False
     return bool(commands) and all(any(matches(words, rule) for rule in rules) for words in commands)

@@ -4,8 +4,8 @@ The CLIs with a hook system cao writes (Claude Code, Codex CLI, Gemini CLI, Qwen
 cao's plugin) run it before each tool call with the call's JSON on stdin. When the call's arguments hold
 something that looks like a secret (cao's one masker, ``cao/secrets.py``), it exits 2, which stops the
 call; what it prints on stderr goes back to the model, secrets masked. Otherwise it exits 0 and the call
-goes on. cagent rewrites such arguments instead; these CLIs' hooks
-can only let a call through or stop it, so the secret never reaches the tool either way.
+goes on. cagent rewrites such arguments instead; these CLIs' hooks can only let a call through or stop
+it, so the secret never reaches the tool either way.
 """
 
 from __future__ import annotations

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
 import json
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from cao.providers.base import LaunchContext
 from cao.providers.codex import CodexProvider
 from cao.teams.loader import parse_team
 from cao.teams.members import profile
+from tests.unit.test_tool_restriction_launch import overrides as codex_overrides
 
 
 def test_the_trust_hash_is_the_one_codex_saves() -> None:
@@ -33,11 +32,7 @@ def launch_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, agent: str
     ctx = LaunchContext(terminal_id="abcd1234", working_directory=tmp_path, runtime_dir=tmp_path / "run",
                         profile=profile(team, team.members["root"]), yolo=yolo, mcp_token="tok")
     argv = CodexProvider().build_launch(ctx).argv
-    own = argv[argv.index("/opt/bin/codex"):]
-    values = {pair.partition("=")[0]: tomllib.loads(f"v = {pair.partition('=')[2]}")["v"]
-              for option, pair in itertools.pairwise(own) if option == "-c"}
-    values["argv"] = own
-    return values
+    return {**codex_overrides(argv), "argv": argv[argv.index("/opt/bin/codex"):]}
 
 
 def test_tool_hooks_go_into_codex_hooks_each_trusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -111,6 +111,12 @@ def ungranted_tools(allowed: Sequence[str] | None, native: Mapping[str, Sequence
     return [tool for key, tools in native.items() if key not in names for tool in tools]
 
 
+def team_rules(ctx: LaunchContext, key: str) -> list[dict[str, Any]]:
+    """The terminal's team permissions rules of one list (``allow`` or ``deny``; cao/teams/permissions.py)."""
+    permissions = ctx.profile.permissions if ctx.profile is not None else None
+    return list((permissions or {}).get(key, ()))
+
+
 def permission_tools(rule: Mapping[str, object], key: str, native: Mapping[str, Sequence[str]]) -> list[str]:
     """The CLI's tools a team's permissions rule (cao/teams/permissions.py) is about: the shell's own tool
     (its first) for a command or an allow, else every native tool of the cao tool (sub-agents and

@@ -31,6 +31,7 @@ from cao.providers.base import (
     cao_mcp_http,
     granted,
     profile_mcp_servers,
+    team_rules,
 )
 from cao.status import Status
 
@@ -153,8 +154,7 @@ class CodexProvider(Provider):
     def withheld(ctx: LaunchContext) -> set[str]:
         """cao's tools this terminal goes without: those its toolsets leave out, those its team denies whole."""
         tools = {tool for tool in (*NATIVE_FEATURES, "fs_write", "web_fetch") if _withheld(ctx.allowed_tools, tool)}
-        rules = ctx.profile.permissions if ctx.profile is not None else None
-        return tools | {rule["tool"] for rule in (rules or {}).get("deny", ()) if rule["command"] is None}
+        return tools | {rule["tool"] for rule in team_rules(ctx, "deny") if rule["command"] is None}
 
     @classmethod
     def restriction_overrides(cls, ctx: LaunchContext) -> dict[str, object]:

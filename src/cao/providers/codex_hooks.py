@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from cao import permission_guard
-from cao.providers.base import LaunchContext, tool_hook_groups
+from cao.providers.base import LaunchContext, team_rules, tool_hook_groups
 
 EVENTS = {"pre_tool_use": "PreToolUse", "post_tool_use": "PostToolUse",
           "permission_request": "PermissionRequest"}  # the last only ever cao's guard (not a team event)
@@ -40,10 +40,9 @@ def trust_hash(event: str, matcher: str, handler: dict[str, Any]) -> str:
 def member_hooks(ctx: LaunchContext) -> dict[str, list[dict[str, Any]]]:
     """The profile's tool hooks, with the permission guard first for its team's shell rules: its denies
     before each call, its allows when Codex would ask the person (a command that leaves the sandbox)."""
-    profile = ctx.profile
-    hooks = dict(profile.hooks or {}) if profile is not None else {}
-    rules = (profile.permissions or {}) if profile is not None else {}
-    denies, allows = ([rule for rule in rules.get(key, ()) if rule["command"] is not None] for key in ("deny", "allow"))
+    hooks = dict(ctx.profile.hooks or {}) if ctx.profile is not None else {}
+    denies, allows = ([rule for rule in team_rules(ctx, key) if rule["command"] is not None]
+                      for key in ("deny", "allow"))
     if denies:
         hooks["pre_tool_use"] = [permission_guard.tool_hook("deny", denies, SHELL_TOOL),
                                  *hooks.get("pre_tool_use", [])]

@@ -37,6 +37,7 @@ from cao.providers.base import (
     StartupDialog,
     cao_mcp_http,
     profile_mcp_servers,
+    team_rules,
     ungranted_tools,
 )
 from cao.status import Status
@@ -137,8 +138,7 @@ class CopilotCliProvider(Provider):
         args = [arg for kind in ungranted_tools(allowed, {k: (v,) for k, v in DENY_KINDS.items()})
                 for arg in ("--deny-tool", kind)]
         excluded = ungranted_tools(allowed, NATIVE_TOOLS)
-        rules = ctx.profile.permissions if ctx.profile is not None else None
-        excluded += [tool for rule in (rules or {}).get("deny", ()) if rule["command"] is None
+        excluded += [tool for rule in team_rules(ctx, "deny") if rule["command"] is None
                      for tool in NATIVE_TOOLS[rule["tool"]] if tool not in excluded]
         return [*args, "--excluded-tools", *excluded] if excluded else args
 
@@ -146,8 +146,7 @@ class CopilotCliProvider(Provider):
     def permission_args(ctx: LaunchContext) -> list[str]:
         """A team member's permissions (cao/teams/permissions.py) as --allow-tool/--deny-tool: Copilot's denies
         outrank its allows and --allow-all, and an allow never shows a tool --excluded-tools took away."""
-        rules = ctx.profile.permissions if ctx.profile is not None else None
-        return [arg for key in ("allow", "deny") for rule in (rules or {}).get(key, ())
+        return [arg for key in ("allow", "deny") for rule in team_rules(ctx, key)
                 for value in copilot_rule(rule, key) for arg in (f"--{key}-tool", value)]
 
     def build_launch(self, ctx: LaunchContext) -> LaunchSpec:

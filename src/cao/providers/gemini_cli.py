@@ -42,9 +42,8 @@ SPINNER_RE = re.compile(r"^ ?[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] \S")
 RULE_RE = re.compile(r"^─{20,}\s*$")
 ECHO_RE = re.compile(r"^ [>!] \S")
 ANSWER_RE = re.compile(r"^✦ ")
-ERROR_RE = re.compile(r"^✕ ")
-# A policy file Gemini could not take whole (yours or cao's), reported at startup: not a turn's error.
-POLICY_NOTICE_RE = re.compile(r"^✕ \[[A-Z]+\] Policy file (?:error|warning) in ")
+# A turn's error; not a policy file Gemini could not take whole (yours or cao's), reported at startup.
+ERROR_RE = re.compile(r"^✕ (?!\[[A-Z]+\] Policy file (?:error|warning) in )")
 QUESTION_RE = re.compile(r"Allow execution of|Action Required|Do you trust the files in this folder\?|"
                          r"How would you like to authenticate|Enter Gemini API Key|Waiting for user confirmation|"
                          r"Apply this change\?|Allow (?:edit|write)")
@@ -233,7 +232,7 @@ class GeminiCliProvider(Provider):
             return Status.UNKNOWN  # the input box is drawn before the banner; input is lost until then
         echo = max((i for i in range(rule) if ECHO_RE.match(lines[i])), default=-1)
         last = next((line for line in reversed(lines[echo + 1:rule]) if ANSWER_RE.match(line) or
-                     (ERROR_RE.match(line) and not POLICY_NOTICE_RE.match(line))), None)
+                     ERROR_RE.match(line)), None)
         if last is None:
             return Status.COMPLETED if echo < 0 and _answer_scrolled_in(lines[:rule]) else Status.IDLE
         return Status.ERROR if ERROR_RE.match(last) else Status.COMPLETED
